@@ -1,0 +1,67 @@
+"""SQL ``WHERE`` fragments for issue and event filters, built from fixed text and bound parameters.
+
+User values only ever travel as parameters; metadata keys are checked against :data:`KEY_PATTERN`
+before they become part of a JSON path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from foreman.issues.errors import InvalidInput
+from foreman.issues.models import EventKind, IssueFilter, Status
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def issue_where(
+    where: IssueFilter | None,
+    *,
+    statuses: list[Status] | None = None,
+    assignee: str | None = None,
+    issue_id: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """``(" AND ...", params)`` for the issue alias ``i``; every condition must hold.
+
+    Raises:
+        InvalidInput: a metadata key outside ``[A-Za-z0-9_-]{1,64}``.
+    """
+    where = where or IssueFilter()
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if issue_id is not None:
+        clauses.append("i.id = :only_id")
+        params["only_id"] = issue_id
+    if assignee is not None:
+        clauses.append("i.assignee = :assignee")
+        params["assignee"] = assignee
+    _add_in(clauses, params, "i.status", "status", [s.value for s in statuses or []])
+    _add_in(clauses, params, "i.type", "type", [t.value for t in where.types])
+    for n, label in enumerate(where.labels):
+        clauses.append(f"EXISTS (SELECT 1 FROM json_each(i.labels) WHERE value = :label{n})")
+        params[f"label{n}"] = label
+    for n, (key, value) in enumerate(where.metadata.items()):
+        if not KEY_PATTERN.match(key):
+            raise InvalidInput(f"metadata key {key!r} must be 1-64 letters, digits, '_' or '-'")
+        clauses.append(f"json_extract(i.metadata, :mkey{n}) = :mval{n}")
+        params[f"mkey{n}"], params[f"mval{n}"] = f'$."{key}"', value
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def event_where(issue_id: str | None, kinds: list[EventKind] | None) -> tuple[str, dict[str, Any]]:
+    """``(" AND ...", params)`` for the events table."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if issue_id is not None:
+        clauses.append("issue_id = :issue_id")
+        params["issue_id"] = issue_id
+    _add_in(clauses, params, "kind", "kind", [k.value for k in kinds or []])
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def _add_in(clauses: list[str], params: dict[str, Any], column: str, stem: str, values: list[str]) -> None:
+    if values:
+        names = [f"{stem}{n}" for n in range(len(values))]
+        clauses.append(f"{column} IN ({', '.join(':' + n for n in names)})")
+        params.update(zip(names, values))

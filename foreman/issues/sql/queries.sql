@@ -1,0 +1,84 @@
+-- Every statement of the SQLite store, one section per query: "-- name: purpose".
+-- Sections containing {where} or {sets} get fixed fragments built by the store (never user text).
+
+-- issue_insert: add a new issue
+INSERT INTO issues (id, title, description, acceptance_criteria, type, priority, labels, metadata,
+                    status, blocking_notes, max_attempts, created_at, updated_at)
+VALUES (:id, :title, :description, :acceptance_criteria, :type, :priority, :labels, :metadata,
+        :status, :blocking_notes, :max_attempts, :now, :now);
+
+-- issue_get: one issue by id
+SELECT * FROM issues WHERE id = ?;
+
+-- issue_list: issues matching {where}, oldest first
+SELECT i.* FROM issues i WHERE 1 = 1 {where} ORDER BY i.created_at, i.id LIMIT :limit;
+
+-- issue_ready: open issues matching {where} with no open blocker and no open child, by priority then age
+SELECT i.* FROM issues i
+WHERE i.status = 'open' {where}
+  AND NOT EXISTS (SELECT 1 FROM dependencies d JOIN issues b ON b.id = d.depends_on_id
+                  WHERE d.issue_id = i.id AND d.type = 'blocks' AND b.status != 'closed')
+  AND NOT EXISTS (SELECT 1 FROM dependencies d JOIN issues c ON c.id = d.issue_id
+                  WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status != 'closed')
+ORDER BY i.priority, i.created_at, i.id LIMIT :limit;
+
+-- issue_claim: compare-and-swap open -> in_progress with a new fencing token and lease
+UPDATE issues
+SET status = 'in_progress', assignee = :worker, fence = fence + 1, attempts = attempts + 1,
+    lease_expires_at = :lease_expires_at, blocking_notes = NULL, updated_at = :now
+WHERE id = :id AND status = 'open'
+RETURNING *;
+
+-- issue_set_guarded: change {sets} only if status and fence are still what the caller read
+UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source AND fence = :fence;
+
+-- issue_counts: number of issues per status
+SELECT status, count(*) AS n FROM issues GROUP BY status;
+
+-- leases_due: in-progress issues whose lease ran out at or before :now
+SELECT * FROM issues WHERE status = 'in_progress' AND lease_expires_at <= :now ORDER BY lease_expires_at;
+
+-- attempt_start: record a claim as a running attempt
+INSERT INTO attempts (issue_id, number, worker, token, started_at) VALUES (:issue_id, :number, :worker, :token, :now);
+
+-- attempt_end: finish the running attempt of a claim
+UPDATE attempts SET ended_at = :now, outcome = :outcome, error = :error
+WHERE issue_id = :issue_id AND token = :token AND ended_at IS NULL;
+
+-- attempts_of: every attempt of one issue, first first
+SELECT * FROM attempts WHERE issue_id = ? ORDER BY number;
+
+-- note_append: add a note
+INSERT INTO notes (issue_id, author, body, created_at) VALUES (:issue_id, :author, :body, :now) RETURNING *;
+
+-- notes_of: notes of one issue, oldest first
+SELECT * FROM notes WHERE issue_id = ? ORDER BY id;
+
+-- event_append: add one event to the log
+INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data) RETURNING *;
+
+-- events_list: events matching {where}, in log order
+SELECT * FROM events WHERE id > :after {where} ORDER BY id LIMIT :limit;
+
+-- dep_insert: add a dependency edge (no-op if it exists)
+INSERT INTO dependencies (issue_id, depends_on_id, type, created_at) VALUES (:issue_id, :depends_on, :type, :now)
+ON CONFLICT DO NOTHING;
+
+-- dep_delete: remove a dependency edge
+DELETE FROM dependencies WHERE issue_id = :issue_id AND depends_on_id = :depends_on AND type = :type;
+
+-- deps_of: edges where the issue is the dependent
+SELECT issue_id, depends_on_id AS depends_on, type, created_at FROM dependencies WHERE issue_id = ? ORDER BY created_at;
+
+-- dependents_of: edges where the issue is depended on
+SELECT issue_id, depends_on_id AS depends_on, type, created_at FROM dependencies WHERE depends_on_id = ? ORDER BY created_at;
+
+-- dep_reaches: does :start wait (transitively, over gating edges) on :target? (blocks: issue -> depends_on; parent-child: parent -> child)
+WITH RECURSIVE waits (id) AS (
+    SELECT :start
+    UNION
+    SELECT d.depends_on_id FROM dependencies d JOIN waits w ON d.issue_id = w.id WHERE d.type = 'blocks'
+    UNION
+    SELECT d.issue_id FROM dependencies d JOIN waits w ON d.depends_on_id = w.id WHERE d.type = 'parent-child'
+)
+SELECT 1 FROM waits WHERE id = :target LIMIT 1;

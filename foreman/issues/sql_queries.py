@@ -1,0 +1,70 @@
+"""Loads ``sql/queries.sql`` into named statements and applies ``sql/migrations/NNN_*.sql`` in order."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from functools import cache
+from importlib import resources
+
+from foreman.issues.errors import SchemaTooNew
+
+_HEADER = re.compile(r"^-- ([a-z_]+): .*$", re.MULTILINE)
+
+
+@cache
+def queries() -> dict[str, str]:
+    """Map of query name -> SQL text, parsed from the ``-- name: purpose`` headers of queries.sql."""
+    text = resources.files("foreman.issues").joinpath("sql/queries.sql").read_text()
+    parts = _HEADER.split(text)[1:]
+    return {name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2])}
+
+
+@cache
+def migrations() -> tuple[tuple[int, str], ...]:
+    """``(version, sql)`` pairs from sql/migrations, sorted by version (the file name's number)."""
+    folder = resources.files("foreman.issues").joinpath("sql/migrations")
+    found = [(int(f.name.split("_", 1)[0]), f.read_text()) for f in folder.iterdir() if f.name.endswith(".sql")]
+    return tuple(sorted(found))
+
+
+def schema_version() -> int:
+    """The newest schema version this program knows."""
+    return migrations()[-1][0]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a SQL script into complete statements (triggers included) using sqlite3.complete_statement."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to :func:`schema_version` in one write transaction.
+
+    Raises:
+        SchemaTooNew: the file was written by a newer version of this program.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > schema_version():
+            raise SchemaTooNew(
+                f"the issue database has schema version {current}, newer than this program's "
+                f"{schema_version()}; upgrade amplifier-foreman to use it",
+                schema_version=current,
+            )
+        for version, sql in migrations():
+            if version > current:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,571 @@
+"""The SQLite issue store: the embedded default backend (stdlib ``sqlite3``, WAL mode).
+
+Every write runs in ``BEGIN IMMEDIATE`` (the write lock is taken up front, so a read inside the
+transaction cannot be overtaken) and appends its event row in the same transaction. Status changes
+go through :func:`foreman.issues.states.find_transition` and a guarded ``UPDATE`` that also checks
+the status and fencing token read, so a lost race can never write. All SQL text lives in
+``sql/queries.sql``. Time comes from the injected :class:`~foreman.issues.clock.Clock`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from foreman.issues import ids
+from foreman.issues.clock import Clock, SystemClock
+from foreman.issues.errors import (
+    ClaimConflict,
+    DatabaseMissing,
+    DatabaseUnreadable,
+    DependencyCycle,
+    InvalidInput,
+    IssueError,
+    IssueNotFound,
+    LeaseExpired,
+    NotReady,
+    NothingReady,
+    StaleToken,
+)
+from foreman.issues.filters import event_where, issue_where
+from foreman.issues.models import (
+    Attempt,
+    Claim,
+    Dependency,
+    DependencyType,
+    Event,
+    EventKind,
+    Issue,
+    IssueDetail,
+    IssueFilter,
+    IssueUpdate,
+    NewIssue,
+    Note,
+    Status,
+    from_epoch,
+)
+from foreman.issues.sql_queries import migrate, queries
+from foreman.issues.states import Action, Transition, find_transition
+
+DEFAULT_LEASE_TTL = 120.0  # seconds a claim lives without a heartbeat
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock
+NO_LIMIT = -1  # SQLite's LIMIT -1 means "all rows"
+_ID_TRIES = 8  # id collisions tolerated before an id grows by one character
+
+_OUTCOME = {
+    Action.CLOSE: "closed",
+    Action.BLOCK: "blocked",
+    Action.RELEASE: "released",
+    Action.FAIL: "failed",
+    Action.EXPIRE: "lease_expired",
+}
+
+
+class SQLiteStore:
+    """Issue store on one SQLite file; safe to share between threads and processes.
+
+    Args:
+        path: the database file (``:memory:`` for a private in-memory database).
+        clock: source of "now" (seconds); defaults to the wall clock.
+        create: create the file and schema when missing; otherwise a missing file is an error.
+        busy_timeout: seconds to wait for another writer before failing.
+        id_prefix: prefix of new issue ids (``fm`` gives ``fm-3k9a``).
+
+    Raises:
+        DatabaseMissing: the file does not exist and ``create`` is false.
+        DatabaseUnreadable: the file is not an issue database (corrupt, not SQLite, another schema).
+        SchemaTooNew: the file was written by a newer version of this program.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        create: bool = False,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        id_prefix: str = ids.DEFAULT_PREFIX,
+    ) -> None:
+        self.path = str(path)
+        self.clock = clock or SystemClock()
+        self.id_prefix = id_prefix
+        self._lock = threading.RLock()
+        self._sql = queries()
+        self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def disconnect(self) -> None:
+        """Close the database connection (the store is unusable afterwards)."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; commits on success and on :class:`LeaseExpired`."""
+        with self._lock, _translated_errors(self.path):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except LeaseExpired:
+                self._conn.execute("COMMIT")  # the expiry it wrote must stay
+                raise
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction (a consistent snapshot across several SELECTs)."""
+        with self._lock, _translated_errors(self.path):
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _row(self, conn: sqlite3.Connection, issue_id: str) -> sqlite3.Row:
+        row = conn.execute(self._sql["issue_get"], (issue_id,)).fetchone()
+        if row is None:
+            raise IssueNotFound(f"no issue {issue_id!r}", id=issue_id)
+        return row
+
+    def _event(self, conn: sqlite3.Connection, issue_id: str, kind: EventKind, actor: str, data: dict) -> Event:
+        row = conn.execute(
+            self._sql["event_append"],
+            {"issue_id": issue_id, "kind": kind.value, "actor": actor, "now": self.clock.now(), "data": json.dumps(data)},
+        ).fetchone()
+        return _event_from_row(row)
+
+    # -- create, read ---------------------------------------------------------------------
+
+    def create(self, new: NewIssue, *, actor: str = "operator") -> Issue:
+        """Add an issue (status ``open``, or ``blocked`` when ``new.blocked_reason`` is set)."""
+        status = Status.BLOCKED if new.blocked_reason else Status.OPEN
+        params = new.model_dump(exclude={"blocked_reason"}, mode="json") | {
+            "labels": json.dumps(new.labels),
+            "metadata": json.dumps(new.metadata),
+            "status": status.value,
+            "blocking_notes": new.blocked_reason,
+            "now": self.clock.now(),
+        }
+        with self._write() as conn:
+            params["id"] = self._insert_with_fresh_id(conn, params)
+            self._event(conn, params["id"], EventKind.CREATED, actor, {"to": status.value, "title": new.title})
+            return Issue.from_row(self._row(conn, params["id"]))
+
+    def _insert_with_fresh_id(self, conn: sqlite3.Connection, params: dict) -> str:
+        length = ids.DEFAULT_LENGTH
+        while True:
+            for _ in range(_ID_TRIES):
+                candidate = ids.new_issue_id(self.id_prefix, length)
+                if conn.execute(self._sql["issue_get"], (candidate,)).fetchone() is None:
+                    conn.execute(self._sql["issue_insert"], params | {"id": candidate})
+                    return candidate
+            length += 1
+
+    def get(self, issue_id: str) -> Issue:
+        """One issue. Raises :class:`IssueNotFound`."""
+        with self._read() as conn:
+            return Issue.from_row(self._row(conn, issue_id))
+
+    def show(self, issue_id: str) -> IssueDetail:
+        """An issue with its notes, dependencies, dependents and attempts. Raises :class:`IssueNotFound`."""
+        with self._read() as conn:
+            issue = Issue.from_row(self._row(conn, issue_id))
+            sql = self._sql
+            return IssueDetail(
+                issue=issue,
+                notes=[Note(**_with_times(r)) for r in conn.execute(sql["notes_of"], (issue_id,))],
+                dependencies=[Dependency(**_with_times(r)) for r in conn.execute(sql["deps_of"], (issue_id,))],
+                dependents=[Dependency(**_with_times(r)) for r in conn.execute(sql["dependents_of"], (issue_id,))],
+                attempts=[Attempt(**_with_times(r)) for r in conn.execute(sql["attempts_of"], (issue_id,))],
+            )
+
+    def list(
+        self,
+        *,
+        statuses: list[Status] | None = None,
+        assignee: str | None = None,
+        where: IssueFilter | None = None,
+        limit: int | None = None,
+    ) -> list[Issue]:
+        """Issues oldest first, optionally by status, assignee and filter; ``limit`` None = all."""
+        fragment, params = issue_where(where, statuses=statuses, assignee=assignee)
+        sql = self._sql["issue_list"].format(where=fragment)
+        with self._read() as conn:
+            rows = conn.execute(sql, params | {"limit": NO_LIMIT if limit is None else limit}).fetchall()
+        return [Issue.from_row(r) for r in rows]
+
+    def ready(self, where: IssueFilter | None = None, *, limit: int | None = None) -> list[Issue]:
+        """The ready queue: open issues with no open blocker or child, by priority then age."""
+        with self._read() as conn:
+            return [Issue.from_row(r) for r in self._ready_rows(conn, where, limit)]
+
+    def _ready_rows(self, conn: sqlite3.Connection, where: IssueFilter | None, limit: int | None, issue_id: str | None = None):
+        fragment, params = issue_where(where, issue_id=issue_id)
+        sql = self._sql["issue_ready"].format(where=fragment)
+        return conn.execute(sql, params | {"limit": NO_LIMIT if limit is None else limit}).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        """Number of issues per status (every status present, zeros included)."""
+        with self._read() as conn:
+            found = {r["status"]: r["n"] for r in conn.execute(self._sql["issue_counts"])}
+        return {s.value: found.get(s.value, 0) for s in Status}
+
+    def events(
+        self, issue_id: str | None = None, *, kinds: list[EventKind] | None = None, after: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """Events in log order, optionally of one issue / of some kinds / after an event id."""
+        fragment, params = event_where(issue_id, kinds)
+        sql = self._sql["events_list"].format(where=fragment)
+        with self._read() as conn:
+            if issue_id is not None:
+                self._row(conn, issue_id)
+            rows = conn.execute(sql, params | {"after": after, "limit": NO_LIMIT if limit is None else limit})
+            return [_event_from_row(r) for r in rows]
+
+    def attempts(self, issue_id: str) -> list[Attempt]:
+        """Every attempt (claim) of an issue, first first. Raises :class:`IssueNotFound`."""
+        return self.show(issue_id).attempts
+
+    # -- claims and leases ----------------------------------------------------------------
+
+    def claim(self, issue_id: str, worker: str, *, ttl: float = DEFAULT_LEASE_TTL) -> Claim:
+        """Claim one issue by id: exactly one concurrent claimer wins.
+
+        Args:
+            issue_id: the issue to claim.
+            worker: the claimer's identity (becomes the assignee).
+            ttl: lease length in seconds; renew it with :meth:`heartbeat`.
+
+        Raises:
+            IssueNotFound, IllegalTransition (not open), NotReady (open blocker or child),
+            ClaimConflict (another worker holds it).
+        """
+        with self._write() as conn:
+            self._expire_due(conn)
+            row = self._row(conn, issue_id)
+            if row["status"] == Status.IN_PROGRESS:
+                raise ClaimConflict(f"{issue_id} is already claimed by {row['assignee']}", id=issue_id, assignee=row["assignee"])
+            find_transition(Action.CLAIM, Status(row["status"]))
+            if not self._ready_rows(conn, None, 1, issue_id):
+                raise NotReady(f"{issue_id} waits on an open blocker or child (see `foreman issues show {issue_id}`)", id=issue_id)
+            return self._claim_row(conn, issue_id, worker, ttl)
+
+    def claim_next(self, worker: str, where: IssueFilter | None = None, *, ttl: float = DEFAULT_LEASE_TTL) -> Claim:
+        """Claim the first ready issue matching ``where`` (priority, then age) in one transaction.
+
+        Raises:
+            NothingReady: no ready issue matches.
+        """
+        with self._write() as conn:
+            self._expire_due(conn)
+            rows = self._ready_rows(conn, where, 1)
+            if not rows:
+                raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
+            return self._claim_row(conn, rows[0]["id"], worker, ttl)
+
+    def _claim_row(self, conn: sqlite3.Connection, issue_id: str, worker: str, ttl: float) -> Claim:
+        if ttl <= 0:
+            raise InvalidInput(f"lease ttl must be positive seconds, got {ttl}")
+        now = self.clock.now()
+        row = conn.execute(
+            self._sql["issue_claim"], {"id": issue_id, "worker": worker, "lease_expires_at": now + ttl, "now": now}
+        ).fetchone()
+        if row is None:  # cannot happen under BEGIN IMMEDIATE; kept as the compare-and-swap's guard
+            raise ClaimConflict(f"{issue_id} was claimed by another worker", id=issue_id)
+        issue = Issue.from_row(row)
+        conn.execute(
+            self._sql["attempt_start"],
+            {"issue_id": issue_id, "number": issue.attempts, "worker": worker, "token": issue.fence, "now": now},
+        )
+        data = {"from": "open", "to": "in_progress", "token": issue.fence, "assignee": worker, "ttl": ttl}
+        self._event(conn, issue_id, EventKind.CLAIMED, worker, data)
+        return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)
+
+    def heartbeat(self, issue_id: str, token: int, *, ttl: float = DEFAULT_LEASE_TTL) -> Issue:
+        """Renew the lease of a claim to ``now + ttl`` seconds.
+
+        Raises:
+            StaleToken: the token is not the current claim's. LeaseExpired: too late; the issue went back.
+        """
+        if ttl <= 0:
+            raise InvalidInput(f"lease ttl must be positive seconds, got {ttl}")
+        with self._write() as conn:
+            return self._apply(conn, issue_id, Action.HEARTBEAT, token=token, sets={"lease_expires_at": self.clock.now() + ttl})
+
+    def release(self, issue_id: str, token: int, *, reason: str | None = None) -> Issue:
+        """Give a claimed issue back to the queue (attempt outcome ``released``)."""
+        with self._write() as conn:
+            return self._apply(conn, issue_id, Action.RELEASE, token=token, error=reason)
+
+    def fail(self, issue_id: str, token: int, *, error: str) -> Issue:
+        """Record a failed attempt; back to ``open``, or ``dead_letter`` after ``max_attempts`` claims."""
+        with self._write() as conn:
+            return self._apply(conn, issue_id, Action.FAIL, token=token, error=error)
+
+    def sweep(self) -> list[Issue]:
+        """Expire every lease that ran out: each issue goes back to ``open`` or to ``dead_letter``."""
+        with self._write() as conn:
+            return self._expire_due(conn)
+
+    def _expire_due(self, conn: sqlite3.Connection) -> list[Issue]:
+        due = conn.execute(self._sql["leases_due"], {"now": self.clock.now()}).fetchall()
+        return [self._apply(conn, row["id"], Action.EXPIRE, actor="sweeper", error="lease expired") for row in due]
+
+    # -- worker and operator writes -------------------------------------------------------
+
+    def note(self, issue_id: str, body: str, *, author: str = "operator", token: int | None = None) -> Note:
+        """Append a note. With ``token`` it is the claim holder's note (author = assignee) and is fenced."""
+        if not body.strip():
+            raise InvalidInput("a note needs some text")
+        with self._write() as conn:
+            row = self._row(conn, issue_id)
+            if token is not None:
+                self._check_token(conn, row, token)
+                author = row["assignee"]
+            return self._note(conn, issue_id, author, body)
+
+    def _note(self, conn: sqlite3.Connection, issue_id: str, author: str, body: str) -> Note:
+        row = conn.execute(
+            self._sql["note_append"], {"issue_id": issue_id, "author": author, "body": body, "now": self.clock.now()}
+        ).fetchone()
+        self._event(conn, issue_id, EventKind.NOTED, author, {"note_id": row["id"]})
+        return Note(**_with_times(row))
+
+    def block(self, issue_id: str, reason: str, *, actor: str = "operator", token: int | None = None) -> Issue:
+        """Mark an issue blocked with a reason (kept in ``blocking_notes`` and as a note).
+
+        A worker passes its token (in_progress -> blocked); an operator blocks an open issue.
+        """
+        if not reason.strip():
+            raise InvalidInput("blocking needs a reason")
+        with self._write() as conn:
+            issue = self._apply(conn, issue_id, Action.BLOCK, token=token, actor=actor, sets={"blocking_notes": reason})
+            self._note(conn, issue_id, issue.assignee if token is not None else actor, f"Blocked: {reason}")
+            return issue
+
+    def unblock(self, issue_id: str, note: str | None = None, *, actor: str = "operator") -> Issue:
+        """blocked -> open; ``note`` (the missing input) is appended for the next worker."""
+        with self._write() as conn:
+            issue = self._apply(conn, issue_id, Action.UNBLOCK, actor=actor, sets={"blocking_notes": None})
+            if note:
+                self._note(conn, issue_id, actor, f"Unblocked: {note}")
+            return issue
+
+    def close(self, issue_id: str, *, reason: str = "", actor: str = "operator", token: int | None = None) -> Issue:
+        """Close an issue: the claim holder with its token, or an operator for an unclaimed issue."""
+        with self._write() as conn:
+            sets = {"close_reason": reason, "closed_at": self.clock.now()}
+            return self._apply(conn, issue_id, Action.CLOSE, token=token, actor=actor, sets=sets)
+
+    def reopen(self, issue_id: str, *, reason: str = "", actor: str = "operator") -> Issue:
+        """closed | dead_letter -> open, with a fresh allowance of ``max_attempts`` claims."""
+        with self._write() as conn:
+            sets = {"close_reason": None, "closed_at": None, "attempts": 0}
+            issue = self._apply(conn, issue_id, Action.REOPEN, actor=actor, sets=sets)
+            if reason:
+                self._note(conn, issue_id, actor, f"Reopened: {reason}")
+            return issue
+
+    def update(self, issue_id: str, changes: IssueUpdate, *, actor: str = "operator", token: int | None = None) -> Issue:
+        """Change fields (not status). ``changes.metadata`` is merged; a ``None`` value removes a key."""
+        given = changes.model_dump(exclude_unset=True, mode="json")
+        if not given:
+            raise InvalidInput("nothing to update")
+        with self._write() as conn:
+            row = self._row(conn, issue_id)
+            if token is not None:
+                self._check_token(conn, row, token)
+            sets = _update_columns(row, given)
+            self._set_guarded(conn, row, sets)
+            self._event(conn, issue_id, EventKind.UPDATED, actor, {"fields": sorted(given)})
+            return Issue.from_row(self._row(conn, issue_id))
+
+    # -- the one place status changes ----------------------------------------------------
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        issue_id: str,
+        action: Action,
+        *,
+        token: int | None = None,
+        actor: str | None = None,
+        sets: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> Issue:
+        """Take ``action`` on an issue inside the caller's write transaction, writing its event."""
+        row = self._row(conn, issue_id)
+        if token is not None:
+            self._check_token(conn, row, token)
+        edge = find_transition(Action(action), Status(row["status"]), exhausted=row["attempts"] >= row["max_attempts"])
+        if edge.fenced and token is None:
+            raise ClaimConflict(
+                f"{issue_id} is claimed by {row['assignee']}; only that claim's fencing token can {action.value} it",
+                id=issue_id,
+                assignee=row["assignee"],
+            )
+        actor = row["assignee"] if edge.fenced else actor
+        self._set_guarded(conn, row, _status_columns(edge, row) | (sets or {}))
+        if edge.source == Status.IN_PROGRESS and action in _OUTCOME:
+            conn.execute(
+                self._sql["attempt_end"],
+                {"issue_id": issue_id, "token": row["fence"], "outcome": _OUTCOME[action], "error": error, "now": self.clock.now()},
+            )
+        data = {"from": edge.source.value, "to": edge.target.value, "token": row["fence"]}
+        self._event(conn, issue_id, edge.event, actor, data | ({"error": error} if error else {}))
+        return Issue.from_row(self._row(conn, issue_id))
+
+    def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{column} = :set_{column}" for column in sets)
+        params = {f"set_{c}": v for c, v in sets.items()}
+        params |= {"id": row["id"], "source": row["status"], "fence": row["fence"], "now": self.clock.now()}
+        if conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params).rowcount != 1:
+            raise ClaimConflict(f"{row['id']} changed under this write", id=row["id"])
+
+    def _check_token(self, conn: sqlite3.Connection, row: sqlite3.Row, token: int) -> None:
+        """A fenced write needs the current claim's token and a live lease."""
+        if row["status"] != Status.IN_PROGRESS or row["fence"] != token:
+            raise StaleToken(
+                f"token {token} is not the current claim of {row['id']} (status {row['status']}, "
+                f"current token {row['fence']}); this worker no longer owns the issue",
+                id=row["id"],
+                token=token,
+            )
+        if row["lease_expires_at"] <= self.clock.now():
+            self._apply(conn, row["id"], Action.EXPIRE, actor="sweeper", error="lease expired")
+            raise LeaseExpired(
+                f"the lease on {row['id']} expired before this write; the issue went back to the queue",
+                id=row["id"],
+                token=token,
+            )
+
+    # -- dependencies ---------------------------------------------------------------------
+
+    def dep_add(
+        self, issue_id: str, depends_on: str, dep_type: DependencyType = DependencyType.BLOCKS, *, actor: str = "operator"
+    ) -> Dependency:
+        """Record that ``issue_id`` depends on ``depends_on`` (parent-child: child, parent).
+
+        Raises:
+            IssueNotFound, InvalidInput (self-dependency), DependencyCycle (gating edge closing a loop).
+        """
+        if issue_id == depends_on:
+            raise InvalidInput(f"{issue_id} cannot depend on itself")
+        with self._write() as conn:
+            self._row(conn, issue_id)
+            self._row(conn, depends_on)
+            waiter, waited = (depends_on, issue_id) if dep_type == DependencyType.PARENT_CHILD else (issue_id, depends_on)
+            if dep_type.gates and conn.execute(self._sql["dep_reaches"], {"start": waited, "target": waiter}).fetchone():
+                raise DependencyCycle(
+                    f"{waiter} would wait on {waited}, which already waits on {waiter}", id=issue_id, depends_on=depends_on
+                )
+            params = {"issue_id": issue_id, "depends_on": depends_on, "type": dep_type.value, "now": self.clock.now()}
+            if conn.execute(self._sql["dep_insert"], params).rowcount:
+                self._event(conn, issue_id, EventKind.DEPENDENCY_ADDED, actor, {"depends_on": depends_on, "type": dep_type.value})
+            return Dependency(issue_id=issue_id, depends_on=depends_on, type=dep_type, created_at=from_epoch(params["now"]))
+
+    def dep_remove(
+        self, issue_id: str, depends_on: str, dep_type: DependencyType = DependencyType.BLOCKS, *, actor: str = "operator"
+    ) -> None:
+        """Remove a dependency edge. Raises :class:`IssueNotFound` when the edge does not exist."""
+        with self._write() as conn:
+            params = {"issue_id": issue_id, "depends_on": depends_on, "type": dep_type.value}
+            if not conn.execute(self._sql["dep_delete"], params).rowcount:
+                raise IssueNotFound(f"no {dep_type.value} dependency {issue_id} -> {depends_on}", id=issue_id)
+            self._event(conn, issue_id, EventKind.DEPENDENCY_REMOVED, actor, {"depends_on": depends_on, "type": dep_type.value})
+
+    def record_event(self, issue_id: str, kind: EventKind, actor: str, data: dict[str, Any]) -> Event:
+        """Append an event that changes nothing else (e.g. what an agent session did on the issue)."""
+        with self._write() as conn:
+            self._row(conn, issue_id)
+            return self._event(conn, issue_id, kind, actor, data)
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _status_columns(edge: Transition, row: sqlite3.Row) -> dict[str, Any]:
+    """Columns a transition sets besides what the caller passes: leaving in_progress ends the lease."""
+    if edge.target == Status.IN_PROGRESS:
+        return {}
+    keep_assignee = edge.target in (Status.CLOSED, Status.BLOCKED)
+    return {"status": edge.target.value, "lease_expires_at": None, "assignee": row["assignee"] if keep_assignee else None}
+
+
+def _update_columns(row: sqlite3.Row, given: dict[str, Any]) -> dict[str, Any]:
+    sets = {k: v for k, v in given.items() if k not in ("labels", "metadata")}
+    if "labels" in given:
+        sets["labels"] = json.dumps(given["labels"])
+    if "metadata" in given:
+        merged = json.loads(row["metadata"]) | given["metadata"]
+        sets["metadata"] = json.dumps({k: v for k, v in merged.items() if v is not None})
+    return sets
+
+
+def _with_times(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    for key in ("created_at", "started_at", "ended_at"):
+        if key in data:
+            data[key] = from_epoch(data[key])
+    return data
+
+
+def _event_from_row(row: sqlite3.Row) -> Event:
+    data = _with_times(row)
+    data["data"] = json.loads(data["data"])
+    return Event(**data)
+
+
+def _connect(path: str, *, create: bool, busy_timeout: float) -> sqlite3.Connection:
+    if path != ":memory:" and not create and not Path(path).exists():
+        raise DatabaseMissing(
+            f"no issue database at {path}; creating an issue starts one there, or pass --db / set FOREMAN_DB",
+            path=path,
+        )
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with _translated_errors(path):
+        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _check_is_issue_database(conn, path, create)
+        migrate(conn)
+    return conn
+
+
+def _check_is_issue_database(conn: sqlite3.Connection, path: str, create: bool) -> None:
+    """Refuse to adopt an SQLite file that holds something else (never migrate on top of it)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    if version == 0 and (tables or not create):
+        raise DatabaseUnreadable(f"{path} is an SQLite file but not an issue database; nothing was changed", path=path)
+
+
+@contextmanager
+def _translated_errors(path: str) -> Iterator[None]:
+    """Turn sqlite3 faults into :class:`DatabaseUnreadable` with one clear message."""
+    try:
+        yield
+    except IssueError:
+        raise
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise DatabaseUnreadable(f"{path} stayed locked by another writer ({exc}); try again", path=path) from exc
+        raise DatabaseUnreadable(f"cannot use the issue database at {path}: {exc}; nothing was changed", path=path) from exc
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnreadable(
+            f"{path} is not a readable issue database ({exc}); nothing was changed. "
+            "Restore it from a backup, or pass --db to use another file",
+            path=path,
+        ) from exc

@@ -1,0 +1,63 @@
+"""What the five filesystem tools share: `execute()` and input checking.
+
+A tool subclasses `FilesystemTool`, sets `name`, `description` and `input_schema`, and implements
+`run(input) -> str`, raising `ToolError` for anything the model should hear about. `execute()` runs
+`run` in a worker thread (so a large grep does not block the event loop) and turns `ToolError` and
+`OSError` into `ToolResult(success=False, error={"code", "message"})`.
+"""
+
+import asyncio
+from typing import Any
+
+from amplifier_core.models import ToolResult
+
+from .errors import ToolError
+
+
+class FilesystemTool:
+    """Base of the filesystem tools (structural `Tool` protocol of amplifier-core)."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+    def run(self, input: dict[str, Any]) -> str:
+        """Do the work synchronously and return the text for the model; raise `ToolError` on refusal."""
+        raise NotImplementedError
+
+    async def execute(self, input: dict[str, Any]) -> ToolResult:
+        """Run the tool; never raises for bad input or I/O failures (see module docstring)."""
+        try:
+            output = await asyncio.to_thread(self.run, input)
+        except ToolError as error:
+            return error.result()
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            return ToolError("io_error", f"{error.strerror or error}{where}.").result()
+        return ToolResult(success=True, output=output)
+
+
+def text_arg(input: dict[str, Any], key: str, default: str | None = None) -> str:
+    """`input[key]` as a string; `default` when absent (required when `default` is None).
+
+    Raises:
+        ToolError: `invalid_input` when missing (and required) or not a string.
+    """
+    value = input.get(key, default)
+    if not isinstance(value, str):
+        raise ToolError("invalid_input", f"'{key}' is required and must be a string.")
+    return value
+
+
+def int_arg(input: dict[str, Any], key: str, default: int, minimum: int = 1) -> int:
+    """`input[key]` as an int >= `minimum`, `default` when absent or null.
+
+    Raises:
+        ToolError: `invalid_input` for a non-integer (booleans included) or a value below `minimum`.
+    """
+    value = input.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ToolError("invalid_input", f"'{key}' must be an integer >= {minimum}.")
+    return value

@@ -1,0 +1,1 @@
+"""Loopback test servers that speak LLM wire protocols (never the network)."""
