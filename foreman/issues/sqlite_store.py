@@ -249,8 +249,8 @@ class SQLiteStore:
             IssueNotFound, IllegalTransition (not open), NotReady (open blocker or child),
             ClaimConflict (another worker holds it).
         """
-        with self._write() as conn:
-            self._expire_due(conn)
+
+        def pick(conn: sqlite3.Connection) -> Claim:
             row = self._row(conn, issue_id)
             if row["status"] == Status.IN_PROGRESS:
                 raise ClaimConflict(f"{issue_id} is already claimed by {row['assignee']}", id=issue_id, assignee=row["assignee"])
@@ -259,18 +259,32 @@ class SQLiteStore:
                 raise NotReady(f"{issue_id} waits on an open blocker or child (see `foreman issues show {issue_id}`)", id=issue_id)
             return self._claim_row(conn, issue_id, worker, ttl)
 
+        return self._claim_after_sweep(pick)
+
     def claim_next(self, worker: str, where: IssueFilter | None = None, *, ttl: float = DEFAULT_LEASE_TTL) -> Claim:
         """Claim the first ready issue matching ``where`` (priority, then age) in one transaction.
 
         Raises:
             NothingReady: no ready issue matches.
         """
-        with self._write() as conn:
-            self._expire_due(conn)
+
+        def pick(conn: sqlite3.Connection) -> Claim:
             rows = self._ready_rows(conn, where, 1)
             if not rows:
                 raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
             return self._claim_row(conn, rows[0]["id"], worker, ttl)
+
+        return self._claim_after_sweep(pick)
+
+    def _claim_after_sweep(self, pick) -> Claim:
+        """Expire due leases, then ``pick`` a claim, in one transaction; a refused claim keeps the expiries."""
+        with self._write() as conn:
+            self._expire_due(conn)
+            try:
+                return pick(conn)
+            except IssueError as refusal:
+                refused = refusal
+        raise refused
 
     def _claim_row(self, conn: sqlite3.Connection, issue_id: str, worker: str, ttl: float) -> Claim:
         if ttl <= 0:
@@ -284,7 +298,7 @@ class SQLiteStore:
         issue = Issue.from_row(row)
         conn.execute(
             self._sql["attempt_start"],
-            {"issue_id": issue_id, "number": issue.attempts, "worker": worker, "token": issue.fence, "now": now},
+            {"issue_id": issue_id, "worker": worker, "token": issue.fence, "now": now},
         )
         data = {"from": "open", "to": "in_progress", "token": issue.fence, "assignee": worker, "ttl": ttl}
         self._event(conn, issue_id, EventKind.CLAIMED, worker, data)

@@ -23,8 +23,9 @@ def real_path(raw: str | os.PathLike, base: Path) -> Path:
     return Path(os.path.realpath(base / os.path.expanduser(raw)))
 
 
-def _within(path: Path, roots: Iterable[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
+def _root_of(path: Path, roots: Iterable[Path]) -> Path | None:
+    """The first of `roots` that is `path` or one of its ancestors, else None."""
+    return next((root for root in roots if path.is_relative_to(root)), None)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class PathPolicy:
                 `path_not_allowed` (resolves outside every read root).
         """
         path = self._resolve(raw)
-        if not _within(path, self.read_roots):
+        if _root_of(path, self.read_roots) is None:
             raise self._refusal(raw, path, "read", self.read_roots)
         return path
 
@@ -81,15 +82,16 @@ class PathPolicy:
                 `path_not_allowed` (resolves outside every write root).
         """
         path = self._resolve(raw)
-        if _within(path, self.denied_writes):
-            raise ToolError("write_denied", f"{raw!r} is inside a path denied for writing ({self.show(path)}).")
-        if not _within(path, self.write_roots):
+        denied = _root_of(path, self.denied_writes)
+        if denied is not None:
+            raise ToolError("write_denied", f"{raw!r} is inside {self.show(denied)}, which is denied for writing.")
+        if _root_of(path, self.write_roots) is None:
             raise self._refusal(raw, path, "write", self.write_roots)
         return path
 
     def readable(self, path: Path) -> bool:
         """Whether `path` (already absolute) resolves inside a read root."""
-        return _within(real_path(path, self.workspace), self.read_roots)
+        return _root_of(real_path(path, self.workspace), self.read_roots) is not None
 
     def show(self, path: Path) -> str:
         """`path` relative to the workspace when inside it, else absolute: for messages and listings."""

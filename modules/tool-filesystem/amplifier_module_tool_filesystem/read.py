@@ -51,18 +51,19 @@ class ReadFileTool(FilesystemTool):
 def _numbered_window(path: Path, offset: int, limit: int, max_bytes: int) -> str:
     with path.open(encoding="utf-8", errors="replace") as stream:
         seen = _skip(stream, offset - 1)
-        if seen < offset - 1:
-            return f"[offset {offset} is past the end: the file has {seen} lines]"
         lines, used = [], 0
         for number, line in enumerate(stream, start=offset):
-            entry = f"{number:6}\t{_clip(line.rstrip(chr(10)))}\n"
+            text = _clip(line.rstrip("\n"))
+            entry = f"{number:6}\t{text}\n"
             used += len(entry.encode())
             if len(lines) == limit or (used > max_bytes and lines):
                 why = f"output capped at {max_bytes} bytes" if len(lines) < limit else "more lines follow"
                 lines.append(f"[{why}: continue with offset={number}]\n")
                 break
             lines.append(entry)
-    return "".join(lines) or "[empty file]"
+    if lines:
+        return "".join(lines)
+    return f"[offset {offset} is past the end: the file has {seen} lines]" if offset > 1 else "[empty file]"
 
 
 def _skip(stream: TextIO, count: int) -> int:

@@ -1,3 +1,38 @@
-"""Amplifier module tool-issue (placeholder until built)."""
+"""Amplifier tool module ``tool-issue``: the issue database as a small set of agent tools.
+
+Mount plan entry::
+
+    {"module": "tool-issue", "config": {"role": "worker", "operations": ["show", "note", "block", "close"]}}
+
+Config keys:
+    role: ``worker`` (default) or ``foreman``; a ``foreman.identity`` capability overrides it.
+    operations: which tools to mount (default: by role, see :data:`DEFAULT_OPERATIONS`).
+    db: database path; else the ``foreman.store`` capability, else ``$FOREMAN_DB``, else
+        ``<session.working_dir>/.foreman/issues.db``.
+    worker: identity name when no ``foreman.identity`` capability is registered (default: the role).
+
+The worker's identity and fencing token come from the session (capability ``foreman.identity``),
+never from the model. Every failure is a ``ToolResult(success=False, error={"code", "message"})``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amplifier_module_tool_issue.binding import bind
+from amplifier_module_tool_issue.tools import DEFAULT_OPERATIONS, build_tools
 
 __amplifier_module_type__ = "tool"
+__all__ = ["DEFAULT_OPERATIONS", "mount"]
+
+
+async def mount(coordinator: Any, config: dict[str, Any] | None = None) -> None:
+    """Mount the issue tools selected by ``config["operations"]`` on ``coordinator``.
+
+    Raises:
+        ValueError: an unknown operation name in ``config["operations"]``.
+    """
+    config = config or {}
+    binding = bind(coordinator, config)
+    for tool in build_tools(binding, config.get("operations")):
+        await coordinator.mount("tools", tool, name=tool.name)

@@ -1,0 +1,337 @@
+"""``foreman issues ...``: the operator's commands on the issue database.
+
+Every command takes ``--db`` (or ``$FOREMAN_DB``; default ``.foreman/issues.db``) and ``--json``.
+Exit codes (docs/cli.md): 0 ok, 2 bad input, 3 not found, 4 refused (illegal transition, cycle,
+not ready), 5 conflict (lost the race, not your claim, stale token, lease expired), 6 nothing
+ready, 7 database missing or unreadable, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from foreman.cli.render import emit, emit_error
+from foreman.issues import (
+    DEFAULT_LEASE_TTL,
+    DependencyType,
+    EventKind,
+    IssueFilter,
+    IssueType,
+    IssueUpdate,
+    NewIssue,
+    Status,
+    open_store,
+    resolve_db,
+)
+from foreman.issues.errors import EXIT_INTERNAL, EXIT_INVALID, InvalidInput, IssueError
+
+TYPES = click.Choice([t.value for t in IssueType])
+STATUSES = click.Choice([s.value for s in Status])
+DEP_TYPES = click.Choice([d.value for d in DependencyType])
+
+
+def store_command(*, create: bool = False) -> Callable:
+    """Decorator: adds ``--db`` and ``--json``, opens the store, prints the result, maps errors to exit codes.
+
+    The wrapped function takes ``store`` first and returns what to print.
+    """
+
+    def decorate(func: Callable) -> Callable:
+        @click.option("--db", envvar="FOREMAN_DB", help="Issue database file [env FOREMAN_DB; default .foreman/issues.db].")
+        @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+        @functools.wraps(func)
+        def wrapper(db: str | None, as_json: bool, **kwargs: Any) -> None:
+            try:
+                store = open_store(resolve_db(db), create=create)
+                try:
+                    result = func(store, **kwargs)
+                finally:
+                    store.disconnect()
+            except IssueError as exc:
+                emit_error(exc.to_dict(), as_json)
+                sys.exit(exc.exit_code)
+            except ValidationError as exc:
+                emit_error({"code": "invalid_input", "message": _validation_message(exc)}, as_json)
+                sys.exit(EXIT_INVALID)
+            except Exception as exc:  # a bug: still one line, never a traceback
+                emit_error({"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}, as_json)
+                sys.exit(EXIT_INTERNAL)
+            emit(result, as_json)
+
+        return wrapper
+
+    return decorate
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'input'}: {first['msg']}"
+
+
+def _parse_meta(pairs: tuple[str, ...], metadata_json: str | None = None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (VALUE parsed as JSON when it is JSON, else kept as text) over ``--metadata`` JSON."""
+    meta: dict[str, Any] = {}
+    if metadata_json:
+        try:
+            meta = json.loads(metadata_json)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--metadata is not valid JSON: {exc.msg} at character {exc.pos}") from exc
+        if not isinstance(meta, dict):
+            raise InvalidInput("--metadata must be a JSON object, e.g. '{\"worker_type\": \"coding\"}'")
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--meta expects KEY=VALUE, got {pair!r}")
+        try:
+            meta[key] = json.loads(value)
+        except json.JSONDecodeError:
+            meta[key] = value
+    return meta
+
+
+def filter_options(func: Callable) -> Callable:
+    """Adds ``--label``, ``--type`` and ``--meta`` filter options, passed on as ``where``."""
+
+    @click.option("--label", "-l", "labels", multiple=True, help="Only issues with this label (repeatable: all must match).")
+    @click.option("--type", "-t", "types", multiple=True, type=TYPES, help="Only issues of this type (repeatable: any).")
+    @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Only issues whose metadata KEY equals VALUE.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, labels: tuple, types: tuple, meta: tuple, **kwargs: Any) -> Any:
+        where = IssueFilter(labels=list(labels), types=list(types), metadata=_parse_meta(meta))
+        return func(*args, where=where, **kwargs)
+
+    return wrapper
+
+
+ttl_option = click.option(
+    "--ttl", type=float, default=DEFAULT_LEASE_TTL, show_default=True, help="Lease length in seconds."
+)
+token_option = click.option("--token", type=int, help="Fencing token of your claim (required for a worker's writes).")
+actor_option = click.option("--actor", default="operator", show_default=True, help="Who is acting (recorded in events).")
+
+
+@click.group()
+def issues() -> None:
+    """Create, claim, work and close issues in the shared issue database."""
+
+
+@issues.command()
+@click.argument("title")
+@click.option("--description", "-d", default="", help="What needs doing.")
+@click.option("--acceptance", default="", help="Acceptance criteria.")
+@click.option("--type", "-t", "issue_type", type=TYPES, default="task", show_default=True)
+@click.option("--priority", "-p", type=click.IntRange(0, 4), default=2, show_default=True, help="0 = most urgent.")
+@click.option("--label", "-l", "labels", multiple=True, help="A label (repeatable).")
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="A metadata entry, e.g. worker_type=coding.")
+@click.option("--metadata", "metadata_json", help="Metadata as a JSON object.")
+@click.option("--max-attempts", type=click.IntRange(1), default=3, show_default=True, help="Claims before dead letter.")
+@click.option("--blocked", "blocked_reason", help="Create it already blocked, with this reason.")
+@actor_option
+@store_command(create=True)
+def create(store, title, description, acceptance, issue_type, priority, labels, meta, metadata_json, max_attempts, blocked_reason, actor):
+    """Create an issue (and the database, if it does not exist yet)."""
+    new = NewIssue(
+        title=title, description=description, acceptance_criteria=acceptance, type=issue_type, priority=priority,
+        labels=list(labels), metadata=_parse_meta(meta, metadata_json), max_attempts=max_attempts,
+        blocked_reason=blocked_reason,
+    )
+    return store.create(new, actor=actor)
+
+
+@issues.command("list")
+@click.option("--status", "-s", "statuses", multiple=True, type=STATUSES, help="Only this status (repeatable).")
+@click.option("--assignee", help="Only issues assigned to this worker.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many.")
+@filter_options
+@store_command()
+def list_(store, statuses, assignee, limit, where):
+    """List issues, oldest first."""
+    return store.list(statuses=[Status(s) for s in statuses], assignee=assignee, where=where, limit=limit)
+
+
+@issues.command()
+@click.argument("issue_id")
+@store_command()
+def show(store, issue_id):
+    """Show an issue with its notes, dependencies and attempts."""
+    return store.show(issue_id)
+
+
+@issues.command()
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@filter_options
+@store_command()
+def ready(store, limit, where):
+    """List ready issues: open, no open blocker or child; by priority, then age."""
+    return store.ready(where, limit=limit)
+
+
+@issues.command()
+@click.argument("issue_id", required=False)
+@click.option("--next", "next_", is_flag=True, help="Claim the next ready issue matching the filters.")
+@click.option("--worker", "-w", required=True, help="Your worker identity (becomes the assignee).")
+@ttl_option
+@filter_options
+@store_command()
+def claim(store, issue_id, next_, worker, ttl, where):
+    """Claim ISSUE_ID, or the next ready issue with --next. Prints the fencing token.
+
+    Exit 5 if another worker holds it, 6 if nothing is ready.
+    """
+    if bool(issue_id) == next_:
+        raise InvalidInput("give an ISSUE_ID or --next, not both and not neither")
+    return store.claim_next(worker, where, ttl=ttl) if next_ else store.claim(issue_id, worker, ttl=ttl)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.option("--token", type=int, required=True, help="Fencing token of your claim.")
+@ttl_option
+@store_command()
+def heartbeat(store, issue_id, token, ttl):
+    """Renew the lease of your claim for another TTL seconds."""
+    return store.heartbeat(issue_id, token, ttl=ttl)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.argument("text")
+@click.option("--author", default="operator", show_default=True, help="Who writes it (ignored with --token).")
+@token_option
+@store_command()
+def note(store, issue_id, text, author, token):
+    """Append a note to an issue."""
+    return store.note(issue_id, text, author=author, token=token)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.argument("reason")
+@token_option
+@actor_option
+@store_command()
+def block(store, issue_id, reason, token, actor):
+    """Mark an issue blocked with REASON (your claimed issue with --token, or an open one)."""
+    return store.block(issue_id, reason, actor=actor, token=token)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.argument("note", required=False)
+@actor_option
+@store_command()
+def unblock(store, issue_id, note, actor):
+    """Put a blocked issue back in the queue, with NOTE giving the missing input."""
+    return store.unblock(issue_id, note, actor=actor)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.option("--token", type=int, required=True, help="Fencing token of your claim.")
+@click.option("--reason", help="Why it goes back.")
+@store_command()
+def release(store, issue_id, token, reason):
+    """Give your claimed issue back to the queue."""
+    return store.release(issue_id, token, reason=reason)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.option("--token", type=int, required=True, help="Fencing token of your claim.")
+@click.option("--error", "error", required=True, help="What went wrong.")
+@store_command()
+def fail(store, issue_id, token, error):
+    """Record a failed attempt (back to the queue, or dead letter after max attempts)."""
+    return store.fail(issue_id, token, error=error)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.option("--reason", "-r", default="", help="How it was resolved.")
+@token_option
+@actor_option
+@store_command()
+def close(store, issue_id, reason, token, actor):
+    """Close an issue (your claimed issue with --token, or an unclaimed one)."""
+    return store.close(issue_id, reason=reason, actor=actor, token=token)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.option("--reason", "-r", default="", help="Why it is reopened.")
+@actor_option
+@store_command()
+def reopen(store, issue_id, reason, actor):
+    """Reopen a closed or dead-letter issue (its attempt count starts again)."""
+    return store.reopen(issue_id, reason=reason, actor=actor)
+
+
+@issues.command()
+@click.argument("issue_id")
+@click.option("--title")
+@click.option("--description", "-d")
+@click.option("--acceptance")
+@click.option("--type", "-t", "issue_type", type=TYPES)
+@click.option("--priority", "-p", type=click.IntRange(0, 4))
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Set a metadata entry (VALUE null removes it).")
+@actor_option
+@store_command()
+def update(store, issue_id, title, description, acceptance, issue_type, priority, meta, actor):
+    """Change an issue's fields (status changes have their own commands)."""
+    given = {"title": title, "description": description, "acceptance_criteria": acceptance, "type": issue_type,
+             "priority": priority, "metadata": _parse_meta(meta) if meta else None}
+    return store.update(issue_id, IssueUpdate(**{k: v for k, v in given.items() if v is not None}), actor=actor)
+
+
+@issues.group()
+def dep() -> None:
+    """Add or remove dependencies (blocks, parent-child, related, discovered-from)."""
+
+
+@dep.command("add")
+@click.argument("issue_id")
+@click.argument("depends_on")
+@click.option("--type", "-t", "dep_type", type=DEP_TYPES, default="blocks", show_default=True,
+              help="blocks: ISSUE_ID waits for DEPENDS_ON. parent-child: ISSUE_ID is the child of DEPENDS_ON.")
+@actor_option
+@store_command()
+def dep_add(store, issue_id, depends_on, dep_type, actor):
+    """Record that ISSUE_ID depends on DEPENDS_ON. Cycles are refused (exit 4)."""
+    return store.dep_add(issue_id, depends_on, DependencyType(dep_type), actor=actor)
+
+
+@dep.command("remove")
+@click.argument("issue_id")
+@click.argument("depends_on")
+@click.option("--type", "-t", "dep_type", type=DEP_TYPES, default="blocks", show_default=True)
+@actor_option
+@store_command()
+def dep_remove(store, issue_id, depends_on, dep_type, actor):
+    """Remove a dependency."""
+    store.dep_remove(issue_id, depends_on, DependencyType(dep_type), actor=actor)
+    return {"removed": {"issue_id": issue_id, "depends_on": depends_on, "type": dep_type}}
+
+
+@issues.command()
+@click.argument("issue_id", required=False)
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in EventKind]), help="Only this kind.")
+@click.option("--after", type=int, default=0, help="Only events after this event number.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many.")
+@store_command()
+def events(store, issue_id, kinds, after, limit):
+    """Show the event log (of one issue, or of all)."""
+    return store.events(issue_id, kinds=[EventKind(k) for k in kinds], after=after, limit=limit)
+
+
+@issues.command()
+@store_command()
+def sweep(store):
+    """Expire every lease that ran out (issues go back to the queue or to dead letter)."""
+    return store.sweep()

@@ -1,0 +1,39 @@
+"""How a session knows who it is on the issue database: capabilities set by the fleet runtime.
+
+The runtime registers, before ``session.initialize()``:
+
+- ``foreman.identity``: a :class:`WorkerIdentity` (name, role, claim filter, and the current
+  :class:`~foreman.issues.models.Claim` with its fencing token), so the issue tool writes with the
+  right token without the model ever typing it;
+- ``foreman.store``: the process's shared :class:`~foreman.issues.interfaces.IssueStore`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from foreman.issues.models import Claim, IssueFilter
+from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL
+
+IDENTITY_CAPABILITY = "foreman.identity"
+STORE_CAPABILITY = "foreman.store"
+
+
+@dataclass
+class WorkerIdentity:
+    """A session's identity on the queue.
+
+    Attributes:
+        name: the worker (or foreman) name recorded as assignee and event actor.
+        role: ``worker`` acts only on its own claim; ``foreman`` acts on any issue by id.
+        where: the filter of issues this worker takes (e.g. ``metadata={"worker_type": "coding"}``).
+        lease_ttl: lease length in seconds for claims made through the tool.
+        claim: the current claim, set by the runtime (runtime mode) or by ``issue_claim`` (agent mode).
+    """
+
+    name: str
+    role: Literal["worker", "foreman"] = "worker"
+    where: IssueFilter = field(default_factory=IssueFilter)
+    lease_ttl: float = DEFAULT_LEASE_TTL
+    claim: Claim | None = None

@@ -1,0 +1,158 @@
+"""One ``execute()`` call: the agent loop from the user's prompt to a final answer.
+
+Event order for a turn with one tool round::
+
+    execution:start, prompt:submit,
+    provider:request, provider:response, tool:pre/tool:post (per call, concurrently),
+    provider:request, provider:response,
+    prompt:complete, orchestrator:complete, execution:end
+
+``orchestrator:complete`` and ``execution:end`` are emitted whatever the outcome,
+including errors (status ``"error"``); ``prompt:complete`` only when the turn ended
+without an exception.
+"""
+
+from typing import Any, NamedTuple
+
+from amplifier_core.events import (
+    EXECUTION_END,
+    EXECUTION_START,
+    ORCHESTRATOR_COMPLETE,
+    PROMPT_COMPLETE,
+    PROMPT_SUBMIT,
+    PROVIDER_REQUEST,
+)
+from amplifier_core.message_models import ChatRequest, ToolSpec
+from amplifier_core.models import ContextInjection
+
+from .config import LoopConfig
+from .hook_results import HookResultHandler
+from .messages import (
+    assistant_message,
+    final_text_message,
+    response_text,
+    to_request_messages,
+    tool_message,
+    tool_specs,
+    with_injections,
+)
+from .provider_call import ProviderCaller, Reply, select_provider
+from .tool_runner import ToolRunner
+
+ORCHESTRATOR_NAME = "loop-streaming"
+CANCELLED_ANSWER = "Cancelled before a final answer."
+WRAP_UP_REMINDER = (
+    "You have used every model call allowed for this turn, so no more tools can run. "
+    "Reply now with your final answer: what you did, what you found, and what remains to be done."
+)
+
+
+class Outcome(NamedTuple):
+    """How a turn ended: ``status`` is one of success, max_iterations, cancelled, denied, error."""
+
+    status: str
+    text: str
+
+
+class _Stopped(Exception):
+    """Ends the turn early with ``outcome`` (a hook denied, or an immediate cancellation)."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.status)
+        self.outcome = outcome
+
+
+class Turn:
+    """State of one ``execute()`` call; see ``StreamingOrchestrator.execute`` for the arguments."""
+
+    def __init__(self, config: LoopConfig, context: Any, providers: dict[str, Any], tools: dict[str, Any], hooks: Any, coordinator: Any | None):
+        self._config = config
+        self._context = context
+        self._providers = providers
+        self._hooks = hooks
+        self._cancellation = getattr(coordinator, "cancellation", None)
+        self._handler = HookResultHandler(coordinator)
+        self._runner = ToolRunner(tools, hooks, self._handler, self._cancellation)
+        self._tool_specs = tool_specs(tools)
+        self._caller: ProviderCaller | None = None
+        self.iterations = 0
+
+    async def run(self, prompt: str) -> str:
+        """Run the loop for ``prompt`` and return the final answer text.
+
+        Raises:
+            NoProviderError: no provider is mounted.
+            Exception: a provider's error (after ``provider:error``), or the context's.
+        """
+        await self._hooks.emit(EXECUTION_START, {"prompt": prompt})
+        outcome = Outcome("error", "")
+        try:
+            outcome = await self._run(prompt)
+            await self._hooks.emit(PROMPT_COMPLETE, {"prompt": prompt, "response": outcome.text, "status": outcome.status})
+            return outcome.text
+        finally:
+            await self._hooks.emit(
+                ORCHESTRATOR_COMPLETE,
+                {"orchestrator": ORCHESTRATOR_NAME, "turn_count": self.iterations, "status": outcome.status},
+            )
+            await self._hooks.emit(EXECUTION_END, {"response": outcome.text, "status": outcome.status})
+
+    async def _run(self, prompt: str) -> Outcome:
+        name, provider = select_provider(self._providers)
+        self._caller = ProviderCaller(name, provider, self._hooks, self._cancellation)
+        await self._ensure_system_prompt()
+        submitted = await self._handler.apply(await self._hooks.emit(PROMPT_SUBMIT, {"prompt": prompt}), PROMPT_SUBMIT, ORCHESTRATOR_NAME)
+        if submitted.action == "deny":
+            return Outcome("denied", f"Prompt denied: {submitted.reason or 'no reason given'}")
+        await self._context.add_message({"role": "user", "content": prompt})
+        try:
+            return await self._loop()
+        except _Stopped as stopped:
+            return stopped.outcome
+
+    async def _loop(self) -> Outcome:
+        while not self._cancelled():
+            if self._config.limited and self.iterations >= self._config.max_iterations:
+                return await self._wrap_up()
+            reply = await self._model_turn(self._tool_specs)
+            await self._context.add_message(assistant_message(reply.response, reply.calls))
+            if not reply.calls:
+                return Outcome("success", response_text(reply.response))
+            results = await self._runner.run(reply.calls)
+            for call, result in zip(reply.calls, results):
+                await self._context.add_message(tool_message(call, result))
+            await self._handler.release()
+        return Outcome("cancelled", CANCELLED_ANSWER)
+
+    async def _wrap_up(self) -> Outcome:
+        """One last call without tools asking for a final answer; its tool calls are ignored."""
+        reply = await self._model_turn(None, ContextInjection(content=WRAP_UP_REMINDER, role="user"))
+        text = response_text(reply.response) or (
+            f"Stopped after {self._config.max_iterations} model calls (max_iterations) without a final answer."
+        )
+        await self._context.add_message(final_text_message(text))
+        return Outcome("max_iterations", text)
+
+    async def _model_turn(self, specs: list[ToolSpec] | None, *reminders: ContextInjection) -> Reply:
+        self.iterations += 1
+        requested = await self._hooks.emit(PROVIDER_REQUEST, {"provider": self._caller.name, "iteration": self.iterations})
+        requested = await self._handler.apply(requested, PROVIDER_REQUEST, ORCHESTRATOR_NAME)
+        if requested.action == "deny":
+            raise _Stopped(Outcome("denied", f"Provider request denied: {requested.reason or 'no reason given'}"))
+        stored = await self._context.get_messages_for_request(provider=self._caller.provider)
+        messages = with_injections(stored, [*self._handler.take_ephemeral(), *reminders])
+        reply = await self._caller.call(ChatRequest(messages=to_request_messages(messages), tools=specs), self.iterations)
+        if reply is None:
+            raise _Stopped(Outcome("cancelled", CANCELLED_ANSWER))
+        return reply
+
+    async def _ensure_system_prompt(self) -> None:
+        """Put the configured system prompt first unless the context already has a system message."""
+        if self._config.system_prompt is None:
+            return
+        messages = await self._context.get_messages()
+        if not any(message.get("role") == "system" for message in messages):
+            await self._context.set_messages([{"role": "system", "content": self._config.system_prompt}, *messages])
+
+    def _cancelled(self) -> bool:
+        return self._cancellation is not None and self._cancellation.is_cancelled

@@ -1,0 +1,27 @@
+"""provider-anthropic's config keys (see ``settings.ProviderSettings`` for the shared ones)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .settings import ProviderSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class AnthropicSettings(ProviderSettings):
+    """Settings for the Messages API.
+
+    Attributes:
+        enable_prompt_caching: mark the stable prefix (system prompt, tool definitions) with
+            ``cache_control: ephemeral`` so the API caches it (Messages API prompt caching).
+        stream: default True: the API requires streaming for requests that may run longer than
+            10 minutes (large max_tokens), and the SDK refuses such non-streaming calls.
+    """
+
+    MODULE = "provider-anthropic"
+    API_KEY_ENV = "ANTHROPIC_API_KEY"
+    BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+
+    default_model: str = "claude-sonnet-4-5"
+    max_tokens: int = 8192
+    enable_prompt_caching: bool = True

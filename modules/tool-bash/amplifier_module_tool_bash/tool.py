@@ -1,0 +1,75 @@
+"""The `bash` tool: checks its input and the deny list, runs the command, reports the outcome."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from amplifier_core.models import ToolResult
+
+from .denylist import denied_pattern
+from .process import Outcome, run_command
+
+
+def _failure(code: str, message: str, output: str | None = None) -> ToolResult:
+    return ToolResult(success=False, output=output, error={"code": code, "message": message})
+
+
+@dataclass
+class BashTool:
+    """Runs `command` with `bash -c` in `working_dir` (see `process.py` for the process-group rules).
+
+    Attributes:
+        working_dir: the workspace; timeout: default seconds per call; max_timeout: ceiling for the
+        `timeout` input (larger values are lowered to it); denied_commands: patterns refused before
+        running (`denylist.py`); max_output_bytes: output kept per call, head and tail.
+
+    Output: the combined stdout/stderr, then `[exit code N]` (or the timeout note). `success` is
+    true only for exit code 0. Errors: `invalid_input`, `command_denied`, `spawn_failed`,
+    `exit_status` (non-zero exit; output still set), `timeout` (output so far still set).
+    """
+
+    working_dir: str
+    timeout: float
+    max_timeout: float
+    denied_commands: tuple[str, ...]
+    max_output_bytes: int
+
+    name = "bash"
+    input_schema = {
+        "type": "object",
+        "properties": {"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
+        "required": ["command"],
+    }
+
+    @property
+    def description(self) -> str:
+        return f"Run a bash command in the workspace. Returns output and exit code. Timeout {self.timeout:g}s default."
+
+    async def execute(self, input: dict[str, Any]) -> ToolResult:
+        command = input.get("command")
+        if not isinstance(command, str) or not command.strip():
+            return _failure("invalid_input", "'command' is required and must be a non-empty string.")
+        timeout = input.get("timeout", self.timeout)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            return _failure("invalid_input", "'timeout' must be a positive number of seconds.")
+        pattern = denied_pattern(command, self.denied_commands)
+        if pattern is not None:
+            return _failure("command_denied", f"Refused before running: the command matches the denied pattern {pattern!r}.")
+        timeout = min(timeout, self.max_timeout)
+        try:
+            outcome = await run_command(command, self.working_dir, timeout, self.max_output_bytes)
+        except OSError as error:
+            return _failure("spawn_failed", f"Could not start bash in {self.working_dir}: {error}.")
+        return _report(outcome, timeout)
+
+
+def _report(outcome: Outcome, timeout: float) -> ToolResult:
+    output = outcome.output.rstrip("\n")
+    if outcome.timed_out:
+        note = f"timed out after {timeout:g} s; its process group was killed"
+        return _failure("timeout", f"The command {note}.", f"{output}\n[{note}]".lstrip("\n"))
+    code = outcome.exit_code
+    status = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    text = f"{output}\n[{status}]".lstrip("\n")
+    if code == 0:
+        return ToolResult(success=True, output=text)
+    return _failure("exit_status", f"The command failed ({status}).", text)

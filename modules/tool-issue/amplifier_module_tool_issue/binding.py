@@ -1,0 +1,40 @@
+"""Finds the store and the identity a session's issue tools act with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from foreman.issues import IssueStore, open_store, resolve_db
+from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
+
+
+@dataclass
+class Binding:
+    """The identity plus a lazily opened store (opening waits for the first tool call)."""
+
+    identity: WorkerIdentity
+    db: str | None
+    shared_store: IssueStore | None
+
+    @cached_property
+    def store(self) -> IssueStore:
+        """The shared store if the runtime gave one, else this session's own (created on first use)."""
+        return self.shared_store or open_store(self.db, create=True)
+
+
+def bind(coordinator: Any, config: dict[str, Any]) -> Binding:
+    """Read capabilities ``foreman.identity`` / ``foreman.store`` and config keys ``role``, ``worker``, ``db``."""
+    identity = _capability(coordinator, IDENTITY_CAPABILITY)
+    if identity is None:
+        role = config.get("role", "worker")
+        identity = WorkerIdentity(name=config.get("worker", role), role=role)
+    workspace = _capability(coordinator, "session.working_dir")
+    db = resolve_db(config.get("db"), workspace)
+    return Binding(identity=identity, db=db, shared_store=_capability(coordinator, STORE_CAPABILITY))
+
+
+def _capability(coordinator: Any, name: str) -> Any:
+    getter = getattr(coordinator, "get_capability", None)
+    return getter(name) if getter else None

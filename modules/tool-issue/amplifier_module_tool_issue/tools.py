@@ -1,0 +1,217 @@
+"""The issue tools: one small JSON schema each, all backed by the same store calls.
+
+A worker acts on its own claim (the ``id`` argument may be left out); the fencing token comes
+from the session's :class:`~foreman.issues.identity.WorkerIdentity`. A foreman acts on any
+issue by id as an operator. The schemas are kept terse: the whole set stays far below 1,500
+tokens (``tests/modules/test_tool_issue.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from amplifier_core.models import ToolResult
+from pydantic import ValidationError
+
+from amplifier_module_tool_issue.binding import Binding
+from foreman.issues import Issue, IssueType, NewIssue, Status
+from foreman.issues.errors import InvalidInput, IssueError, NothingReady
+
+ID = {"type": "string", "description": "Issue id; default: your claimed issue"}
+TEXT = {"type": "string", "maxLength": 2000}
+LIMIT = {"type": "integer", "minimum": 1, "maximum": 50}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One tool: its name, description, input properties, required keys and handler."""
+
+    name: str
+    description: str
+    properties: dict[str, Any]
+    required: tuple[str, ...]
+    handler: Callable[[Binding, dict[str, Any]], Any]
+
+
+def brief(issue: Issue) -> dict[str, Any]:
+    """What a model needs to see of an issue (keeps tool results short)."""
+    data = {"id": issue.id, "title": issue.title, "status": issue.status.value, "priority": issue.priority,
+            "type": issue.type.value}
+    data |= {k: v for k, v in (("assignee", issue.assignee), ("blocking_notes", issue.blocking_notes)) if v}
+    return data | ({"metadata": issue.metadata} if issue.metadata else {})
+
+
+def _target(binding: Binding, args: dict[str, Any]) -> tuple[str, int | None]:
+    """(issue id, token): a worker's own claim, or any id for a foreman (no token)."""
+    identity, wanted = binding.identity, args.get("id")
+    if identity.role == "foreman":
+        if not wanted:
+            raise InvalidInput("give the issue id")
+        return wanted, None
+    claim = identity.claim
+    if claim is None:
+        raise InvalidInput("you have no claimed issue; claim one first")
+    if wanted and wanted != claim.issue.id:
+        raise InvalidInput(f"you can only act on your claimed issue {claim.issue.id}")
+    return claim.issue.id, claim.token
+
+
+def _create(b: Binding, a: dict[str, Any]) -> Any:
+    meta = {"worker_type": a["worker_type"]} if a.get("worker_type") else {}
+    new = NewIssue(title=a["title"], description=a.get("description", ""), type=a.get("type", "task"),
+                   priority=a.get("priority", 2), metadata=meta, blocked_reason=a.get("blocked_reason"))
+    return brief(b.store.create(new, actor=b.identity.name))
+
+
+def _list(b: Binding, a: dict[str, Any]) -> Any:
+    statuses = [Status(a["status"])] if a.get("status") else None
+    return [brief(i) for i in b.store.list(statuses=statuses, limit=a.get("limit", 20))]
+
+
+def _show(b: Binding, a: dict[str, Any]) -> Any:
+    issue_id = a.get("id") or _target(b, a)[0]
+    detail = b.store.show(issue_id)
+    return brief(detail.issue) | {
+        "description": detail.issue.description,
+        "acceptance_criteria": detail.issue.acceptance_criteria,
+        "notes": [f"{n.author}: {n.body}" for n in detail.notes],
+        "attempts": [f"#{t.number} {t.worker}: {t.outcome or 'running'} {t.error or ''}".strip() for t in detail.attempts],
+    }
+
+
+def _ready(b: Binding, a: dict[str, Any]) -> Any:
+    return [brief(i) for i in b.store.ready(b.identity.where, limit=a.get("limit", 10))]
+
+
+def _claim(b: Binding, a: dict[str, Any]) -> Any:
+    identity = b.identity
+    if identity.claim is not None:
+        raise InvalidInput(f"you already hold {identity.claim.issue.id}; close, block or release it first")
+    if a.get("id"):
+        claim = b.store.claim(a["id"], identity.name, ttl=identity.lease_ttl)
+    else:
+        claim = b.store.claim_next(identity.name, identity.where, ttl=identity.lease_ttl)
+    identity.claim = claim
+    return brief(claim.issue) | {"description": claim.issue.description}
+
+
+def _note(b: Binding, a: dict[str, Any]) -> Any:
+    issue_id, token = _target(b, a)
+    b.store.note(issue_id, a["text"], author=b.identity.name, token=token)
+    return {"id": issue_id, "noted": True}
+
+
+def _finishing(action: str) -> Callable[[Binding, dict[str, Any]], Any]:
+    """block / close / release: end the worker's claim, or act as operator for a foreman."""
+
+    def handler(b: Binding, a: dict[str, Any]) -> Any:
+        issue_id, token = _target(b, a)
+        store, actor = b.store, b.identity.name
+        if action == "block":
+            issue = store.block(issue_id, a["reason"], actor=actor, token=token)
+        elif action == "close":
+            issue = store.close(issue_id, reason=a["summary"], actor=actor, token=token)
+        else:
+            issue = store.release(issue_id, token, reason=a.get("reason"))
+        if token is not None:
+            b.identity.claim = None
+        return brief(issue)
+
+    return handler
+
+
+def _unblock(b: Binding, a: dict[str, Any]) -> Any:
+    return brief(b.store.unblock(a["id"], a["note"], actor=b.identity.name))
+
+
+def _reopen(b: Binding, a: dict[str, Any]) -> Any:
+    return brief(b.store.reopen(a["id"], reason=a["note"], actor=b.identity.name))
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name.removeprefix("issue_"): op
+    for op in (
+        Operation("issue_create", "Create an issue in the work queue.", {
+            "title": {"type": "string", "maxLength": 200}, "description": TEXT,
+            "type": {"enum": [t.value for t in IssueType]}, "priority": {"type": "integer", "minimum": 0, "maximum": 4},
+            "worker_type": {"type": "string", "maxLength": 40, "description": "Worker type that should take it"},
+            "blocked_reason": {"type": "string", "maxLength": 500, "description": "Create it blocked, waiting for this"},
+        }, ("title",), _create),
+        Operation("issue_list", "List issues, optionally by status.", {
+            "status": {"enum": [s.value for s in Status]}, "limit": LIMIT,
+        }, (), _list),
+        Operation("issue_show", "Show an issue with its notes and attempts.", {"id": ID}, (), _show),
+        Operation("issue_ready", "List ready issues you can take, most urgent first.", {"limit": LIMIT}, (), _ready),
+        Operation("issue_claim", "Claim an issue to work on (default: the next ready one).", {"id": ID}, (), _claim),
+        Operation("issue_note", "Add a progress note to an issue.", {"id": ID, "text": TEXT}, ("text",), _note),
+        Operation("issue_block", "Mark an issue blocked, saying what input is missing.",
+                  {"id": ID, "reason": TEXT}, ("reason",), _finishing("block")),
+        Operation("issue_close", "Close an issue as done, summarising the result.",
+                  {"id": ID, "summary": TEXT}, ("summary",), _finishing("close")),
+        Operation("issue_release", "Give your claimed issue back to the queue.",
+                  {"reason": TEXT}, (), _finishing("release")),
+        Operation("issue_unblock", "Unblock a blocked issue, giving the missing input.",
+                  {"id": {"type": "string"}, "note": TEXT}, ("id", "note"), _unblock),
+        Operation("issue_reopen", "Retry a closed or dead-letter issue with changed instructions.",
+                  {"id": {"type": "string"}, "note": TEXT}, ("id", "note"), _reopen),
+    )
+}
+
+DEFAULT_OPERATIONS = {
+    "worker": ["show", "note", "block", "close"],
+    "foreman": ["create", "list", "show", "note", "block", "unblock", "reopen", "close"],
+}
+
+
+class IssueTool:
+    """An Amplifier tool (``name``, ``description``, ``input_schema``, ``execute``) for one operation."""
+
+    def __init__(self, operation: Operation, binding: Binding) -> None:
+        self.operation = operation
+        self.binding = binding
+        self.name = operation.name
+        self.description = operation.description
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        """JSON Schema of the tool's input."""
+        op = self.operation
+        return {"type": "object", "properties": op.properties, "required": list(op.required), "additionalProperties": False}
+
+    async def execute(self, input: dict[str, Any]) -> ToolResult:
+        """Run the operation; every failure comes back as ``ToolResult(success=False)``."""
+        args = {k: v for k, v in input.items() if not k.startswith("_")}
+        missing = [key for key in self.operation.required if not args.get(key)]
+        if missing:
+            return _error("invalid_input", f"{self.name} needs {', '.join(missing)}")
+        try:
+            return ToolResult(success=True, output=await asyncio.to_thread(self.operation.handler, self.binding, args))
+        except NothingReady as exc:
+            return ToolResult(success=True, output={"ready": [], "message": exc.message})
+        except IssueError as exc:
+            return ToolResult(success=False, output=exc.message, error=exc.to_dict())
+        except ValidationError as exc:
+            return _error("invalid_input", str(exc.errors()[0]["msg"]))
+
+
+def _error(code: str, message: str) -> ToolResult:
+    return ToolResult(success=False, output=message, error={"code": code, "message": message})
+
+
+def build_tools(binding: Binding, operations: list[str] | None) -> list[IssueTool]:
+    """The tools for ``operations`` (names without the ``issue_`` prefix), default by the identity's role.
+
+    Raises:
+        ValueError: an unknown operation name.
+    """
+    names = operations or DEFAULT_OPERATIONS[binding.identity.role]
+    unknown = sorted(set(names) - set(OPERATIONS))
+    if unknown:
+        raise ValueError(f"tool-issue: unknown operations {unknown}; choose from {sorted(OPERATIONS)}")
+    return [IssueTool(OPERATIONS[name], binding) for name in names]
+
+
+__all__ = ["DEFAULT_OPERATIONS", "OPERATIONS", "IssueTool", "build_tools"]

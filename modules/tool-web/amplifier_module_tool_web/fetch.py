@@ -1,0 +1,57 @@
+"""`web_fetch`: download a page and return its readable text."""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from amplifier_core.models import ToolResult
+
+from .download import check_url, download
+from .errors import WebError
+from .extract import readable_text
+
+DEFAULT_MAX_CHARS = 20_000  # characters of text returned when `max_chars` is not given
+MAX_CHARS_CEILING = 200_000
+
+
+@dataclass
+class WebFetchTool:
+    """Fetches `url` (http/https only, redirects followed) and returns `URL: <final url>`, a blank
+    line and the page's readable text (`extract.py`), cut to `max_chars` characters with a note.
+
+    Errors: `invalid_input`, `invalid_url`, `network_unreachable` (the host is named), `timeout`,
+    `http_error` (4xx/5xx), `unsupported_content`, `fetch_failed`.
+    """
+
+    client: httpx.AsyncClient
+    max_bytes: int
+    timeout: float
+
+    name = "web_fetch"
+    description = "Fetch an http(s) URL and return its readable text."
+    input_schema = {
+        "type": "object",
+        "properties": {"url": {"type": "string"}, "max_chars": {"type": "integer"}},
+        "required": ["url"],
+    }
+
+    async def execute(self, input: dict[str, Any]) -> ToolResult:
+        try:
+            return ToolResult(success=True, output=await self._fetch(input))
+        except WebError as error:
+            return error.result()
+
+    async def _fetch(self, input: dict[str, Any]) -> str:
+        url, max_chars = input.get("url"), input.get("max_chars", DEFAULT_MAX_CHARS)
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or not 1 <= max_chars <= MAX_CHARS_CEILING:
+            raise WebError("invalid_input", f"'max_chars' must be an integer from 1 to {MAX_CHARS_CEILING}.")
+        page = await download(self.client, str(check_url(url)), max_bytes=self.max_bytes, timeout=self.timeout)
+        if page.status >= 400:
+            raise WebError("http_error", f"{page.url} answered HTTP {page.status}.")
+        text = await asyncio.to_thread(readable_text, page)
+        notes = [f"[body cut at {self.max_bytes} bytes]"] if page.truncated else []
+        if len(text) > max_chars:
+            notes.append(f"[text cut at {max_chars} of {len(text)} characters]")
+            text = text[:max_chars]
+        return "\n".join([f"URL: {page.url}", "", text or "[no readable text]", *notes])

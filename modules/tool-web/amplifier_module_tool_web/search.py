@@ -1,0 +1,72 @@
+"""`web_search`: ask the configured search backend, return a numbered list of results."""
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from amplifier_core.models import ToolResult
+
+from .backends import SearchBackend, SearchHit
+from .download import download
+from .errors import WebError
+
+MAX_RESULTS_CEILING = 20  # the most results one call may ask for
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class WebSearchTool:
+    """Searches with `backend` over `client`; `max_results` is the default count (1-20).
+
+    Output: `N. title`, then the URL and the snippet indented, per result; `[no results]` when empty.
+    Errors: `invalid_input`, `search_not_configured`, `network_unreachable` (the backend's host is
+    named), `timeout`, `http_error` (the backend answered 4xx/5xx), `search_failed` (not the JSON
+    expected), `fetch_failed`, `invalid_url` (a bad `search_url`).
+    """
+
+    client: httpx.AsyncClient
+    backend: SearchBackend
+    max_results: int
+    max_bytes: int
+    timeout: float
+
+    name = "web_search"
+    description = "Search the web. Returns titles, URLs and snippets."
+    input_schema = {
+        "type": "object",
+        "properties": {"query": {"type": "string"}, "max_results": {"type": "integer"}},
+        "required": ["query"],
+    }
+
+    async def execute(self, input: dict[str, Any]) -> ToolResult:
+        try:
+            hits = await self._search(input)
+        except WebError as error:
+            return error.result()
+        return ToolResult(success=True, output="\n".join(_format(i, hit) for i, hit in enumerate(hits, 1)) or "[no results]")
+
+    async def _search(self, input: dict[str, Any]) -> list[SearchHit]:
+        query, count = input.get("query"), input.get("max_results", self.max_results)
+        if not isinstance(query, str) or not query.strip():
+            raise WebError("invalid_input", "'query' is required and must be a non-empty string.")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RESULTS_CEILING:
+            raise WebError("invalid_input", f"'max_results' must be an integer from 1 to {MAX_RESULTS_CEILING}.")
+        request = self.backend.request(query, count)
+        answer = await download(
+            self.client, request.url, params=request.params, headers=request.headers,
+            max_bytes=self.max_bytes, timeout=self.timeout,
+        )
+        if answer.status >= 400:
+            raise WebError("http_error", f"The {self.backend.name} backend at {answer.url} answered HTTP {answer.status}.")
+        try:
+            return self.backend.hits(json.loads(answer.body))[:count]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise WebError("search_failed", f"The {self.backend.name} backend at {answer.url} did not answer the JSON expected.") from None
+
+
+def _format(number: int, hit: SearchHit) -> str:
+    snippet = html.unescape(_TAGS.sub("", hit.snippet)).strip()
+    return f"{number}. {hit.title}\n   {hit.url}" + (f"\n   {snippet}" if snippet else "")

@@ -1,0 +1,29 @@
+"""Shared fixtures. No test may reach an LLM API or the network: the provider keys are removed."""
+
+from __future__ import annotations
+
+import pytest
+
+from foreman.issues import FakeClock, open_store
+
+
+@pytest.fixture(autouse=True)
+def _no_real_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guard: a stray real provider call fails fast instead of reaching a real API."""
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "FOREMAN_DB"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that only moves when the test says so."""
+    return FakeClock()
+
+
+@pytest.fixture(params=["file", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path, clock):
+    """The store contract runs against a file-backed database and an in-memory one."""
+    location = tmp_path / "issues.db" if request.param == "file" else ":memory:"
+    s = open_store(location, clock=clock, create=True)
+    yield s
+    s.disconnect()
