@@ -17,7 +17,7 @@ from rich.table import Table
 from foreman.issues.models import Claim, Event, Issue, IssueDetail, Note
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit(result: Any, as_json: bool) -> None:
@@ -70,14 +70,14 @@ def _issues(issues: list[Issue]) -> None:
     table = Table("id", "P", "status", "type", "assignee", "title", "metadata")
     for i in issues:
         meta = ", ".join(f"{k}={v}" for k, v in i.metadata.items())
-        table.add_row(i.id, str(i.priority), i.status.value, i.type.value, i.assignee or "", i.title, meta)
+        table.add_row(i.id, str(i.priority), i.status.value, i.type.value, escape(i.assignee or ""), escape(i.title), escape(meta))
     out.print(table)
 
 
 def _events(events: list[Event]) -> None:
     table = Table("#", "time (UTC)", "issue", "event", "actor", "data")
     for e in events:
-        table.add_row(str(e.id), f"{e.created_at:%H:%M:%S}", e.issue_id, e.kind.value, e.actor, json.dumps(e.data)[:120])
+        table.add_row(str(e.id), f"{e.created_at:%H:%M:%S}", e.issue_id, e.kind.value, escape(e.actor), escape(json.dumps(e.data)[:120]))
     out.print(table)
 
 

@@ -36,7 +36,7 @@ def issue_where(
     if assignee is not None:
         clauses.append("i.assignee = :assignee")
         params["assignee"] = assignee
-    _add_in(clauses, params, "i.status", "status", [s.value for s in statuses or []])
+    _add_in(clauses, params, "i.status", "status", [Status(s).value for s in statuses or []])
     _add_in(clauses, params, "i.type", "type", [t.value for t in where.types])
     for n, label in enumerate(where.labels):
         clauses.append(f"EXISTS (SELECT 1 FROM json_each(i.labels) WHERE value = :label{n})")
@@ -56,7 +56,7 @@ def event_where(issue_id: str | None, kinds: list[EventKind] | None) -> tuple[st
     if issue_id is not None:
         clauses.append("issue_id = :issue_id")
         params["issue_id"] = issue_id
-    _add_in(clauses, params, "kind", "kind", [k.value for k in kinds or []])
+    _add_in(clauses, params, "kind", "kind", [EventKind(k).value for k in kinds or []])
     return "".join(f" AND {c}" for c in clauses), params
 
 

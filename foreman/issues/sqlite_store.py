@@ -369,7 +369,7 @@ class SQLiteStore:
     def unblock(self, issue_id: str, note: str | None = None, *, actor: str = "operator") -> Issue:
         """blocked -> open; ``note`` (the missing input) is appended for the next worker."""
         with self._write() as conn:
-            issue = self._apply(conn, issue_id, Action.UNBLOCK, actor=actor, sets={"blocking_notes": None})
+            issue = self._apply(conn, issue_id, Action.UNBLOCK, actor=actor)
             if note:
                 self._note(conn, issue_id, actor, f"Unblocked: {note}")
             return issue
@@ -512,7 +512,8 @@ def _status_columns(edge: Transition, row: sqlite3.Row) -> dict[str, Any]:
     if edge.target == Status.IN_PROGRESS:
         return {}
     keep_assignee = edge.target in (Status.CLOSED, Status.BLOCKED)
-    return {"status": edge.target.value, "lease_expires_at": None, "assignee": row["assignee"] if keep_assignee else None}
+    columns = {"status": edge.target.value, "lease_expires_at": None, "assignee": row["assignee"] if keep_assignee else None}
+    return columns | ({} if edge.target == Status.BLOCKED else {"blocking_notes": None})
 
 
 def _update_columns(row: sqlite3.Row, given: dict[str, Any]) -> dict[str, Any]:

@@ -261,6 +261,11 @@ def sse(event: str | None, data: Any) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
+def retry_after_header(seconds: float | None) -> dict[str, str]:
+    """``{"retry-after": "<seconds>"}``, or no header when ``seconds`` is None."""
+    return {} if seconds is None else {"retry-after": f"{seconds:g}"}
+
+
 def split_text(text: str, pieces: int = 3) -> list[str]:
     """Split ``text`` into up to ``pieces`` non-empty consecutive parts (for streamed deltas)."""
     size = max(1, -(-len(text) // pieces))

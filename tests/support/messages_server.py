@@ -25,7 +25,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.support.loopback import JsonReply, LoopbackServer, Rendered, ServerState, split_text, sse
+from tests.support.loopback import (
+    JsonReply,
+    LoopbackServer,
+    Rendered,
+    ServerState,
+    retry_after_header,
+    split_text,
+    sse,
+)
 
 #: Models listed by GET /v1/models (ids, context window and output limit in tokens).
 MODELS = [
@@ -138,6 +146,5 @@ def message(*content: dict[str, Any], stop_reason: str | None = None, counts: di
 
 def api_error(status: int, message_text: str = "scripted failure", retry_after: float | None = None) -> JsonReply:
     """An error reply with the Messages API's error body for ``status``; optional Retry-After (seconds)."""
-    headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
     payload = {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message_text}}
-    return JsonReply(status, payload, headers)
+    return JsonReply(status, payload, retry_after_header(retry_after))

@@ -74,7 +74,8 @@ def with_injections(messages: list[dict[str, Any]], injections: list[ContextInje
     result = list(messages)
     for injection in injections:
         last = result[-1] if result else {}
-        if injection.append_to_last_tool_result and last.get("role") == "tool" and isinstance(last.get("content"), str):
+        appendable = last.get("role") == "tool" and isinstance(last.get("content"), str)
+        if injection.append_to_last_tool_result and appendable:
             result[-1] = {**last, "content": f"{last['content']}\n\n{injection.content}"}
         else:
             result.append({"role": injection.role, "content": injection.content})

@@ -77,7 +77,7 @@ class ProviderCaller:
             Exception: whatever the provider raised, after ``provider:error``.
         """
         try:
-            response = await (self._stream(request, iteration) if hasattr(self.provider, "stream") else self.provider.complete(request))
+            response = await self._fetch(request, iteration)
             reply = None if response is None else Reply(response, self.provider.parse_tool_calls(response) or [])
         except Exception as error:
             await self._hooks.emit(PROVIDER_ERROR, self._error_payload(error, iteration))
@@ -85,6 +85,11 @@ class ProviderCaller:
         if reply is not None:
             await self._hooks.emit(PROVIDER_RESPONSE, self._response_payload(reply, iteration))
         return reply
+
+    async def _fetch(self, request: ChatRequest, iteration: int) -> ChatResponse | None:
+        if hasattr(self.provider, "stream"):
+            return await self._stream(request, iteration)
+        return await self.provider.complete(request)
 
     async def _stream(self, request: ChatRequest, iteration: int) -> ChatResponse | None:
         deltas: list[str] = []
@@ -98,11 +103,12 @@ class ProviderCaller:
                     final = chunk
                 elif delta := _delta_text(chunk):
                     deltas.append(delta)
-                    await self._hooks.emit(CONTENT_BLOCK_DELTA, {"provider": self.name, "iteration": iteration, "delta": delta})
+                    delta_event = {"provider": self.name, "iteration": iteration, "delta": delta}
+                    await self._hooks.emit(CONTENT_BLOCK_DELTA, delta_event)
         finally:
             if hasattr(stream, "aclose"):
                 await stream.aclose()
-        return final or ChatResponse(content=[TextBlock(text="".join(deltas))])
+        return final if final is not None else ChatResponse(content=[TextBlock(text="".join(deltas))])
 
     def _response_payload(self, reply: Reply, iteration: int) -> dict[str, Any]:
         response = reply.response

@@ -39,10 +39,16 @@ class ToolRunner:
     async def run(self, calls: list[ToolCall]) -> list[ToolResult]:
         """Run ``calls`` concurrently (``asyncio.gather``); one result per call, in call order."""
         group = uuid.uuid4().hex
-        return list(await asyncio.gather(*(self._run_one(call, position, group) for position, call in enumerate(calls))))
+        runs = (self._run_one(call, position, group) for position, call in enumerate(calls))
+        return list(await asyncio.gather(*runs))
 
     async def _run_one(self, call: ToolCall, position: int, group: str) -> ToolResult:
-        event = {"tool_name": call.name, "tool_call_id": call.id, "arguments": call.arguments, "parallel_group_id": group}
+        event = {
+            "tool_name": call.name,
+            "tool_call_id": call.id,
+            "arguments": call.arguments,
+            "parallel_group_id": group,
+        }
         pre = await self._hooks.emit(TOOL_PRE, event)
         pre = await self._handler.gate_tool(pre, TOOL_PRE, call.name, position)
         if pre.action == "deny":
@@ -63,7 +69,8 @@ class ToolRunner:
         try:
             result = await tool.execute(call.arguments)
         except Exception as error:
-            return await self._fail(event, type(error).__name__, f"Tool '{call.name}' raised {type(error).__name__}: {error}")
+            kind = type(error).__name__
+            return await self._fail(event, kind, f"Tool '{call.name}' raised {kind}: {error}")
         finally:
             if self._cancellation is not None:
                 self._cancellation.register_tool_complete(call.id)

@@ -22,8 +22,8 @@ from amplifier_core.events import (
     PROMPT_SUBMIT,
     PROVIDER_REQUEST,
 )
-from amplifier_core.message_models import ChatRequest, ToolSpec
-from amplifier_core.models import ContextInjection
+from amplifier_core.message_models import ChatRequest
+from amplifier_core.models import ContextInjection, HookResult
 
 from .config import LoopConfig
 from .hook_results import HookResultHandler
@@ -65,7 +65,15 @@ class _Stopped(Exception):
 class Turn:
     """State of one ``execute()`` call; see ``StreamingOrchestrator.execute`` for the arguments."""
 
-    def __init__(self, config: LoopConfig, context: Any, providers: dict[str, Any], tools: dict[str, Any], hooks: Any, coordinator: Any | None):
+    def __init__(
+        self,
+        config: LoopConfig,
+        context: Any,
+        providers: dict[str, Any],
+        tools: dict[str, Any],
+        hooks: Any,
+        coordinator: Any | None,
+    ):
         self._config = config
         self._context = context
         self._providers = providers
@@ -88,7 +96,8 @@ class Turn:
         outcome = Outcome("error", "")
         try:
             outcome = await self._run(prompt)
-            await self._hooks.emit(PROMPT_COMPLETE, {"prompt": prompt, "response": outcome.text, "status": outcome.status})
+            completed = {"prompt": prompt, "response": outcome.text, "status": outcome.status}
+            await self._hooks.emit(PROMPT_COMPLETE, completed)
             return outcome.text
         finally:
             await self._hooks.emit(
@@ -101,7 +110,7 @@ class Turn:
         name, provider = select_provider(self._providers)
         self._caller = ProviderCaller(name, provider, self._hooks, self._cancellation)
         await self._ensure_system_prompt()
-        submitted = await self._handler.apply(await self._hooks.emit(PROMPT_SUBMIT, {"prompt": prompt}), PROMPT_SUBMIT, ORCHESTRATOR_NAME)
+        submitted = await self._ask_hooks(PROMPT_SUBMIT, {"prompt": prompt})
         if submitted.action == "deny":
             return Outcome("denied", f"Prompt denied: {submitted.reason or 'no reason given'}")
         await self._context.add_message({"role": "user", "content": prompt})
@@ -114,7 +123,7 @@ class Turn:
         while not self._cancelled():
             if self._config.limited and self.iterations >= self._config.max_iterations:
                 return await self._wrap_up()
-            reply = await self._model_turn(self._tool_specs)
+            reply = await self._model_turn()
             await self._context.add_message(assistant_message(reply.response, reply.calls))
             if not reply.calls:
                 return Outcome("success", response_text(reply.response))
@@ -125,26 +134,38 @@ class Turn:
         return Outcome("cancelled", CANCELLED_ANSWER)
 
     async def _wrap_up(self) -> Outcome:
-        """One last call without tools asking for a final answer; its tool calls are ignored."""
-        reply = await self._model_turn(None, ContextInjection(content=WRAP_UP_REMINDER, role="user"))
+        """One last call asking for a final answer with ``tool_choice="none"``; tool calls in it are dropped.
+
+        The tools are still listed: some providers (Anthropic) reject a request whose
+        history holds tool calls but which defines no tools.
+        """
+        reply = await self._model_turn(wrap_up=True)
         text = response_text(reply.response) or (
             f"Stopped after {self._config.max_iterations} model calls (max_iterations) without a final answer."
         )
         await self._context.add_message(final_text_message(text))
         return Outcome("max_iterations", text)
 
-    async def _model_turn(self, specs: list[ToolSpec] | None, *reminders: ContextInjection) -> Reply:
+    async def _model_turn(self, wrap_up: bool = False) -> Reply:
+        """One provider call; a ``wrap_up`` call adds WRAP_UP_REMINDER (not stored) and ``tool_choice="none"``."""
         self.iterations += 1
-        requested = await self._hooks.emit(PROVIDER_REQUEST, {"provider": self._caller.name, "iteration": self.iterations})
-        requested = await self._handler.apply(requested, PROVIDER_REQUEST, ORCHESTRATOR_NAME)
+        announced = {"provider": self._caller.name, "iteration": self.iterations}
+        requested = await self._ask_hooks(PROVIDER_REQUEST, announced)
         if requested.action == "deny":
             raise _Stopped(Outcome("denied", f"Provider request denied: {requested.reason or 'no reason given'}"))
         stored = await self._context.get_messages_for_request(provider=self._caller.provider)
-        messages = with_injections(stored, [*self._handler.take_ephemeral(), *reminders])
-        reply = await self._caller.call(ChatRequest(messages=to_request_messages(messages), tools=specs), self.iterations)
+        reminders = [ContextInjection(content=WRAP_UP_REMINDER, role="user")] if wrap_up else []
+        messages = with_injections(stored, self._handler.take_ephemeral() + reminders)
+        tool_choice = "none" if wrap_up else None
+        request = ChatRequest(messages=to_request_messages(messages), tools=self._tool_specs, tool_choice=tool_choice)
+        reply = await self._caller.call(request, self.iterations)
         if reply is None:
             raise _Stopped(Outcome("cancelled", CANCELLED_ANSWER))
         return reply
+
+    async def _ask_hooks(self, event: str, data: dict[str, Any]) -> HookResult:
+        """Emit ``event`` and apply the merged hook result at once (see hook_results.py)."""
+        return await self._handler.apply(await self._hooks.emit(event, data), event, ORCHESTRATOR_NAME)
 
     async def _ensure_system_prompt(self) -> None:
         """Put the configured system prompt first unless the context already has a system message."""

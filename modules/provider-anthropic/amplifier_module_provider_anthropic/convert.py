@@ -29,6 +29,7 @@ from .config import AnthropicSettings
 
 EPHEMERAL = {"type": "ephemeral"}
 SYSTEM_ROLES = ("system", "developer")
+TOOL_ROLES = ("tool", "function")
 PASSTHROUGH_BLOCKS = {
     "thinking": ("thinking", "signature"),
     "redacted_thinking": ("data",),
@@ -95,12 +96,17 @@ def conversation(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def content_blocks(message: Message) -> list[dict[str, Any]]:
-    """One message's content as Messages API content blocks."""
-    if message.role in ("tool", "function"):
-        return [_tool_result(message.tool_call_id, message.content)]
-    if isinstance(message.content, str):
-        return [_text(message.content)] if message.content else []
-    return [converted for block in message.content if (converted := _block(block)) is not None]
+    """One message's content as Messages API content blocks.
+
+    A tool message without ``tool_result`` blocks is one result for its ``tool_call_id``.
+    """
+    content = message.content
+    if message.role in TOOL_ROLES and not _has_tool_results(content):
+        output = content if isinstance(content, str) else "\n".join(_texts(content))
+        return [_tool_result(message.tool_call_id, output)]
+    if isinstance(content, str):
+        return [_text(content)] if content else []
+    return [converted for block in content if (converted := _block(block)) is not None]
 
 
 def _block(block: Any) -> dict[str, Any] | None:
@@ -116,9 +122,11 @@ def _block(block: Any) -> dict[str, Any] | None:
     return {"type": block.type} | {f: getattr(block, f) for f in fields if getattr(block, f) is not None}
 
 
+def _has_tool_results(content: Any) -> bool:
+    return not isinstance(content, str) and any(block.type == "tool_result" for block in content)
+
+
 def _tool_result(tool_call_id: str | None, output: Any) -> dict[str, Any]:
-    if isinstance(output, list) and all(getattr(b, "type", None) == "tool_result" for b in output):
-        output = "\n".join(_as_text(b.output) for b in output)
     return {"type": "tool_result", "tool_use_id": tool_call_id, "content": _as_text(output)}
 
 

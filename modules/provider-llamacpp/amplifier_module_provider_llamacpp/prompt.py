@@ -1,0 +1,81 @@
+"""Render template messages into the model's prompt text with its chat template.
+
+The template is the GGUF's ``tokenizer.chat_template`` (Qwen2.5's renders the
+tools into the system message and tool calls/results in ``<tool_call>`` /
+``<tool_response>`` tags); a GGUF without one gets ``CHATML_TEMPLATE``, which
+renders the same information as plain ChatML text. Rendering follows Hugging
+Face transformers: a sandboxed Jinja2 environment with ``trim_blocks``,
+``lstrip_blocks`` and loop controls, and ``add_generation_prompt=True``.
+Needs jinja2, which llama-cpp-python depends on.
+"""
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+CHATML_TEMPLATE = """\
+{%- for message in messages %}
+{%- if message.role == 'tool' %}
+<|im_start|>user
+<tool_response>
+{{ message.content }}
+</tool_response><|im_end|>
+{% else %}
+<|im_start|>{{ message.role }}
+{{ message.content }}
+{%- if message.role == 'system' and tools %}
+
+# Tools
+{% for tool in tools %}
+{{ tool | tojson }}
+{% endfor %}
+{%- endif %}
+{%- for call in message.tool_calls or [] %}
+<tool_call>
+{"name": {{ call.function.name | tojson }}, "arguments": {{ call.function.arguments | tojson }}}
+</tool_call>
+{%- endfor %}
+<|im_end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
+
+
+def render_prompt(
+    template: str | None,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    *,
+    bos_token: str = "",
+    eos_token: str = "",
+) -> str:
+    """The prompt text for ``messages`` and ``tools``, ending where the assistant's reply starts.
+
+    Raises:
+        jinja2.TemplateError: the template is invalid or calls ``raise_exception``.
+    """
+    compiled = _compile(template or CHATML_TEMPLATE)
+    return compiled.render(
+        messages=messages,
+        tools=tools or None,
+        add_generation_prompt=True,
+        bos_token=bos_token,
+        eos_token=eos_token,
+        raise_exception=_raise_exception,
+        strftime_now=lambda fmt: datetime.now().strftime(fmt),
+    )
+
+
+@lru_cache(maxsize=8)
+def _compile(template: str) -> Any:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    return env.from_string(template)
+
+
+def _raise_exception(message: str) -> None:
+    from jinja2.exceptions import TemplateError
+
+    raise TemplateError(message)

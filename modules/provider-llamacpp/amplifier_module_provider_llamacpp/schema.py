@@ -1,0 +1,175 @@
+"""JSON schemas for constrained decoding of tool calls.
+
+The model's whole reply is decoded under one JSON schema: an ``anyOf`` with one
+option ``{"name": <const tool name>, "arguments": <tool input schema>}`` per
+offered tool, plus ``{"final_answer": <string>}`` when the model may answer in
+text. llama.cpp's grammar only guarantees well-formed JSON if generation ends
+before ``max_tokens`` (docs/modules/provider-llamacpp.md), so every string and
+array gets a ``maxLength``/``maxItems`` that keeps the reply within a budget of
+``max_tokens`` characters. That bounds tokens too, since a token carries at
+least one character of ASCII text (an escaped or non-ASCII character can cost
+more; ``response.py`` reports such a truncated reply as an error).
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from amplifier_core.llm_errors import InvalidRequestError
+from amplifier_core.message_models import ToolSpec
+
+FINAL_ANSWER_KEY = "final_answer"
+FINAL_ANSWER_INSTRUCTION = (
+    f'When no function call is needed, reply with a JSON object {{"{FINAL_ANSWER_KEY}": "<your reply>"}} instead.'
+)
+DEFAULT_MAX_ITEMS = 8  # items allowed in an array whose schema sets no maxItems
+MIN_STRING_CHARS = 16  # a string never gets fewer characters than this (or its minLength)
+KEY_OVERHEAD_CHARS = 6  # quotes, colon, comma and optional spaces around an object key
+WRAPPER_OVERHEAD_CHARS = 32  # '{"name": "", "arguments": }' plus spaces
+_NUMBER_CHARS = 52  # llama.cpp's number rule: sign, 16 + 16 digits, exponent of 16 digits
+_SCALAR_CHARS = {"integer": 18, "number": _NUMBER_CHARS, "boolean": 6, "null": 5}
+
+
+def decision_schema(tools: Sequence[ToolSpec], tool_choice: Any, max_tokens: int) -> dict[str, Any] | None:
+    """The schema of one reply, or None when the reply is free text.
+
+    Args:
+        tools: the request's tools, in prompt order.
+        tool_choice: ``ChatRequest.tool_choice``: None/"auto", "none", "required"/"any",
+            a tool name, or an OpenAI/Anthropic-style dict naming a tool.
+        max_tokens: generation cap for the reply, tokens.
+
+    Raises:
+        InvalidRequestError: ``tool_choice`` names a tool that is not offered.
+    """
+    choice = _normalise_choice(tool_choice)
+    if not tools or choice == "none":
+        return None
+    chosen = [tool for tool in tools if choice in ("auto", "required") or tool.name == choice]
+    if not chosen:
+        raise InvalidRequestError(f"tool_choice names {choice!r}, which is not among the offered tools", provider="llamacpp")
+    options = [_tool_option(tool, max_tokens) for tool in chosen]
+    if choice == "auto":
+        options.append(final_answer_option(max_tokens))
+    return {"anyOf": options}
+
+
+def final_answer_option(max_tokens: int) -> dict[str, Any]:
+    """``{"final_answer": string}`` with a length that fits ``max_tokens``."""
+    answer = bound_schema({"type": "string"}, max_tokens - len(FINAL_ANSWER_KEY) - WRAPPER_OVERHEAD_CHARS)
+    return {"type": "object", "properties": {FINAL_ANSWER_KEY: answer}, "required": [FINAL_ANSWER_KEY]}
+
+
+def bound_schema(schema: dict[str, Any], budget: int) -> dict[str, Any]:
+    """A copy of ``schema`` whose every value fits in about ``budget`` characters of JSON.
+
+    Local ``$ref``s are inlined (a recursive one becomes a bounded string);
+    strings without ``maxLength`` and arrays without ``maxItems`` get one, and
+    larger declared bounds are lowered to fit; untyped values become bounded
+    strings; objects admit only their declared properties. In an object,
+    values with a known size keep it and the open ones share the rest.
+    Strings with a ``pattern`` keep it unbounded (the grammar ignores maxLength there).
+    """
+    return _bound(_inline_refs(schema, schema, frozenset()), budget)
+
+
+def _normalise_choice(tool_choice: Any) -> str:
+    if isinstance(tool_choice, dict):
+        function = tool_choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else tool_choice.get("name")
+        return name or {"any": "required", "none": "none"}.get(tool_choice.get("type"), "auto")
+    if tool_choice in (None, "auto"):
+        return "auto"
+    return "required" if tool_choice == "any" else str(tool_choice)
+
+
+def _tool_option(tool: ToolSpec, max_tokens: int) -> dict[str, Any]:
+    arguments = bound_schema(tool.parameters or {"type": "object"}, max_tokens - len(tool.name) - WRAPPER_OVERHEAD_CHARS)
+    return {
+        "type": "object",
+        "properties": {"name": {"const": tool.name}, "arguments": arguments},
+        "required": ["name", "arguments"],
+    }
+
+
+def _inline_refs(node: Any, root: dict[str, Any], seen: frozenset[str]) -> Any:
+    if isinstance(node, list):
+        return [_inline_refs(item, root, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        return {} if ref in seen else _inline_refs(_resolve(root, ref), root, seen | {ref})
+    return {k: _inline_refs(v, root, seen) for k, v in node.items() if k not in ("$defs", "definitions")}
+
+
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    node: Any = root
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _bound(node: Any, budget: int) -> Any:
+    if not isinstance(node, dict) or "const" in node or "enum" in node:
+        return node
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in node:
+            return {**node, key: [_bound(option, budget) for option in node[key]]}
+    kind = node.get("type")
+    if isinstance(kind, list):
+        return {"anyOf": [_bound({**node, "type": one}, budget) for one in kind]}
+    if kind == "object" or "properties" in node:
+        return _bound_object(node, budget)
+    if kind == "array" or "items" in node:
+        return _bound_array(node, budget)
+    if kind in _SCALAR_CHARS:
+        return node
+    return _bound_string(node, budget)
+
+
+def _bound_string(node: dict[str, Any], budget: int) -> dict[str, Any]:
+    if "pattern" in node:
+        return node
+    room = max(budget - 3, MIN_STRING_CHARS)  # quotes and a trailing space
+    longest = max(min(node.get("maxLength", room), room), node.get("minLength", 0))
+    return {**node, "type": "string", "maxLength": longest}
+
+
+def _bound_array(node: dict[str, Any], budget: int) -> dict[str, Any]:
+    items = node.get("items", {})
+    if isinstance(items, list):  # a tuple: one schema per position
+        share = budget // max(len(items), 1) - 2
+        return {**node, "items": [_bound(item, share) for item in items]}
+    fits = max(budget // (MIN_STRING_CHARS + 2), 1)
+    count = max(min(node.get("maxItems", DEFAULT_MAX_ITEMS), DEFAULT_MAX_ITEMS, fits), node.get("minItems", 0))
+    share = budget // max(count, 1) - 2  # brackets, commas and spaces
+    return {**node, "type": "array", "maxItems": count, "items": _bound(items, share)}
+
+
+def _bound_object(node: dict[str, Any], budget: int) -> dict[str, Any]:
+    properties = node.get("properties", {})
+    room = budget - 2 - sum(len(json.dumps(key)) + KEY_OVERHEAD_CHARS for key in properties)
+    sizes = {key: _known_size(value) for key, value in properties.items()}
+    known = sum(size for size in sizes.values() if size is not None)
+    open_keys = [key for key, size in sizes.items() if size is None]
+    if known > room:  # declared sizes do not fit: everything shares the room evenly
+        sizes, open_keys = dict.fromkeys(properties), list(properties)
+        known = 0
+    share = (room - known) // max(len(open_keys), 1)
+    bounded = {key: _bound(value, share if sizes[key] is None else sizes[key]) for key, value in properties.items()}
+    return {**node, "type": "object", "properties": bounded, "additionalProperties": False}
+
+
+def _known_size(node: Any) -> int | None:
+    """Characters a value takes at most when its schema already bounds it, else None."""
+    if not isinstance(node, dict):
+        return None
+    if "const" in node or "enum" in node:
+        return max(len(json.dumps(value)) for value in node.get("enum", [node.get("const")])) + 1
+    kind = node.get("type")
+    if kind in _SCALAR_CHARS:
+        return _SCALAR_CHARS[kind]
+    if kind == "string" and "maxLength" in node and "pattern" not in node:
+        return node["maxLength"] + 3
+    return None

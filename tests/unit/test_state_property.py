@@ -1,0 +1,126 @@
+"""Property tests: random operation sequences never reach an illegal state, and the event log
+replays to the current state of every issue."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from foreman.issues import FakeClock, NewIssue, Status, open_store
+from foreman.issues.errors import IssueError
+
+WORKERS = st.sampled_from(["w1", "w2", "w3"])
+
+
+def replay(events) -> dict[str, object]:
+    """Rebuild (status, fence, attempts) of one issue from its events alone."""
+    state = {"status": None, "fence": 0, "attempts": 0}
+    for event in events:
+        if event.kind == "claimed":
+            state["fence"] = event.data["token"]
+            state["attempts"] += 1
+        if event.kind == "reopened":
+            state["attempts"] = 0
+        if "to" in event.data:
+            state["status"] = event.data["to"]
+    return state
+
+
+class QueueMachine(RuleBasedStateMachine):
+    """Drives one store with creates, claims (fresh and stale tokens), leases and operator actions."""
+
+    @initialize()
+    def setup(self):
+        self.clock = FakeClock()
+        self.store = open_store(":memory:", clock=self.clock, create=True)
+        self.ids: list[str] = []
+        self.tokens: dict[str, list[int]] = {}
+
+    def teardown(self):
+        self.store.disconnect()
+
+    def _try(self, call):
+        try:
+            return call()
+        except IssueError:
+            return None  # a refusal is fine; the invariants check nothing illegal happened
+
+    def _pick(self, data):
+        return data.draw(st.sampled_from(self.ids)) if self.ids else None
+
+    @rule(blocked=st.booleans(), max_attempts=st.integers(1, 3))
+    def create(self, blocked, max_attempts):
+        new = NewIssue(title="t", max_attempts=max_attempts, blocked_reason="needs input" if blocked else None)
+        issue = self.store.create(new)
+        self.ids.append(issue.id)
+        self.tokens[issue.id] = []
+
+    @rule(worker=WORKERS, ttl=st.sampled_from([1.0, 5.0]))
+    def claim_next(self, worker, ttl):
+        claim = self._try(lambda: self.store.claim_next(worker, ttl=ttl))
+        if claim:
+            self.tokens[claim.issue.id].append(claim.token)
+
+    @rule(data=st.data(), worker=WORKERS)
+    def claim_by_id(self, data, worker):
+        issue_id = self._pick(data)
+        claim = issue_id and self._try(lambda: self.store.claim(issue_id, worker, ttl=5.0))
+        if claim:
+            self.tokens[issue_id].append(claim.token)
+
+    @rule(data=st.data(), op=st.sampled_from(["heartbeat", "note", "block", "close", "release", "fail"]))
+    def fenced_write(self, data, op):
+        issue_id = self._pick(data)
+        if not issue_id or not self.tokens[issue_id]:
+            return
+        token = data.draw(st.sampled_from(self.tokens[issue_id]))  # often stale on purpose
+        calls = {
+            "heartbeat": lambda: self.store.heartbeat(issue_id, token, ttl=5.0),
+            "note": lambda: self.store.note(issue_id, "progress", token=token),
+            "block": lambda: self.store.block(issue_id, "missing input", token=token),
+            "close": lambda: self.store.close(issue_id, reason="done", token=token),
+            "release": lambda: self.store.release(issue_id, token),
+            "fail": lambda: self.store.fail(issue_id, token, error="boom"),
+        }
+        self._try(calls[op])
+
+    @rule(data=st.data(), op=st.sampled_from(["unblock", "close", "reopen", "block"]))
+    def operator_write(self, data, op):
+        issue_id = self._pick(data)
+        if not issue_id:
+            return
+        calls = {
+            "unblock": lambda: self.store.unblock(issue_id, "here is the input"),
+            "close": lambda: self.store.close(issue_id, reason="operator"),
+            "reopen": lambda: self.store.reopen(issue_id, reason="again"),
+            "block": lambda: self.store.block(issue_id, "hold"),
+        }
+        self._try(calls[op])
+
+    @rule(seconds=st.sampled_from([0.5, 2.0, 6.0]))
+    def time_passes(self, seconds):
+        self.clock.advance(seconds)
+
+    @rule()
+    def sweep(self):
+        self.store.sweep()
+
+    @invariant()
+    def every_issue_is_legal_and_replays(self):
+        for issue in self.store.list():
+            in_progress = issue.status == Status.IN_PROGRESS
+            assert in_progress == (issue.lease_expires_at is not None)
+            assert not in_progress or issue.assignee is not None
+            assert (issue.status == Status.BLOCKED) == (issue.blocking_notes is not None)
+            assert (issue.status == Status.CLOSED) == (issue.closed_at is not None)
+            assert issue.status != Status.DEAD_LETTER or issue.attempts >= issue.max_attempts
+            running = [a for a in self.store.attempts(issue.id) if a.outcome is None]
+            assert len(running) == (1 if in_progress else 0)
+            assert replay(self.store.events(issue.id)) == {
+                "status": issue.status.value, "fence": issue.fence, "attempts": issue.attempts,
+            }
+
+
+QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TestQueueMachine = QueueMachine.TestCase
