@@ -56,6 +56,7 @@ __all__ = [
     "ScriptedCall",
     "ScriptedProvider",
     "StreamingScriptedProvider",
+    "Turn",
     "call",
     "last_tool_result",
     "mount_scripted",
@@ -79,6 +80,7 @@ def call(tool: str, /, **arguments: Any) -> ScriptedCall:
     return ScriptedCall(tool, arguments)
 
 
+#: One scripted turn (shapes in the module doc).
 Turn = Union[str, ScriptedCall, list, ChatResponse, Exception, Callable[[ChatRequest], Any]]
 
 
@@ -100,6 +102,9 @@ class ScriptedProvider:
 
     Attributes:
         requests: every ``ChatRequest`` received, in order.
+
+    Give each session its own provider: sessions sharing one consume its script in
+    whatever order they happen to call it.
     """
 
     def __init__(
@@ -129,7 +134,11 @@ class ScriptedProvider:
             id=self.name,
             display_name="Scripted fake LLM (tests only)",
             capabilities=["tools"],
-            defaults={"model": self.model, "context_window": self.context_window, "max_output_tokens": self.max_output_tokens},
+            defaults={
+                "model": self.model,
+                "context_window": self.context_window,
+                "max_output_tokens": self.max_output_tokens,
+            },
         )
 
     async def list_models(self) -> list[ModelInfo]:
@@ -153,7 +162,8 @@ class ScriptedProvider:
         """
         self.requests.append(request)
         if not self._turns:
-            raise ScriptExhausted(f"ScriptedProvider {self.name!r}: no scripted turn left for request #{len(self.requests)}")
+            number = len(self.requests)
+            raise ScriptExhausted(f"ScriptedProvider {self.name!r}: no scripted turn left for request #{number}")
         turn = self._turns.pop(0)
         if callable(turn):
             turn = turn(request)
@@ -174,7 +184,8 @@ class ScriptedProvider:
             AssertionError: turns are left; the message lists them.
         """
         if self._turns:
-            raise AssertionError(f"ScriptedProvider {self.name!r}: {len(self._turns)} scripted turn(s) not used: {self._turns!r}")
+            left = f"{len(self._turns)} scripted turn(s) not used: {self._turns!r}"
+            raise AssertionError(f"ScriptedProvider {self.name!r}: {left}")
 
     def _response(self, request: ChatRequest, turn: Any) -> ChatResponse:
         items = turn if isinstance(turn, list) else [turn]
@@ -211,7 +222,11 @@ class StreamingScriptedProvider(ScriptedProvider):
     """
 
     async def stream(self, request: ChatRequest, **kwargs: Any):
-        """Async generator of text deltas (joining to the text) then the ``ChatResponse``; raises like ``complete``."""
+        """Async generator: text deltas (they join to the text), then the ``ChatResponse``.
+
+        Raises:
+            Exception: as ``complete`` does.
+        """
         response = await self.complete(request, **kwargs)
         for block in response.content:
             if isinstance(block, TextBlock):
@@ -266,11 +281,18 @@ def last_tool_result(request: ChatRequest) -> str | None:
         if message.role == "tool":
             if isinstance(message.content, str):
                 return message.content
-            return "\n".join(getattr(block, "text", None) or json.dumps(block.model_dump(mode="json")) for block in message.content)
+            return "\n".join(_block_text(block) for block in message.content)
     return None
 
 
-def session_plan(orchestrator_config: dict[str, Any] | None = None, context_config: dict[str, Any] | None = None) -> dict[str, Any]:
+def _block_text(block: Any) -> str:
+    text = getattr(block, "text", None)
+    return text if isinstance(text, str) else json.dumps(block.model_dump(mode="json"))
+
+
+def session_plan(
+    orchestrator_config: dict[str, Any] | None = None, context_config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A minimal mount plan: loop-streaming + context-simple, no providers, tools or hooks."""
     return {
         "session": {

@@ -136,12 +136,10 @@ class SQLiteStore:
             raise IssueNotFound(f"no issue {issue_id!r}", id=issue_id)
         return row
 
-    def _event(self, conn: sqlite3.Connection, issue_id: str, kind: EventKind, actor: str, data: dict) -> Event:
-        row = conn.execute(
-            self._sql["event_append"],
-            {"issue_id": issue_id, "kind": kind.value, "actor": actor, "now": self.clock.now(), "data": json.dumps(data)},
-        ).fetchone()
-        return _event_from_row(row)
+    def _event(self, conn: sqlite3.Connection, issue_id: str, kind: EventKind, actor: str, data: dict) -> int:
+        """Append an event in the caller's transaction; returns its number."""
+        params = {"issue_id": issue_id, "kind": kind.value, "actor": actor, "now": self.clock.now(), "data": json.dumps(data)}
+        return conn.execute(self._sql["event_append"], params).lastrowid
 
     # -- create, read ---------------------------------------------------------------------
 
@@ -398,10 +396,9 @@ class SQLiteStore:
             row = self._row(conn, issue_id)
             if token is not None:
                 self._check_token(conn, row, token)
-            sets = _update_columns(row, given)
-            self._set_guarded(conn, row, sets)
+            updated = self._set_guarded(conn, row, _update_columns(row, given))
             self._event(conn, issue_id, EventKind.UPDATED, actor, {"fields": sorted(given)})
-            return Issue.from_row(self._row(conn, issue_id))
+            return updated
 
     # -- the one place status changes ----------------------------------------------------
 
@@ -428,7 +425,7 @@ class SQLiteStore:
                 assignee=row["assignee"],
             )
         actor = row["assignee"] if edge.fenced else actor
-        self._set_guarded(conn, row, _status_columns(edge, row) | (sets or {}))
+        changed = self._set_guarded(conn, row, _status_columns(edge, row) | (sets or {}))
         if edge.source == Status.IN_PROGRESS and action in _OUTCOME:
             conn.execute(
                 self._sql["attempt_end"],
@@ -436,14 +433,17 @@ class SQLiteStore:
             )
         data = {"from": edge.source.value, "to": edge.target.value, "token": row["fence"]}
         self._event(conn, issue_id, edge.event, actor, data | ({"error": error} if error else {}))
-        return Issue.from_row(self._row(conn, issue_id))
+        return changed
 
-    def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> None:
+    def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> Issue:
+        """UPDATE ``sets`` if the row's status and fence are unchanged; returns the updated issue."""
         assignments = ", ".join(f"{column} = :set_{column}" for column in sets)
         params = {f"set_{c}": v for c, v in sets.items()}
         params |= {"id": row["id"], "source": row["status"], "fence": row["fence"], "now": self.clock.now()}
-        if conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params).rowcount != 1:
+        updated = conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params).fetchone()
+        if updated is None:
             raise ClaimConflict(f"{row['id']} changed under this write", id=row["id"])
+        return Issue.from_row(updated)
 
     def _check_token(self, conn: sqlite3.Connection, row: sqlite3.Row, token: int) -> None:
         """A fenced write needs the current claim's token and a live lease."""
@@ -501,7 +501,8 @@ class SQLiteStore:
         """Append an event that changes nothing else (e.g. what an agent session did on the issue)."""
         with self._write() as conn:
             self._row(conn, issue_id)
-            return self._event(conn, issue_id, kind, actor, data)
+            number = self._event(conn, issue_id, kind, actor, data)
+            return _event_from_row(conn.execute(self._sql["event_get"], (number,)).fetchone())
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -34,7 +34,9 @@ def tool_round(number: int, result_chars: int, calls: int = 1) -> list[dict]:
         "content": [{"type": "tool_call", "id": call_id, "name": "read", "input": {}} for call_id in ids],
         "tool_calls": [{"id": call_id, "tool": "read", "arguments": {}} for call_id in ids],
     }
-    results = [{"role": "tool", "tool_call_id": call_id, "name": "read", "content": "x" * result_chars} for call_id in ids]
+    results = [
+        {"role": "tool", "tool_call_id": call_id, "name": "read", "content": "x" * result_chars} for call_id in ids
+    ]
     return [assistant, *results]
 
 

@@ -84,7 +84,8 @@ def adder() -> FunctionTool:
 
 
 async def test_two_turn_tool_conversation_returns_the_final_answer():
-    loop = await Loop.build(ScriptedProvider([call("add", a=1, b=2), lambda r: f"sum is {last_tool_result(r)}"]), [adder()])
+    script = [call("add", a=1, b=2), lambda request: f"sum is {last_tool_result(request)}"]
+    loop = await Loop.build(ScriptedProvider(script), [adder()])
     assert await loop.run("Add 1 and 2.") == "sum is 3"
     loop.provider.assert_complete()
     user, assistant, result, final = await loop.history()
@@ -114,7 +115,10 @@ async def test_parallel_tools_run_concurrently_and_results_keep_call_order():
     assert await loop.run() == "done"
     assert finished == ["fast", "slow"]
     results = [m for m in await loop.history() if m["role"] == "tool"]
-    assert [(m["tool_call_id"], m["content"]) for m in results] == [("call_1", "slow result"), ("call_2", "fast result")]
+    assert [(m["tool_call_id"], m["content"]) for m in results] == [
+        ("call_1", "slow result"),
+        ("call_2", "fast result"),
+    ]
 
 
 async def test_max_iterations_asks_for_a_final_answer_with_tool_choice_none():
@@ -130,7 +134,8 @@ async def test_max_iterations_asks_for_a_final_answer_with_tool_choice_none():
 
 
 async def test_tool_calls_in_the_wrap_up_answer_are_not_stored():
-    loop = await Loop.build(ScriptedProvider([call("add", a=1, b=1), call("add", a=2, b=2)]), [adder()], max_iterations=1)
+    script = [call("add", a=1, b=1), call("add", a=2, b=2)]
+    loop = await Loop.build(ScriptedProvider(script), [adder()], max_iterations=1)
     answer = await loop.run()
     assert answer == "Stopped after 1 model calls (max_iterations) without a final answer."
     last = (await loop.history())[-1]
@@ -212,6 +217,19 @@ async def test_injections_from_tool_hooks_land_after_the_whole_tool_round():
     assert "checked call_2" in json.dumps([m.model_dump() for m in loop.provider.requests[1].messages])
 
 
+async def test_the_kernel_injection_budget_counts_per_turn():
+    loop = await Loop.build(ScriptedProvider(["a", "b"]))
+
+    async def inject(event, data):
+        return HookResult(action="inject_context", context_injection="note " * 20)
+
+    loop.on("provider:request", inject)
+    await loop.run("first")
+    one_turn = loop.coordinator._current_turn_injections
+    await loop.run("second")
+    assert loop.coordinator._current_turn_injections == one_turn > 0
+
+
 async def test_ephemeral_injection_reaches_one_request_and_is_not_stored():
     loop = await Loop.build(ScriptedProvider([call("add", a=1, b=1), "done"]), [adder()])
 
@@ -231,7 +249,10 @@ async def test_tool_failures_and_unknown_tools_come_back_to_the_model_as_results
     def explode(args):
         raise OSError("disk on fire")
 
-    tools = [FunctionTool("explode", explode), FunctionTool("refuse", lambda args: ToolResult(success=False, error={"message": "no access"}))]
+    def refuse(args):
+        return ToolResult(success=False, error={"message": "no access"})
+
+    tools = [FunctionTool("explode", explode), FunctionTool("refuse", refuse)]
     script = [[call("explode"), call("refuse"), call("nosuch")], "recovered"]
     loop = await Loop.build(ScriptedProvider(script), tools)
     assert await loop.run() == "recovered"
@@ -282,7 +303,8 @@ async def test_event_payloads_are_json_and_tell_what_the_agent_did():
 
 async def test_the_provider_with_the_lowest_priority_answers():
     loop = await Loop.build(ScriptedProvider(["from second"], name="second", priority=5))
-    await loop.coordinator.mount("providers", ScriptedProvider(["from first"], name="first", priority=1), name="first")
+    preferred = ScriptedProvider(["from first"], name="first", priority=1)
+    await loop.coordinator.mount("providers", preferred, name="first")
     assert await loop.run() == "from first"
 
 
@@ -297,7 +319,8 @@ async def test_configured_system_prompt_goes_first_once_and_an_existing_one_is_k
     await loop.run("first")
     await loop.run("second")
     history = await loop.history()
-    assert [m for m in history if m["role"] == "system"] == [history[0]] == [{"role": "system", "content": "You are a worker."}]
+    system = {"role": "system", "content": "You are a worker."}
+    assert [m for m in history if m["role"] == "system"] == [history[0]] == [system]
 
     kept = await Loop.build(ScriptedProvider(["c"]), system_prompt="ignored")
     await kept.coordinator.get("context").add_message({"role": "system", "content": "from the plan"})

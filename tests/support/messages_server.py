@@ -37,7 +37,7 @@ from tests.support.loopback import (
 
 #: Models listed by GET /v1/models (ids, context window and output limit in tokens).
 MODELS = [
-    {"id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5", "max_input_tokens": 200_000, "max_tokens": 64_000},
+    {"id": "claude-sonnet-4-6", "display_name": "Claude Sonnet 4.6", "max_input_tokens": 200_000, "max_tokens": 64_000},
     {"id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5", "max_input_tokens": 200_000, "max_tokens": 64_000},
 ]
 

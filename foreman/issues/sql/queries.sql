@@ -30,7 +30,7 @@ WHERE id = :id AND status = 'open'
 RETURNING *;
 
 -- issue_set_guarded: change {sets} only if status and fence are still what the caller read
-UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source AND fence = :fence;
+UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source AND fence = :fence RETURNING *;
 
 -- issue_counts: number of issues per status
 SELECT status, count(*) AS n FROM issues GROUP BY status;
@@ -56,7 +56,10 @@ INSERT INTO notes (issue_id, author, body, created_at) VALUES (:issue_id, :autho
 SELECT * FROM notes WHERE issue_id = ? ORDER BY id;
 
 -- event_append: add one event to the log
-INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data) RETURNING *;
+INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data);
+
+-- event_get: one event by its number
+SELECT * FROM events WHERE id = ?;
 
 -- events_list: events matching {where}, in log order
 SELECT * FROM events WHERE id > :after {where} ORDER BY id LIMIT :limit;

@@ -32,6 +32,15 @@ class HookResultHandler:
         self._held: list[tuple[int, HookResult, str, str]] = []
         self._ephemeral: list[ContextInjection] = []
 
+    def start_turn(self) -> None:
+        """Reset the kernel's per-turn injection count (``session.injection_budget_per_turn``).
+
+        The Rust session never resets it itself (amplifier-core 2.0.2), so without this the
+        budget would run across every turn of the session.
+        """
+        if self._coordinator is not None:
+            self._coordinator.reset_turn()
+
     async def apply(self, result: HookResult, event: str, source: str) -> HookResult:
         """Process ``result`` of ``event`` now; ``source`` names the hook's subject (e.g. the tool).
 

@@ -109,6 +109,7 @@ class Turn:
     async def _run(self, prompt: str) -> Outcome:
         name, provider = select_provider(self._providers)
         self._caller = ProviderCaller(name, provider, self._hooks, self._cancellation)
+        self._handler.start_turn()
         await self._ensure_system_prompt()
         submitted = await self._ask_hooks(PROMPT_SUBMIT, {"prompt": prompt})
         if submitted.action == "deny":

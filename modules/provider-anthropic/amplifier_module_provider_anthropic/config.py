@@ -12,6 +12,8 @@ class AnthropicSettings(ProviderSettings):
     """Settings for the Messages API.
 
     Attributes:
+        default_model: claude-sonnet-4-6 (claude-sonnet-4-5 reaches end of life on 2026-11-30,
+            per the SDK's deprecation table).
         enable_prompt_caching: mark the stable prefix (system prompt, tool definitions) with
             ``cache_control: ephemeral`` so the API caches it (Messages API prompt caching).
         stream: default True: the API requires streaming for requests that may run longer than
@@ -22,6 +24,6 @@ class AnthropicSettings(ProviderSettings):
     API_KEY_ENV = "ANTHROPIC_API_KEY"
     BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 
-    default_model: str = "claude-sonnet-4-5"
+    default_model: str = "claude-sonnet-4-6"
     max_tokens: int = 8192
     enable_prompt_caching: bool = True

@@ -1,9 +1,10 @@
 """USD prices of Anthropic models, per model family, and the cost of one response.
 
-Source: Anthropic's pricing page (https://docs.claude.com/en/docs/about-claude/pricing), rates
-as published on 2025-11-24 (Claude Opus 4.5 launch). Prompt-caching rates follow the same page:
-a cache write (5-minute TTL, the ``ephemeral`` default) costs 1.25x the base input rate, a cache
-read 0.1x.
+Source: Anthropic's pricing page (https://www.anthropic.com/pricing): the rates published with
+each model's launch, up to the 2026-05-06 verification recorded in the reference provider
+(microsoft/amplifier-module-provider-anthropic, ``_cost.py``). Prompt-caching rates follow the
+same page: a cache write (5-minute TTL, the ``ephemeral`` default) costs 1.25x the base input
+rate, a cache read 0.1x. Families launched after that date are absent, so they cost None (below).
 
 Rule for model ids: the longest family prefix in ``PRICES`` that the id starts with decides
 (``claude-sonnet-4-5-20250929`` -> ``claude-sonnet-4-5``). An id no prefix matches has no known
@@ -43,14 +44,15 @@ def _rates(input_usd: str, output_usd: str) -> Rates:
 
 #: Model-family prefix -> rates (USD per million input / output tokens).
 PRICES: dict[str, Rates] = {
+    "claude-opus-4-8": _rates("5", "25"),
+    "claude-opus-4-7": _rates("5", "25"),
+    "claude-opus-4-6": _rates("5", "25"),
     "claude-opus-4-5": _rates("5", "25"),
     "claude-opus-4-1": _rates("15", "75"),
-    "claude-opus-4-0": _rates("15", "75"),
     "claude-opus-4-2025": _rates("15", "75"),
+    "claude-sonnet-4-6": _rates("3", "15"),
     "claude-sonnet-4-5": _rates("3", "15"),
-    "claude-sonnet-4-0": _rates("3", "15"),
     "claude-sonnet-4-2025": _rates("3", "15"),
-    "claude-3-7-sonnet": _rates("3", "15"),
     "claude-haiku-4-5": _rates("1", "5"),
     "claude-3-5-haiku": _rates("0.80", "4"),
     "claude-3-haiku": _rates("0.25", "1.25"),

@@ -5,10 +5,12 @@ tools into the system message and tool calls/results in ``<tool_call>`` /
 ``<tool_response>`` tags); a GGUF without one gets ``CHATML_TEMPLATE``, which
 renders the same information as plain ChatML text. Rendering follows Hugging
 Face transformers: a sandboxed Jinja2 environment with ``trim_blocks``,
-``lstrip_blocks`` and loop controls, and ``add_generation_prompt=True``.
+``lstrip_blocks``, loop controls and a ``tojson`` that keeps non-ASCII and
+``<``/``>`` as they are, and ``add_generation_prompt=True``.
 Needs jinja2, which llama-cpp-python depends on.
 """
 
+import json
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -72,7 +74,12 @@ def _compile(template: str) -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = _tojson
     return env.from_string(template)
+
+
+def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, separators: Any = None, sort_keys: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
 def _raise_exception(message: str) -> None:

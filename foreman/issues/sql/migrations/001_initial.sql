@@ -23,9 +23,9 @@ CREATE TABLE issues (
     closed_at           REAL,
     CHECK ((status = 'in_progress') = (lease_expires_at IS NOT NULL))
 );
-CREATE INDEX issues_open_queue ON issues (priority, created_at, id) WHERE status = 'open';
+-- The ready queue reads issues_queue in order (status = 'open', then priority, age): no sort.
+CREATE INDEX issues_queue ON issues (status, priority, created_at, id);
 CREATE INDEX issues_leases ON issues (lease_expires_at) WHERE status = 'in_progress';
-CREATE INDEX issues_by_status ON issues (status, created_at);
 
 -- issue_id depends on depends_on_id. blocks: issue_id waits for depends_on_id.
 -- parent-child: issue_id is the child, depends_on_id the parent; the parent waits for its children.
