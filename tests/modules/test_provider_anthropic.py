@@ -17,9 +17,9 @@ from amplifier_module_provider_anthropic import mount
 from amplifier_module_provider_anthropic.wire_errors import parse_retry_after
 
 from tests.support.loopback import HOLD_LIMIT, DropConnection, Stall
+from tests.support.provider_harness import mounting, record_retries
 from tests.support.messages_server import MessagesServer, api_error, message, text, tool_use, usage
 
-FAST_RETRIES = {"min_retry_delay": 0.01, "max_retry_delay": 0.02}
 READ_FILE = ToolSpec(name="read_file", description="Read a file", parameters={"type": "object", "properties": {"path": {"type": "string"}}})
 LIST_DIR = ToolSpec(name="list_dir", parameters={"type": "object"})
 
@@ -32,31 +32,16 @@ def server():
 
 @pytest.fixture
 async def mount_provider(coordinator, server, monkeypatch):
-    """Factory: mount provider-anthropic on ``coordinator``, aimed at ``server``, with config overrides."""
+    """Factory: mount provider-anthropic aimed at ``server``, with config overrides."""
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    cleanups = []
-
-    async def mounted(**overrides):
-        config = {"api_key": "test-key", "base_url": server.base_url, **FAST_RETRIES, **overrides}
-        cleanups.append(await mount(coordinator, config))
-        return coordinator.get("providers")["anthropic"]
-
-    yield mounted
-    for cleanup in cleanups:
-        await cleanup()
+    async with mounting(coordinator, mount, "anthropic", {"api_key": "test-key", "base_url": server.base_url}) as mounted:
+        yield mounted
 
 
 @pytest.fixture
 def retry_events(coordinator):
-    """Payloads of the provider:retry events emitted on ``coordinator``."""
-    seen = []
-
-    async def record(event, data):
-        seen.append(data)
-
-    coordinator.hooks.register("provider:retry", record, name="test-recorder")
-    return seen
+    return record_retries(coordinator)
 
 
 def ask(*messages: Message, tools=(READ_FILE, LIST_DIR), **fields) -> ChatRequest:

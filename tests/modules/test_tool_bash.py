@@ -86,6 +86,12 @@ async def test_a_missing_workspace_is_a_spawn_failure(tmp_path):
     assert (await bash.execute({"command": "true"})).error["code"] == "spawn_failed"
 
 
+@pytest.mark.parametrize("key", ["timeout", "max_timeout", "max_output_bytes"])
+async def test_non_positive_limits_fail_the_mount(key):
+    with pytest.raises(ValueError, match=f"tool-bash: config {key} must be > 0"):
+        await mounted({key: 0})
+
+
 @pytest.mark.parametrize("input", [{}, {"command": "  "}, {"command": 5}, {"command": "true", "timeout": 0}, {"command": "true", "timeout": "9"}])
 async def test_bad_input_is_refused(bash, input):
     assert (await bash.execute(input)).error["code"] == "invalid_input"

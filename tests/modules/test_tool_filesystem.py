@@ -80,6 +80,12 @@ async def test_current_directory_is_the_last_resort(workspace, monkeypatch):
     assert (await run(tools, "read_file", path="README.md")).success
 
 
+@pytest.mark.parametrize("key", ["max_read_bytes", "max_results"])
+async def test_non_positive_limits_fail_the_mount(workspace, key):
+    with pytest.raises(ValueError, match=f"tool-filesystem: config {key} must be > 0"):
+        await mounted({"working_dir": str(workspace), key: -1})
+
+
 # --- confinement -------------------------------------------------------------------------------
 
 

@@ -135,6 +135,12 @@ async def test_unknown_backend_fails_the_mount():
         await mount(MockCoordinator(), {"search_backend": "bing"})
 
 
+@pytest.mark.parametrize("key", ["timeout", "max_bytes", "max_results"])
+async def test_non_positive_limits_fail_the_mount(key):
+    with pytest.raises(ValueError, match=f"tool-web: config {key} must be > 0"):
+        await mount(MockCoordinator(), {key: 0})
+
+
 # --- web_search --------------------------------------------------------------------------------
 
 

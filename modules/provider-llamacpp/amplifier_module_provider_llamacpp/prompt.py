@@ -16,32 +16,31 @@ from functools import lru_cache
 from typing import Any
 
 CHATML_TEMPLATE = """\
+{%- set tool_text %}
+{%- for tool in tools or [] %}
+{{- '\\n' + (tool | tojson) }}
+{%- endfor %}
+{%- endset %}
+{%- if tools and (not messages or messages[0].role != 'system') %}
+{{- '<|im_start|>system\\n# Tools' + tool_text + '<|im_end|>\\n' }}
+{%- endif %}
 {%- for message in messages %}
 {%- if message.role == 'tool' %}
-<|im_start|>user
-<tool_response>
-{{ message.content }}
-</tool_response><|im_end|>
-{% else %}
-<|im_start|>{{ message.role }}
-{{ message.content }}
-{%- if message.role == 'system' and tools %}
-
-# Tools
-{% for tool in tools %}
-{{ tool | tojson }}
-{% endfor %}
+{{- '<|im_start|>user\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' }}
+{%- else %}
+{{- '<|im_start|>' + message.role + '\\n' + message.content }}
+{%- if loop.first and message.role == 'system' and tools %}
+{{- '\\n\\n# Tools' + tool_text }}
 {%- endif %}
 {%- for call in message.tool_calls or [] %}
-<tool_call>
-{"name": {{ call.function.name | tojson }}, "arguments": {{ call.function.arguments | tojson }}}
-</tool_call>
+{{- '\\n<tool_call>\\n{"name": ' + (call.function.name | tojson) + ', "arguments": ' + (call.function.arguments | tojson) + '}\\n</tool_call>' }}
 {%- endfor %}
-<|im_end|>
-{% endif %}
+{{- '<|im_end|>\\n' }}
+{%- endif %}
 {%- endfor %}
-{%- if add_generation_prompt %}<|im_start|>assistant
-{% endif %}"""
+{%- if add_generation_prompt %}
+{{- '<|im_start|>assistant\\n' }}
+{%- endif %}"""
 
 
 def render_prompt(

@@ -24,10 +24,14 @@ FINAL_ANSWER_INSTRUCTION = (
 )
 DEFAULT_MAX_ITEMS = 8  # items allowed in an array whose schema sets no maxItems
 MIN_STRING_CHARS = 16  # a string never gets fewer characters than this (or its minLength)
-KEY_OVERHEAD_CHARS = 6  # quotes, colon, comma and optional spaces around an object key
-WRAPPER_OVERHEAD_CHARS = 32  # '{"name": "", "arguments": }' plus spaces
-_NUMBER_CHARS = 52  # llama.cpp's number rule: sign, 16 + 16 digits, exponent of 16 digits
-_SCALAR_CHARS = {"integer": 18, "number": _NUMBER_CHARS, "boolean": 6, "null": 5}
+# Worst-case characters of llama.cpp's JSON grammar, which allows one space after
+# each value and punctuation mark:
+OBJECT_CHARS = 4  # "{ " and "} "
+KEY_CHARS = 5  # per key besides the quoted key itself: " : " and ", "
+ARRAY_CHARS = 4  # "[ " and "] "
+ITEM_CHARS = 2  # ", " per array item
+STRING_CHARS = 3  # two quotes and a space
+_SCALAR_CHARS = {"integer": 18, "number": 52, "boolean": 6, "null": 5}  # 16-digit parts, sign, exponent
 
 
 def decision_schema(tools: Sequence[ToolSpec], tool_choice: Any, max_tokens: int) -> dict[str, Any] | None:
@@ -56,7 +60,7 @@ def decision_schema(tools: Sequence[ToolSpec], tool_choice: Any, max_tokens: int
 
 def final_answer_option(max_tokens: int) -> dict[str, Any]:
     """``{"final_answer": string}`` with a length that fits ``max_tokens``."""
-    answer = bound_schema({"type": "string"}, max_tokens - len(FINAL_ANSWER_KEY) - WRAPPER_OVERHEAD_CHARS)
+    answer = bound_schema({"type": "string"}, max_tokens - OBJECT_CHARS - _key_chars(FINAL_ANSWER_KEY))
     return {"type": "object", "properties": {FINAL_ANSWER_KEY: answer}, "required": [FINAL_ANSWER_KEY]}
 
 
@@ -84,7 +88,8 @@ def _normalise_choice(tool_choice: Any) -> str:
 
 
 def _tool_option(tool: ToolSpec, max_tokens: int) -> dict[str, Any]:
-    arguments = bound_schema(tool.parameters or {"type": "object"}, max_tokens - len(tool.name) - WRAPPER_OVERHEAD_CHARS)
+    wrapper = OBJECT_CHARS + _key_chars("name") + len(json.dumps(tool.name)) + 1 + _key_chars("arguments")
+    arguments = bound_schema(tool.parameters or {"type": "object"}, max_tokens - wrapper)
     return {
         "type": "object",
         "properties": {"name": {"const": tool.name}, "arguments": arguments},
@@ -131,25 +136,26 @@ def _bound(node: Any, budget: int) -> Any:
 def _bound_string(node: dict[str, Any], budget: int) -> dict[str, Any]:
     if "pattern" in node:
         return node
-    room = max(budget - 3, MIN_STRING_CHARS)  # quotes and a trailing space
+    room = max(budget - STRING_CHARS, MIN_STRING_CHARS)
     longest = max(min(node.get("maxLength", room), room), node.get("minLength", 0))
     return {**node, "type": "string", "maxLength": longest}
 
 
 def _bound_array(node: dict[str, Any], budget: int) -> dict[str, Any]:
     items = node.get("items", {})
+    room = budget - ARRAY_CHARS
     if isinstance(items, list):  # a tuple: one schema per position
-        share = budget // max(len(items), 1) - 2
+        share = room // max(len(items), 1) - ITEM_CHARS
         return {**node, "items": [_bound(item, share) for item in items]}
-    fits = max(budget // (MIN_STRING_CHARS + 2), 1)
+    fits = max(room // (MIN_STRING_CHARS + STRING_CHARS + ITEM_CHARS), 1)
     count = max(min(node.get("maxItems", DEFAULT_MAX_ITEMS), DEFAULT_MAX_ITEMS, fits), node.get("minItems", 0))
-    share = budget // max(count, 1) - 2  # brackets, commas and spaces
+    share = room // max(count, 1) - ITEM_CHARS
     return {**node, "type": "array", "maxItems": count, "items": _bound(items, share)}
 
 
 def _bound_object(node: dict[str, Any], budget: int) -> dict[str, Any]:
     properties = node.get("properties", {})
-    room = budget - 2 - sum(len(json.dumps(key)) + KEY_OVERHEAD_CHARS for key in properties)
+    room = budget - OBJECT_CHARS - sum(_key_chars(key) for key in properties)
     sizes = {key: _known_size(value) for key, value in properties.items()}
     known = sum(size for size in sizes.values() if size is not None)
     open_keys = [key for key, size in sizes.items() if size is None]
@@ -171,5 +177,9 @@ def _known_size(node: Any) -> int | None:
     if kind in _SCALAR_CHARS:
         return _SCALAR_CHARS[kind]
     if kind == "string" and "maxLength" in node and "pattern" not in node:
-        return node["maxLength"] + 3
+        return node["maxLength"] + STRING_CHARS
     return None
+
+
+def _key_chars(key: str) -> int:
+    return len(json.dumps(key)) + KEY_CHARS

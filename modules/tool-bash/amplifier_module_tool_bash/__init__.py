@@ -10,6 +10,7 @@ from .denylist import DEFAULT_DENIED_COMMANDS
 from .tool import BashTool
 
 __amplifier_module_type__ = "tool"
+MODULE = "tool-bash"
 __all__ = ["mount", "BashTool", "DEFAULT_DENIED_COMMANDS"]
 
 DEFAULT_TIMEOUT = 120.0  # seconds per command
@@ -24,15 +25,25 @@ async def mount(coordinator: Any, config: dict[str, Any] | None) -> None:
     else the process's current directory at mount time. Other keys: `timeout`, `max_timeout`
     (seconds), `denied_commands` (list of patterns; replaces the defaults, `[]` disables) and
     `max_output_bytes`.
+
+    Raises:
+        ValueError: when `timeout`, `max_timeout` or `max_output_bytes` is not positive.
     """
     config = config or {}
     workspace = config.get("working_dir") or coordinator.get_capability("session.working_dir") or os.getcwd()
     denied = config.get("denied_commands")
     tool = BashTool(
         working_dir=str(workspace),
-        timeout=float(config.get("timeout", DEFAULT_TIMEOUT)),
-        max_timeout=float(config.get("max_timeout", DEFAULT_MAX_TIMEOUT)),
+        timeout=_positive(config, "timeout", DEFAULT_TIMEOUT, float),
+        max_timeout=_positive(config, "max_timeout", DEFAULT_MAX_TIMEOUT, float),
         denied_commands=tuple(DEFAULT_DENIED_COMMANDS if denied is None else denied),
-        max_output_bytes=int(config.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES)),
+        max_output_bytes=_positive(config, "max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES),
     )
     await coordinator.mount("tools", tool, name=tool.name)
+
+
+def _positive(config: dict[str, Any], key: str, default: float, kind: type = int) -> Any:
+    value = kind(config.get(key, default))
+    if value > 0:
+        return value
+    raise ValueError(f"{MODULE}: config {key} must be > 0, got {value!r}")

@@ -15,6 +15,7 @@ from .read import DEFAULT_MAX_READ_BYTES, ReadFileTool
 from .write import WriteFileTool
 
 __amplifier_module_type__ = "tool"
+MODULE = "tool-filesystem"
 __all__ = ["mount", "PathPolicy", "ReadFileTool", "WriteFileTool", "EditFileTool", "ListFilesTool", "GrepTool"]
 
 
@@ -26,13 +27,16 @@ async def mount(coordinator: Any, config: dict[str, Any] | None) -> None:
     `allowed_write_paths`, `denied_write_paths` (lists of paths, relative to the workspace unless
     absolute), `max_read_bytes` (bytes per read_file call, default 65536) and `max_results`
     (list_files entries and grep lines per call, default 200).
+
+    Raises:
+        ValueError: when `max_read_bytes` or `max_results` is not a positive integer.
     """
     config = config or {}
     workspace = config.get("working_dir") or coordinator.get_capability("session.working_dir") or os.getcwd()
     policy = PathPolicy.from_config(workspace, config)
-    max_results = int(config.get("max_results", DEFAULT_MAX_RESULTS))
+    max_results = _positive(config, "max_results", DEFAULT_MAX_RESULTS)
     tools = (
-        ReadFileTool(policy, int(config.get("max_read_bytes", DEFAULT_MAX_READ_BYTES))),
+        ReadFileTool(policy, _positive(config, "max_read_bytes", DEFAULT_MAX_READ_BYTES)),
         WriteFileTool(policy),
         EditFileTool(policy),
         ListFilesTool(policy, max_results),
@@ -40,3 +44,10 @@ async def mount(coordinator: Any, config: dict[str, Any] | None) -> None:
     )
     for tool in tools:
         await coordinator.mount("tools", tool, name=tool.name)
+
+
+def _positive(config: dict[str, Any], key: str, default: float, kind: type = int) -> Any:
+    value = kind(config.get(key, default))
+    if value > 0:
+        return value
+    raise ValueError(f"{MODULE}: config {key} must be > 0, got {value!r}")

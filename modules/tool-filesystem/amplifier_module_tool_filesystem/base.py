@@ -45,19 +45,19 @@ def text_arg(input: dict[str, Any], key: str, default: str | None = None) -> str
     """
     value = input.get(key, default)
     if not isinstance(value, str):
-        raise ToolError("invalid_input", f"'{key}' is required and must be a string.")
+        raise ToolError("invalid_input", f"'{key}' must be a string{' (it is required)' if default is None else ''}.")
     return value
 
 
-def int_arg(input: dict[str, Any], key: str, default: int, minimum: int = 1) -> int:
-    """`input[key]` as an int >= `minimum`, `default` when absent or null.
+def int_arg(input: dict[str, Any], key: str, default: int) -> int:
+    """`input[key]` as a positive int, `default` when absent or null.
 
     Raises:
-        ToolError: `invalid_input` for a non-integer (booleans included) or a value below `minimum`.
+        ToolError: `invalid_input` for anything but an integer >= 1 (booleans included).
     """
     value = input.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ToolError("invalid_input", f"'{key}' must be an integer >= {minimum}.")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ToolError("invalid_input", f"'{key}' must be an integer >= 1.")
     return value

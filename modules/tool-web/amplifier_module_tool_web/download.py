@@ -63,11 +63,11 @@ async def download(
     except (TimeoutError, httpx.TimeoutException) as error:
         raise WebError("timeout", f"{_host(error, url)} did not answer within {timeout:g} s.") from None
     except httpx.ConnectError as error:
-        raise WebError("network_unreachable", f"Cannot reach {_host(error, url)}: {error or 'connection failed'}.") from None
+        raise WebError("network_unreachable", f"Cannot reach {_host(error, url)}: {_reason(error)}.") from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
-        raise WebError("invalid_url", f"Cannot fetch {url}: {error}.") from None
+        raise WebError("invalid_url", f"Cannot fetch {url}: {_reason(error)}.") from None
     except httpx.HTTPError as error:
-        raise WebError("fetch_failed", f"Fetching {url} failed: {type(error).__name__}: {error}.") from None
+        raise WebError("fetch_failed", f"Fetching {url} failed: {type(error).__name__}: {_reason(error)}.") from None
     media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
     return Download(str(response.url), response.status_code, media_type, response.charset_encoding, body, truncated)
 
@@ -79,6 +79,10 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes,
         if len(body) > max_bytes:
             return bytes(body[:max_bytes]), True
     return bytes(body), False
+
+
+def _reason(error: Exception) -> str:
+    return str(error).rstrip(".") or type(error).__name__
 
 
 def _host(error: Exception, url: str) -> str:

@@ -1,0 +1,134 @@
+"""Start an Amplifier session from a mount plan, and fail loudly where the kernel only warns.
+
+amplifier-core 2.0.2 logs a warning and emits ``module:load_failed`` when a provider or tool cannot
+be mounted, and happily runs a session with no provider. :func:`open_session` registers the
+per-session capabilities before ``initialize()``, collects those failures, and raises
+:class:`SessionStartError` naming every module that did not load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amplifier_core import AmplifierSession
+from amplifier_core.models import HookResult
+from amplifier_module_loop_streaming.provider_call import select_provider
+
+from foreman.issues import IssueStore
+from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
+from foreman.plans import MountPlan
+
+WORKING_DIR_CAPABILITY = "session.working_dir"
+
+
+class SessionStartError(RuntimeError):
+    """A session whose plan names a module that failed to load, or that has no provider."""
+
+
+@dataclass
+class FleetSession:
+    """A started session: the kernel session, the provider it will use, and a per-session lock.
+
+    ``execute`` calls are serialised: two concurrent ``execute()`` on one session would interleave
+    their context (amplifier-core note).
+    """
+
+    session: AmplifierSession
+    plan: MountPlan
+    provider: str
+    skipped_providers: list[str]
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def coordinator(self) -> Any:
+        """The session's coordinator (mount points, hooks, capabilities, cancellation)."""
+        return self.session.coordinator
+
+    async def execute(self, prompt: str) -> str:
+        """Run one prompt to its final answer. Raises ``RuntimeError("Execution failed: ...")`` on failure."""
+        async with self._lock:
+            return await self.session.execute(prompt)
+
+    async def cancel(self) -> None:
+        """Ask the running turn to stop at its next check (tools already running finish)."""
+        await self.coordinator.request_cancel(immediate=False)
+
+    async def cleanup(self) -> None:
+        """Release the session's modules."""
+        await self.session.cleanup()
+
+
+async def open_session(
+    plan: MountPlan,
+    *,
+    workspace: Path,
+    identity: WorkerIdentity | None = None,
+    store: IssueStore | None = None,
+    provider: Any | None = None,
+    system_prompt: str | None = None,
+) -> FleetSession:
+    """Build and initialise a session from ``plan``.
+
+    Args:
+        plan: a validated mount plan.
+        workspace: directory the session's tools work in (capability ``session.working_dir``).
+        identity: the worker/foreman identity for the issue tool (capability ``foreman.identity``).
+        store: the process's shared issue store (capability ``foreman.store``).
+        provider: a provider object to use INSTEAD of the plan's providers (e.g. a test's
+            ``ScriptedProvider``); mounted after ``initialize()``.
+        system_prompt: overrides the plan's ``fleet.instructions``.
+
+    Raises:
+        SessionStartError: a module of the plan failed to load, or no provider is mounted.
+    """
+    config = plan.kernel_config()
+    prompt = system_prompt if system_prompt is not None else plan.fleet.instructions
+    if prompt:
+        config["session"]["orchestrator"]["config"].setdefault("system_prompt", prompt)
+    if provider is not None:
+        config["providers"] = []
+    session = AmplifierSession(config)
+    _register(session.coordinator, workspace, identity, store)
+    failures = _collect_load_failures(session.coordinator)
+    await session.initialize()
+    if provider is not None:
+        await session.coordinator.mount("providers", provider, name=getattr(provider, "name", "provider"))
+    try:
+        chosen = _check_mounted(plan, session.coordinator, failures)
+    except SessionStartError:
+        await session.cleanup()
+        raise
+    return FleetSession(session=session, plan=plan, provider=chosen, skipped_providers=plan.skipped_providers)
+
+
+def _register(coordinator: Any, workspace: Path, identity: WorkerIdentity | None, store: IssueStore | None) -> None:
+    coordinator.register_capability(WORKING_DIR_CAPABILITY, str(workspace))
+    if identity is not None:
+        coordinator.register_capability(IDENTITY_CAPABILITY, identity)
+    if store is not None:
+        coordinator.register_capability(STORE_CAPABILITY, store)
+
+
+def _collect_load_failures(coordinator: Any) -> list[str]:
+    failures: list[str] = []
+
+    async def record(event: str, data: dict[str, Any]) -> HookResult:
+        failures.append(f"{data.get('module_id')} ({data.get('module_type')}): {data.get('error')}")
+        return HookResult()
+
+    coordinator.hooks.register("module:load_failed", record, name="foreman-load-check")
+    return failures
+
+
+def _check_mounted(plan: MountPlan, coordinator: Any, failures: list[str]) -> str:
+    """Raise unless every module loaded and a provider is mounted; returns the provider to be used."""
+    if failures:
+        raise SessionStartError(f"{plan.path}: modules failed to load: " + "; ".join(failures))
+    providers = coordinator.get("providers") or {}
+    if not providers:
+        skipped = f" (skipped: {'; '.join(plan.skipped_providers)})" if plan.skipped_providers else ""
+        raise SessionStartError(f"{plan.path}: no provider is mounted{skipped}; add one to 'providers'")
+    return select_provider(providers)[0]
