@@ -505,6 +505,20 @@ class SQLiteStore:
             return _event_from_row(conn.execute(self._sql["event_get"], (number,)).fetchone())
 
 
+    # -- fleet state ----------------------------------------------------------------------
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value under ``key`` (shared by every process on this database)."""
+        with self._write() as conn:
+            conn.execute(self._sql["state_put"], {"key": key, "value": json.dumps(value), "now": self.clock.now()})
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default``."""
+        with self._read() as conn:
+            row = conn.execute(self._sql["state_get"], (key,)).fetchone()
+        return default if row is None else json.loads(row["value"])
+
+
 # -- helpers ----------------------------------------------------------------------------
 
 

@@ -335,3 +335,27 @@ def test_rows_are_never_deleted(tmp_path):
 def test_postgres_url_is_a_clear_error():
     with pytest.raises(InvalidInput, match="PostgreSQL"):
         open_store("postgresql://localhost/foreman")
+
+
+def test_fleet_state_is_shared_between_connections(tmp_path):
+    path = tmp_path / "issues.db"
+    first = open_store(path, create=True)
+    assert first.get_state("run_over", False) is False
+    first.set_state("run_over", {"at": 1})
+    assert open_store(path).get_state("run_over") == {"at": 1}
+
+
+def test_version_1_database_is_migrated_keeping_its_issues(tmp_path):
+    from foreman.issues.sql_queries import migrations
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(migrations()[0][1] + "\nPRAGMA user_version = 1;")
+        conn.execute("INSERT INTO issues (id, title, type, priority, status, created_at, updated_at)"
+                     " VALUES ('fm-old1', 'old', 'task', 2, 'open', 0, 0)")
+    store = open_store(path)
+    assert store.get("fm-old1").title == "old"
+    store.set_state("planned", True)
+    assert store.get_state("planned") is True
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]

@@ -77,6 +77,10 @@ async def test_capability_is_the_workspace_without_config(tmp_path):
     assert (await bash.execute({"command": "pwd"})).output == f"{tmp_path}\n[exit code 0]"
 
 
+async def test_a_null_timeout_means_the_default(bash):
+    assert (await bash.execute({"command": "true", "timeout": None})).success
+
+
 async def test_stdin_is_empty_so_reads_do_not_hang(bash):
     assert (await bash.execute({"command": "cat; echo done"})).output == "done\n[exit code 0]"
 

@@ -155,7 +155,7 @@ async def test_searxng_results_are_numbered_and_cleaned(web):
 
 async def test_search_uses_the_configured_default_count(server, mounted):
     tools = await mounted({"search_url": f"{server}/search", "max_results": 3})
-    output = (await tools["web_search"].execute({"query": "q"})).output
+    output = (await tools["web_search"].execute({"query": "q", "max_results": None})).output
     assert [line[:2] for line in output.splitlines() if not line.startswith(" ")] == ["1.", "2.", "3."]
 
 

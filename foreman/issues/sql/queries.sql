@@ -86,3 +86,10 @@ WITH RECURSIVE waits (id) AS (
     SELECT d.issue_id FROM dependencies d JOIN waits w ON d.depends_on_id = w.id WHERE d.type = 'parent-child'
 )
 SELECT 1 FROM waits WHERE id = :target LIMIT 1;
+
+-- state_put: set a fleet state value
+INSERT INTO fleet_state (key, value, updated_at) VALUES (:key, :value, :now)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- state_get: read a fleet state value
+SELECT value FROM fleet_state WHERE key = ?;

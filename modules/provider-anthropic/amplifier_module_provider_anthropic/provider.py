@@ -62,4 +62,5 @@ class AnthropicProvider(SdkProvider):
         if not stream:
             return await self._client.messages.create(**params)
         async with self._client.messages.stream(**params) as events:
-            return await events.get_final_message()
+            with self._reading_stream(params["model"]):
+                return await events.get_final_message()

@@ -8,6 +8,7 @@ set the class attributes, create the client, and implement ``complete`` and ``li
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any, ClassVar, TypeVar
@@ -17,6 +18,7 @@ from amplifier_core.models import ProviderInfo
 
 from .resilient import resilient_call
 from .settings import ProviderSettings
+from .wire_errors import reading_stream
 
 T = TypeVar("T")
 
@@ -74,3 +76,6 @@ class SdkProvider:
             policy=self.settings.retry_policy,
             hooks=self._hooks,
         )
+
+    def _reading_stream(self, model: str) -> contextlib.AbstractContextManager[None]:
+        return reading_stream(self.sdk, provider=self.name, model=model)

@@ -4,7 +4,8 @@ Shared by provider-anthropic and provider-openai. Both official SDKs are generat
 template and fail the same ways: ``APIStatusError`` (an HTTP error status, with ``status_code`` and
 the ``response`` headers), ``APITimeoutError`` (no response in time), ``APIConnectionError`` (no
 response at all, or a body cut short), and, while a stream is being read after its headers
-arrived, the raw transport errors of the SDKs' HTTP library ``httpx2``.
+arrived, the raw transport errors of the SDKs' HTTP library ``httpx2`` (anthropic) or
+``APIConnectionError`` (openai); ``reading_stream`` marks that phase.
 
 Mapping (status codes per RFC 9110 and the providers' error pages; 529 is Anthropic's
 ``overloaded_error``):
@@ -24,8 +25,8 @@ failure                                        llm_errors class            retry
 500, 502, 503, 504, 529, any 5xx               ProviderUnavailableError    yes
 other 4xx                                      LLMError                    no
 timeout (connect, read, write)                 LLMTimeoutError             yes
-connection refused / dropped before the body   NetworkError                yes
-connection dropped while streaming             StreamError                 yes
+connection refused or dropped (plain JSON)     NetworkError                yes
+connection dropped while reading a stream      StreamError                 yes
 =============================================  ==========================  =========
 
 Every error carries ``provider``, ``model``, ``status_code`` and, when the response had a
@@ -100,7 +101,7 @@ def translate(error: Exception, sdk: ModuleType, *, provider: str, model: str | 
     """The ``llm_errors`` exception for an SDK or transport ``error``.
 
     Args:
-        error: an ``sdk.APIError`` or an ``httpx2.TransportError`` raised while streaming.
+        error: an ``sdk.APIError`` or an ``httpx2.TransportError``.
         sdk: the SDK module that raised it (``anthropic`` or ``openai``).
         provider: provider name recorded on the error (e.g. "anthropic").
         model: model id recorded on the error.
@@ -113,10 +114,8 @@ def translate(error: Exception, sdk: ModuleType, *, provider: str, model: str | 
         return cls(f"{provider}: {error.message}", status_code=status, retry_after=retry_after, **facts)
     if isinstance(error, (sdk.APITimeoutError, httpx2.TimeoutException)):
         return llm_errors.LLMTimeoutError(f"{provider}: request timed out: {error!r}", **facts)
-    if isinstance(error, sdk.APIConnectionError):
+    if isinstance(error, (sdk.APIConnectionError, httpx2.TransportError)):
         return llm_errors.NetworkError(f"{provider}: connection failed: {error.__cause__ or error!r}", **facts)
-    if isinstance(error, httpx2.TransportError):
-        return llm_errors.StreamError(f"{provider}: stream interrupted: {error!r}", **facts)
     return llm_errors.LLMError(f"{provider}: {error}", **facts)
 
 
@@ -130,3 +129,20 @@ def translated(sdk: ModuleType, *, provider: str, model: str | None) -> Iterator
         yield
     except (sdk.APIError, httpx2.TransportError) as error:
         raise translate(error, sdk, provider=provider, model=model) from error
+
+
+@contextlib.contextmanager
+def reading_stream(sdk: ModuleType, *, provider: str, model: str | None) -> Iterator[None]:
+    """Context manager around reading a stream whose response has started: a connection that
+    breaks there raises ``StreamError`` (retryable) instead of ``NetworkError``.
+
+    Timeouts pass through (``translated`` makes them ``LLMTimeoutError``). The openai SDK wraps
+    mid-stream transport errors in ``APIConnectionError``, the anthropic SDK does not; both land here.
+    """
+    try:
+        yield
+    except (sdk.APITimeoutError, httpx2.TimeoutException):
+        raise
+    except (sdk.APIConnectionError, httpx2.TransportError) as error:
+        cause = error.__cause__ or error
+        raise llm_errors.StreamError(f"{provider}: stream interrupted: {cause!r}", provider=provider, model=model) from error

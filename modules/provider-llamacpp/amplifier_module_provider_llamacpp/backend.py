@@ -65,7 +65,11 @@ class ModelBackend(Protocol):
 
 
 class LlamaBackend:
-    """``ModelBackend`` over an in-process ``llama_cpp.Llama``."""
+    """``ModelBackend`` over an in-process ``llama_cpp.Llama``.
+
+    Attributes:
+        llama: the ``llama_cpp.Llama`` (bench/bench_llamacpp.py runs it raw for comparison).
+    """
 
     def __init__(self, path: Path, *, n_ctx: int, n_threads: int) -> None:
         """Load the GGUF at ``path`` (blocking: 2-6 s for the built-in models).
@@ -75,29 +79,29 @@ class LlamaBackend:
             ValueError: llama.cpp could not load the file.
         """
         llama_cpp = import_llama_cpp()
-        self._llama = llama_cpp.Llama(
+        self.llama = llama_cpp.Llama(
             model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
         )
-        metadata = self._llama.metadata
+        metadata = self.llama.metadata
         self.name = metadata.get("general.name", path.stem)
         self.chat_template = metadata.get("tokenizer.chat_template")
         self.bos_token = self._token_text(metadata.get("tokenizer.ggml.bos_token_id"))
         self.eos_token = self._token_text(metadata.get("tokenizer.ggml.eos_token_id"))
-        self.n_ctx = self._llama.n_ctx()
+        self.n_ctx = self.llama.n_ctx()
 
     def tokenize(self, text: str) -> list[int]:
-        return self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=True)
 
     def cached_prefix(self, tokens: list[int]) -> int:
-        state = self._llama.input_ids[: self._llama.n_tokens].tolist()
+        state = self.llama.input_ids[: self.llama.n_tokens].tolist()
         # llama-cpp-python re-evaluates the last prompt token when the whole prompt is cached.
-        return min(self._llama.longest_token_prefix(state, tokens), len(tokens) - 1)
+        return min(self.llama.longest_token_prefix(state, tokens), len(tokens) - 1)
 
     def complete(
         self, tokens: list[int], schema: dict[str, Any] | None, max_tokens: int, temperature: float, stop: threading.Event
     ) -> Completion:
         llama_cpp = import_llama_cpp()
-        result = self._llama.create_completion(
+        result = self.llama.create_completion(
             prompt=tokens,
             max_tokens=max_tokens,
             temperature=temperature,
@@ -110,7 +114,7 @@ class LlamaBackend:
     def _token_text(self, token_id: Any) -> str:
         if token_id is None:
             return ""
-        return self._llama.detokenize([int(token_id)], special=True).decode("utf-8", errors="replace")
+        return self.llama.detokenize([int(token_id)], special=True).decode("utf-8", errors="replace")
 
 
 def check_llama_cpp() -> None:

@@ -78,6 +78,7 @@ class OpenAIProvider(SdkProvider):
             **params, stream=True, stream_options={"include_usage": True}
         )
         async with chunks:
-            async for chunk in chunks:
-                state.handle_chunk(chunk)
+            with self._reading_stream(params["model"]):
+                async for chunk in chunks:
+                    state.handle_chunk(chunk)
         return state.current_completion_snapshot

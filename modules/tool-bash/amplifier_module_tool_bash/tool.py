@@ -42,18 +42,19 @@ class BashTool:
 
     @property
     def description(self) -> str:
-        return f"Run a bash command in the workspace. Returns output and exit code. Timeout {self.timeout:g}s default."
+        return f"Run a bash command in the workspace. Returns output and exit code. Default timeout {self.timeout:g}s."
 
     async def execute(self, input: dict[str, Any]) -> ToolResult:
         command = input.get("command")
         if not isinstance(command, str) or not command.strip():
             return _failure("invalid_input", "'command' is required and must be a non-empty string.")
-        timeout = input.get("timeout", self.timeout)
+        timeout = self.timeout if input.get("timeout") is None else input["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             return _failure("invalid_input", "'timeout' must be a positive number of seconds.")
         pattern = denied_pattern(command, self.denied_commands)
         if pattern is not None:
-            return _failure("command_denied", f"Refused before running: the command matches the denied pattern {pattern!r}.")
+            message = f"Refused before running: the command matches the denied pattern {pattern!r}."
+            return _failure("command_denied", message)
         timeout = min(timeout, self.max_timeout)
         try:
             outcome = await run_command(command, self.working_dir, timeout, self.max_output_bytes)

@@ -12,12 +12,11 @@ MAX_REDIRECTS = 5
 
 @dataclass(frozen=True)
 class Download:
-    """A response: `url` after redirects, `status`, `media_type` (lower case, no parameters),
+    """A successful (< 400) response: `url` after redirects, `media_type` (lower case, no parameters),
     `charset` (from the Content-Type, if any), `body` (at most the cap), and `truncated` when the
     body was longer than the cap."""
 
     url: str
-    status: int
     media_type: str
     charset: str | None
     body: bytes
@@ -53,8 +52,9 @@ async def download(
 
     Raises:
         WebError: `network_unreachable` (connection or name resolution failed; the host is named),
-            `timeout`, `invalid_url` (also a redirect to a non-http(s) URL), `fetch_failed` (any other
-            transport or protocol failure, too many redirects).
+            `timeout`, `invalid_url` (also a redirect to a non-http(s) URL), `http_error` (the final
+            answer is 4xx or 5xx), `fetch_failed` (any other transport or protocol failure, too many
+            redirects).
     """
     try:
         async with asyncio.timeout(timeout):
@@ -68,8 +68,10 @@ async def download(
         raise WebError("invalid_url", f"Cannot fetch {url}: {_reason(error)}.") from None
     except httpx.HTTPError as error:
         raise WebError("fetch_failed", f"Fetching {url} failed: {type(error).__name__}: {_reason(error)}.") from None
+    if response.status_code >= 400:
+        raise WebError("http_error", f"{response.url} answered HTTP {response.status_code}.")
     media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    return Download(str(response.url), response.status_code, media_type, response.charset_encoding, body, truncated)
+    return Download(str(response.url), media_type, response.charset_encoding, body, truncated)
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:

@@ -10,6 +10,7 @@ from amplifier_core.models import ToolResult
 from .download import check_url, download
 from .errors import WebError
 from .extract import readable_text
+from .inputs import bounded_int
 
 DEFAULT_MAX_CHARS = 20_000  # characters of text returned when `max_chars` is not given
 MAX_CHARS_CEILING = 200_000
@@ -43,12 +44,9 @@ class WebFetchTool:
             return error.result()
 
     async def _fetch(self, input: dict[str, Any]) -> str:
-        url, max_chars = input.get("url"), input.get("max_chars", DEFAULT_MAX_CHARS)
-        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or not 1 <= max_chars <= MAX_CHARS_CEILING:
-            raise WebError("invalid_input", f"'max_chars' must be an integer from 1 to {MAX_CHARS_CEILING}.")
-        page = await download(self.client, str(check_url(url)), max_bytes=self.max_bytes, timeout=self.timeout)
-        if page.status >= 400:
-            raise WebError("http_error", f"{page.url} answered HTTP {page.status}.")
+        max_chars = bounded_int(input, "max_chars", DEFAULT_MAX_CHARS, MAX_CHARS_CEILING)
+        url = str(check_url(input.get("url")))
+        page = await download(self.client, url, max_bytes=self.max_bytes, timeout=self.timeout)
         text = await asyncio.to_thread(readable_text, page)
         notes = [f"[body cut at {self.max_bytes} bytes]"] if page.truncated else []
         if len(text) > max_chars:

@@ -12,6 +12,7 @@ from amplifier_core.models import ToolResult
 from .backends import SearchBackend, SearchHit
 from .download import download
 from .errors import WebError
+from .inputs import bounded_int
 
 MAX_RESULTS_CEILING = 20  # the most results one call may ask for
 _TAGS = re.compile(r"<[^>]+>")
@@ -46,25 +47,24 @@ class WebSearchTool:
             hits = await self._search(input)
         except WebError as error:
             return error.result()
-        return ToolResult(success=True, output="\n".join(_format(i, hit) for i, hit in enumerate(hits, 1)) or "[no results]")
+        listing = "\n".join(_format(number, hit) for number, hit in enumerate(hits, 1))
+        return ToolResult(success=True, output=listing or "[no results]")
 
     async def _search(self, input: dict[str, Any]) -> list[SearchHit]:
-        query, count = input.get("query"), input.get("max_results", self.max_results)
+        query = input.get("query")
         if not isinstance(query, str) or not query.strip():
             raise WebError("invalid_input", "'query' is required and must be a non-empty string.")
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RESULTS_CEILING:
-            raise WebError("invalid_input", f"'max_results' must be an integer from 1 to {MAX_RESULTS_CEILING}.")
+        count = bounded_int(input, "max_results", self.max_results, MAX_RESULTS_CEILING)
         request = self.backend.request(query, count)
         answer = await download(
             self.client, request.url, params=request.params, headers=request.headers,
             max_bytes=self.max_bytes, timeout=self.timeout,
         )
-        if answer.status >= 400:
-            raise WebError("http_error", f"The {self.backend.name} backend at {answer.url} answered HTTP {answer.status}.")
         try:
             return self.backend.hits(json.loads(answer.body))[:count]
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise WebError("search_failed", f"The {self.backend.name} backend at {answer.url} did not answer the JSON expected.") from None
+            message = f"The {self.backend.name} backend at {answer.url} did not answer the JSON expected."
+            raise WebError("search_failed", message) from None
 
 
 def _format(number: int, hit: SearchHit) -> str:
