@@ -36,7 +36,7 @@ from amplifier_module_provider_llamacpp.runtime import ModelRuntime
 from amplifier_module_provider_llamacpp.scheduler import InferenceQueue
 from amplifier_module_provider_llamacpp.source import ModelSource
 
-COUNTING_PROMPT = "Write the numbers from 1 to 400 in words, separated by commas, with nothing else."
+WRITING_PROMPT = "Write a Python module with ten small utility functions for strings, each with a docstring."
 FOREMAN_SYSTEM = (
     "You are the foreman of a small software team. You split the user's goal into issues in the issue "
     "tracker, one call at a time, then stop. Workers claim and do the issues. Keep titles short and bodies "
@@ -129,7 +129,7 @@ class Bench:
 
 
 async def throughput(bench: Bench, tokens: int, repeats: int) -> None:
-    request = ChatRequest(messages=[Message(role="user", content=COUNTING_PROMPT)], max_output_tokens=tokens, temperature=0)
+    request = ChatRequest(messages=[Message(role="user", content=WRITING_PROMPT)], max_output_tokens=tokens, temperature=0)
     provider_runs, raw_runs = [], []
     for _ in range(repeats):
         seconds, produced = bench.raw(request)

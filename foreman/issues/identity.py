@@ -30,6 +30,7 @@ class WorkerIdentity:
         where: the filter of issues this worker takes (e.g. ``metadata={"worker_type": "coding"}``).
         lease_ttl: lease length in seconds for claims made through the tool.
         claim: the current claim, set by the runtime (runtime mode) or by ``issue_claim`` (agent mode).
+        claimed: ids of every issue this identity claimed through the tool (agent mode bookkeeping).
     """
 
     name: str
@@ -37,3 +38,4 @@ class WorkerIdentity:
     where: IssueFilter = field(default_factory=IssueFilter)
     lease_ttl: float = DEFAULT_LEASE_TTL
     claim: Claim | None = None
+    claimed: list[str] = field(default_factory=list)

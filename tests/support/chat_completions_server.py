@@ -24,15 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.support.loopback import (
-    JsonReply,
-    LoopbackServer,
-    Rendered,
-    ServerState,
-    retry_after_header,
-    split_text,
-    sse,
-)
+from tests.support import loopback
 
 #: Model ids listed by GET /v1/models.
 MODELS = ["qwen2.5-coder:7b", "llama3.1:8b"]
@@ -49,7 +41,7 @@ ERROR_TYPES = {
 }
 
 
-class ChatCompletionsServer(LoopbackServer):
+class ChatCompletionsServer(loopback.LoopbackServer):
     """Loopback Chat Completions: POST /v1/chat/completions from the script, GET /v1/models fixed.
 
     ``api_url`` (``base_url`` + "/v1") is what the OpenAI SDK's ``base_url`` expects.
@@ -94,10 +86,10 @@ class CompletionReply:
     usage: dict[str, Any] = field(default_factory=usage)
     completion_id: str = "chatcmpl-loopback-1"
 
-    async def render(self, body: Any, server: ServerState) -> Rendered:
+    async def render(self, body: Any, server: loopback.ServerState) -> loopback.Rendered:
         if not body.get("stream"):
-            return Rendered(200, [json.dumps(self._completion(body["model"])).encode()])
-        return Rendered(200, self._chunks(body), media_type="text/event-stream")
+            return loopback.Rendered(200, [json.dumps(self._completion(body["model"])).encode()])
+        return loopback.Rendered(200, self._chunks(body), media_type="text/event-stream")
 
     def _completion(self, model: str) -> dict[str, Any]:
         message = {"role": "assistant", "content": self.content}
@@ -112,26 +104,26 @@ class CompletionReply:
     def _chunks(self, body: dict[str, Any]) -> list[bytes]:
         envelope = self._envelope(body["model"], "chat.completion.chunk")
         deltas = [{"role": "assistant", "content": ""}]
-        deltas += [{"content": piece} for piece in split_text(self.content)] if self.content else []
+        deltas += [{"content": piece} for piece in loopback.split_text(self.content)] if self.content else []
         for index, call in enumerate(self.tool_calls):
             deltas += _tool_call_deltas(index, call)
         frames = [_chunk(envelope, delta, None) for delta in deltas]
         frames.append(_chunk(envelope, {}, self.finish_reason))
         if body.get("stream_options", {}).get("include_usage"):
-            frames.append(sse(None, {**envelope, "choices": [], "usage": self.usage}))
-        frames.append(sse(None, "[DONE]"))
+            frames.append(loopback.sse(None, {**envelope, "choices": [], "usage": self.usage}))
+        frames.append(loopback.sse(None, "[DONE]"))
         return frames
 
 
 def _tool_call_deltas(index: int, call: dict[str, Any]) -> list[dict[str, Any]]:
     head = {"index": index, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
-    pieces = split_text(call["function"]["arguments"])
+    pieces = loopback.split_text(call["function"]["arguments"])
     return [{"tool_calls": [head]}] + [{"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in pieces]
 
 
 def _chunk(envelope: dict[str, Any], delta: dict[str, Any], finish_reason: str | None) -> bytes:
     choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-    return sse(None, {**envelope, "choices": [choice]})
+    return loopback.sse(None, {**envelope, "choices": [choice]})
 
 
 def completion(
@@ -144,7 +136,7 @@ def completion(
 
 def api_error(
     status: int, message_text: str = "scripted failure", retry_after: float | None = None, code: str | None = None
-) -> JsonReply:
+) -> loopback.JsonReply:
     """An error reply with OpenAI's error body for ``status``; optional Retry-After (seconds)."""
     error = {"message": message_text, "type": ERROR_TYPES.get(status, "server_error"), "param": None, "code": code}
-    return JsonReply(status, {"error": error}, retry_after_header(retry_after))
+    return loopback.JsonReply(status, {"error": error}, loopback.retry_after_header(retry_after))

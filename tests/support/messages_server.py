@@ -25,15 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.support.loopback import (
-    JsonReply,
-    LoopbackServer,
-    Rendered,
-    ServerState,
-    retry_after_header,
-    split_text,
-    sse,
-)
+from tests.support import loopback
 
 #: Models listed by GET /v1/models (ids, context window and output limit in tokens).
 MODELS = [
@@ -54,7 +46,7 @@ ERROR_TYPES = {
 }
 
 
-class MessagesServer(LoopbackServer):
+class MessagesServer(loopback.LoopbackServer):
     """Loopback Messages API: POST /v1/messages answered from the script, GET /v1/models fixed."""
 
     def __init__(self) -> None:
@@ -95,11 +87,11 @@ class MessageReply:
     usage: dict[str, int] = field(default_factory=usage)
     message_id: str = "msg_loopback_1"
 
-    async def render(self, body: Any, server: ServerState) -> Rendered:
+    async def render(self, body: Any, server: loopback.ServerState) -> loopback.Rendered:
         whole = self._message(body["model"], self.content, self.stop_reason, self.usage)
         if not body.get("stream"):
-            return Rendered(200, [json.dumps(whole).encode()])
-        return Rendered(200, self._events(whole), media_type="text/event-stream")
+            return loopback.Rendered(200, [json.dumps(whole).encode()])
+        return loopback.Rendered(200, self._events(whole), media_type="text/event-stream")
 
     def _message(self, model: str, content: list, stop_reason: str | None, counts: dict) -> dict[str, Any]:
         return {
@@ -114,37 +106,46 @@ class MessageReply:
         }
 
     def _events(self, whole: dict[str, Any]) -> list[bytes]:
-        start_usage = {**self.usage, "output_tokens": 1}
-        start = self._message(whole["model"], [], None, start_usage)
-        events = [sse("message_start", {"type": "message_start", "message": start}), sse("ping", {"type": "ping"})]
+        start = self._message(whole["model"], [], None, {**self.usage, "output_tokens": 1})
+        events = [_event("message_start", message=start), _event("ping")]
         for index, block in enumerate(self.content):
             events.extend(_block_events(index, block))
         delta = {"stop_reason": self.stop_reason, "stop_sequence": None}
-        events.append(sse("message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": self.usage["output_tokens"]}}))
-        events.append(sse("message_stop", {"type": "message_stop"}))
+        events.append(_event("message_delta", delta=delta, usage={"output_tokens": self.usage["output_tokens"]}))
+        events.append(_event("message_stop"))
         return events
+
+
+def _event(kind: str, **fields: Any) -> bytes:
+    return loopback.sse(kind, {"type": kind, **fields})
 
 
 def _block_events(index: int, block: dict[str, Any]) -> list[bytes]:
     if block["type"] == "text":
-        empty, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": t} for t in split_text(block["text"])]
+        empty = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in loopback.split_text(block["text"])]
     else:
         empty = {**block, "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": p} for p in split_text(json.dumps(block["input"]))]
-    frames = [sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": empty})]
-    frames += [sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
-    frames.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+        pieces = loopback.split_text(json.dumps(block["input"]))
+        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
+    frames = [_event("content_block_start", index=index, content_block=empty)]
+    frames += [_event("content_block_delta", index=index, delta=delta) for delta in deltas]
+    frames.append(_event("content_block_stop", index=index))
     return frames
 
 
-def message(*content: dict[str, Any], stop_reason: str | None = None, counts: dict[str, int] | None = None) -> MessageReply:
+def message(
+    *content: dict[str, Any], stop_reason: str | None = None, counts: dict[str, int] | None = None
+) -> MessageReply:
     """A reply with these content blocks; ``stop_reason`` defaults to tool_use when a tool is used."""
     uses_tool = any(block["type"] == "tool_use" for block in content)
     reason = stop_reason or ("tool_use" if uses_tool else "end_turn")
     return MessageReply(list(content), reason, counts or usage())
 
 
-def api_error(status: int, message_text: str = "scripted failure", retry_after: float | None = None) -> JsonReply:
+def api_error(
+    status: int, message_text: str = "scripted failure", retry_after: float | None = None
+) -> loopback.JsonReply:
     """An error reply with the Messages API's error body for ``status``; optional Retry-After (seconds)."""
     payload = {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message_text}}
-    return JsonReply(status, payload, retry_after_header(retry_after))
+    return loopback.JsonReply(status, payload, loopback.retry_after_header(retry_after))

@@ -95,6 +95,7 @@ def _claim(b: Binding, a: dict[str, Any]) -> Any:
     else:
         claim = b.store.claim_next(identity.name, identity.where, ttl=identity.lease_ttl)
     identity.claim = claim
+    identity.claimed.append(claim.issue.id)
     return brief(claim.issue) | {"description": claim.issue.description}
 
 

@@ -1,0 +1,96 @@
+"""Scripted rehearsal: FAKE LLMs per role that play the seed scenario in seconds.
+
+``python demo.py --rehearsal`` and the fleet tests use these instead of a real model. Everything
+else is real: Amplifier sessions from the real mount plans, the issue tools, the database, the
+worker runtime, leases and git worktrees. Output is labelled "rehearsal". The fakes read the
+conversation and answer the way a competent agent would:
+
+- foreman: creates one issue per line of a task list, unblocks a blocked issue by pointing at a
+  workspace file that matches the missing input, and answers HUMAN to a dead-letter retry;
+- worker: notes its plan, writes a file for its issue, then closes the issue with a summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from amplifier_core.message_models import ChatRequest
+
+from foreman.plans import MountPlan
+from foreman.testing import ScriptedProvider, call
+
+TURNS_PER_SESSION = 200  # more than any rehearsal session uses
+_TASK_LINE = re.compile(r'^\d+\. title="(?P<title>[^"]+)", worker_type=(?P<worker_type>[\w-]+), priority=(?P<priority>\d)'
+                        r', type=(?P<type>\w+), description="(?P<description>[^"]*)"(?:, blocked_reason="(?P<blocked>[^"]*)")?')
+_ISSUE_ID = re.compile(r"\b(fm-[0-9a-z]{4,})\b")
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(getattr(block, "text", "") or "" for block in content)
+
+
+def _since_last_prompt(request: ChatRequest) -> tuple[str, list[str]]:
+    """The newest user prompt and the names of the tools called after it."""
+    prompt, called = "", []
+    for message in request.messages:
+        if message.role == "user":
+            prompt, called = _text(message.content), []
+        elif message.role == "assistant" and not isinstance(message.content, str):
+            called += [block.name for block in message.content if getattr(block, "type", "") == "tool_call"]
+    return prompt, called
+
+
+def foreman_turn(request: ChatRequest) -> Any:
+    """What the rehearsal foreman does next."""
+    prompt, called = _since_last_prompt(request)
+    if called:
+        return "done"
+    if prompt.startswith("Create these issues"):
+        return [call("issue_create", **_task_args(m)) for m in map(_TASK_LINE.match, prompt.splitlines()) if m]
+    if " is blocked: " in prompt:
+        issue_id = _ISSUE_ID.search(prompt).group(1)
+        return call("issue_unblock", id=issue_id, note=_missing_input(prompt))
+    return "HUMAN"
+
+
+def _task_args(match: re.Match) -> dict[str, Any]:
+    args = {"title": match["title"], "worker_type": match["worker_type"], "priority": int(match["priority"]),
+            "type": match["type"], "description": match["description"]}
+    return args | ({"blocked_reason": match["blocked"]} if match["blocked"] else {})
+
+
+def _missing_input(prompt: str) -> str:
+    """Point at the workspace file whose name shares a word with the blocking reason."""
+    reason = prompt.split(" is blocked: ", 1)[1].splitlines()[0].lower()
+    files = prompt.split("Files in the workspace:\n", 1)[-1].splitlines()
+    for path in files:
+        stem_words = re.split(r"[/_.\-]", path.lower())
+        if any(len(word) > 3 and word in reason for word in stem_words):
+            return f"The input you need is in the workspace at {path}."
+    return "Proceed with the information in the issue description."
+
+
+def worker_turn(request: ChatRequest) -> Any:
+    """What a rehearsal worker does next: note, write a file, close, then answer."""
+    prompt, called = _since_last_prompt(request)
+    match = re.search(r"Your issue is (fm-[0-9a-z]+): (.+)", prompt)
+    if not match:
+        return "nothing to do"
+    issue_id, title = match.group(1), match.group(2).strip()
+    if "issue_note" not in called:
+        return call("issue_note", text=f"Rehearsal plan for '{title}': read the code, change it, check it.")
+    if "write_file" not in called:
+        return call("write_file", path=f"rehearsal/{issue_id}.md", content=f"# {title}\n\nRehearsal output for {issue_id}.\n")
+    if "issue_close" not in called:
+        return call("issue_close", summary=f"Rehearsal: wrote rehearsal/{issue_id}.md for '{title}'.")
+    return f"Closed {issue_id}."
+
+
+def rehearsal_provider(plan: MountPlan, worker: str) -> ScriptedProvider:
+    """A fresh fake LLM for one session of ``plan`` (provider factory for the fleet)."""
+    policy: Callable[[ChatRequest], Any] = foreman_turn if plan.fleet.role == "foreman" else worker_turn
+    return ScriptedProvider([policy] * TURNS_PER_SESSION, name="rehearsal", model="rehearsal-script")

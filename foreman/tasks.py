@@ -1,0 +1,83 @@
+"""Task files: a JSON list of issues for the foreman to create (``--tasks FILE``), and the seed scenario.
+
+Each task: ``title`` (required), ``description``, ``acceptance``, ``type``, ``priority`` (0-4),
+``worker_type`` (matched by a worker plan's ``fleet.takes``), ``blocked_reason`` (create it
+blocked). The seed scenario is the five issues of the user's original demo.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from foreman.issues import IssueType, NewIssue
+from foreman.plans import PlanError
+
+SEED_WORKSPACE = Path(__file__).parent / "seed_workspace"
+
+
+class TaskSpec(BaseModel):
+    """One issue the foreman should create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    acceptance: str = ""
+    type: IssueType = IssueType.TASK
+    priority: int = Field(2, ge=0, le=4)
+    worker_type: str
+    blocked_reason: str | None = None
+
+    def new_issue(self) -> NewIssue:
+        """The issue to create for this task."""
+        return NewIssue(title=self.title, description=self.description, acceptance_criteria=self.acceptance,
+                        type=self.type, priority=self.priority, metadata={"worker_type": self.worker_type},
+                        blocked_reason=self.blocked_reason)
+
+
+SEED_TASKS = [
+    TaskSpec(title="Fix login authentication bug", type="bug", priority=0, worker_type="coding",
+             description="login() in app/auth.py rejects users who type the right password. Find the bug and fix it.",
+             acceptance="login('ada', 'lovelace') returns True; a wrong password returns False."),
+    TaskSpec(title="Add password reset feature", type="feature", priority=1, worker_type="coding",
+             description="Add reset_password(username, new_password) to app/auth.py that stores the new password hash.",
+             acceptance="After reset_password('ada', 'new'), login('ada', 'new') returns True."),
+    TaskSpec(title="Research competitor pricing models", type="research", priority=2, worker_type="research",
+             description="Summarise common pricing models of developer tools (per seat, usage based, freemium) "
+                         "in research/pricing.md.",
+             acceptance="research/pricing.md lists at least three models with one line each."),
+    TaskSpec(title="User onboarding flow analysis", type="research", priority=2, worker_type="research",
+             description="Describe the steps a new user takes from sign-up to first login, and where they may "
+                         "drop off, in research/onboarding.md.",
+             acceptance="research/onboarding.md lists the steps and at least two drop-off risks."),
+    TaskSpec(title="Optimize database queries", type="task", priority=1, worker_type="coding",
+             description="find_orders() in app/db.py runs one query per user. Make it one query.",
+             acceptance="find_orders() issues a single query.",
+             blocked_reason="Needs the slow query log from production to know which queries matter."),
+]
+
+SEED_GOAL = "Run the seed scenario: fix the login bug, add password reset, research competitor pricing and " \
+            "the user onboarding flow, and optimise database queries once the slow query log is available."
+
+
+def load_tasks(path: str | Path) -> list[TaskSpec]:
+    """Read a JSON task file (a list of task objects).
+
+    Raises:
+        PlanError: unreadable file, bad JSON, or a task with a missing/unknown field (file and index named).
+    """
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text())
+        return TypeAdapter(list[TaskSpec]).validate_python(data)
+    except OSError as exc:
+        raise PlanError(f"{file}: cannot read the task file ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{file}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PlanError(f"{file}: task {where}: {first['msg']}") from None

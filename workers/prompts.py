@@ -1,0 +1,30 @@
+"""The task a worker session gets for its claimed issue (runtime claim mode) or to find one (agent mode)."""
+
+from __future__ import annotations
+
+from foreman.issues.models import IssueDetail
+
+AGENT_MODE_TASK = (
+    "Look at the ready issues with issue_ready, claim one with issue_claim, do the work, "
+    "then close it with issue_close (or block it with issue_block, saying what is missing)."
+)
+
+
+def task_prompt(detail: IssueDetail) -> str:
+    """Render an issue (title, description, acceptance criteria, notes, earlier attempts) as the session's task."""
+    issue = detail.issue
+    lines = [f"Your issue is {issue.id}: {issue.title}"]
+    if issue.description:
+        lines.append(f"Description: {issue.description}")
+    if issue.acceptance_criteria:
+        lines.append(f"Acceptance criteria: {issue.acceptance_criteria}")
+    if detail.notes:
+        lines.append("Notes so far:")
+        lines += [f"- {note.author}: {note.body}" for note in detail.notes[-8:]]
+    failed = [a for a in detail.attempts if a.outcome in ("failed", "lease_expired")]
+    if failed:
+        lines.append("Earlier attempts failed:")
+        lines += [f"- attempt {a.number} by {a.worker}: {a.error or a.outcome}" for a in failed[-3:]]
+    lines.append("Do the work now with your tools, then call issue_close with a summary "
+                 "(or issue_block saying exactly what is missing).")
+    return "\n".join(lines)

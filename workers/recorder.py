@@ -1,0 +1,80 @@
+"""Records what an agent session does against its issue, and keeps the worker's running totals.
+
+Hooks on ``provider:response``, ``provider:error``, ``tool:post`` and ``tool:error`` append a
+``session`` event (actor = worker) to the issue's event log, so ``foreman issues events ID`` shows
+every model call (tokens, cost) and tool call (arguments, result) of every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from amplifier_core.models import HookResult
+
+from foreman.issues import EventKind, IssueStore
+from foreman.issues.identity import WorkerIdentity
+
+RECORDED_EVENTS = ("provider:response", "provider:error", "tool:post", "tool:error")
+MAX_TEXT = 400  # characters of a tool result or model answer kept in an event
+
+
+@dataclass
+class WorkerStats:
+    """Running totals of one worker, shown by the live view and the summary."""
+
+    state: str = "starting"  #: starting, idle, working, stopping, stopped
+    issue_id: str | None = None
+    last_action: str = ""
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    closed: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class SessionRecorder:
+    """Attach to a session's hooks; events go to the issue the identity holds (or last held)."""
+
+    def __init__(self, store: IssueStore, worker: str, stats: WorkerStats, identity: WorkerIdentity) -> None:
+        self.store, self.worker, self.stats, self.identity = store, worker, stats, identity
+
+    def attach(self, hooks: Any) -> None:
+        """Register the recording handlers on a session's hook registry."""
+        for event in RECORDED_EVENTS:
+            hooks.register(event, self._on_event, name=f"foreman-recorder-{event}")
+
+    async def _on_event(self, event: str, data: dict[str, Any]) -> HookResult:
+        summary = self._summarise(event, data)
+        claim = self.identity.claim
+        issue_id = claim.issue.id if claim else self.stats.issue_id
+        if issue_id:
+            await asyncio.to_thread(self.store.record_event, issue_id, EventKind.SESSION, self.worker, summary)
+        return HookResult()
+
+    def _summarise(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        if event == "provider:response":
+            usage = data.get("usage") or {}
+            self.stats.model_calls += 1
+            self.stats.input_tokens += usage.get("input_tokens") or 0
+            self.stats.output_tokens += usage.get("output_tokens") or 0
+            self.stats.cost_usd += usage.get("cost_usd") or 0.0
+            calls = [c.get("name") for c in data.get("tool_calls") or []]
+            self.stats.last_action = f"model -> {', '.join(calls) or 'answer'}"
+            return {"event": event, "provider": data.get("provider"), "model": data.get("model"), "usage": usage,
+                    "tool_calls": data.get("tool_calls"), "text": _clip(data.get("text"))}
+        if event.startswith("tool:"):
+            self.stats.last_action = f"{data.get('tool_name')}" + (" (error)" if event == "tool:error" else "")
+            return {"event": event, "tool": data.get("tool_name"), "arguments": data.get("arguments"),
+                    "result": _clip(data.get("result")), "error": data.get("error")}
+        self.stats.last_action = "model error"
+        return {"event": event, "provider": data.get("provider"), "error": data.get("error")}
+
+
+def _clip(value: Any) -> Any:
+    text = value if isinstance(value, str) or value is None else json.dumps(value, default=str)
+    return text if text is None or len(text) <= MAX_TEXT else text[:MAX_TEXT] + "..."

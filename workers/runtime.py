@@ -1,0 +1,191 @@
+"""The worker runtime: claim an issue, run a session on it, keep its lease, settle the outcome.
+
+One :class:`Worker` per running worker. In ``runtime`` claim mode the runtime claims the next ready
+issue matching the plan's ``fleet.takes`` and gives the session that issue as its task; in
+``agent`` mode the model claims through ``issue_claim``. Either way the runtime renews the lease
+(:class:`~workers.lease.LeaseKeeper`) and cancels the session if the lease is lost. A session
+that ends without closing or blocking its issue fails the attempt (the issue goes back to the
+queue, or to dead letter after ``max_attempts``), with the reason recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from foreman.issues import IssueStore, Status
+from foreman.issues.errors import IssueError, NothingReady
+from foreman.issues.identity import WorkerIdentity
+from foreman.plans import MountPlan
+from foreman.sessions import FleetSession, open_session
+from workers.lease import LeaseKeeper
+from workers.prompts import AGENT_MODE_TASK, task_prompt
+from workers.recorder import SessionRecorder, WorkerStats
+from workers.workspace import BRANCH_PREFIX, Workspace
+
+POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
+ProviderFactory = Callable[[MountPlan, str], Any]  # (plan, worker name) -> provider object (tests, rehearsal)
+
+
+@dataclass
+class WorkerOptions:
+    """How a worker runs.
+
+    Attributes:
+        poll_interval: seconds between queue checks when idle.
+        until_idle: stop as soon as nothing it can take is ready (instead of waiting for run over).
+        provider_factory: builds a provider that replaces the plan's (scripted rehearsal, tests).
+    """
+
+    poll_interval: float = POLL_INTERVAL
+    until_idle: bool = False
+    provider_factory: ProviderFactory | None = None
+
+
+class Worker:
+    """One worker of a fleet.
+
+    Args:
+        name: unique worker name, e.g. ``coding-1`` (assignee and event actor).
+        plan: the worker type's mount plan (``fleet.role == "worker"``).
+        store: the shared issue store.
+        workspace: the fleet's workspace.
+        run_over: set by the foreman when the run ends; the worker stops once idle after that.
+        stopping: set on Ctrl-C: finish the current step, release the claim, stop.
+    """
+
+    def __init__(self, name: str, plan: MountPlan, store: IssueStore, workspace: Workspace, *,
+                 run_over: asyncio.Event, stopping: asyncio.Event, options: WorkerOptions | None = None) -> None:
+        self.name, self.plan, self.store, self.workspace = name, plan, store, workspace
+        self.run_over, self.stopping = run_over, stopping
+        self.options = options or WorkerOptions()
+        self.stats = WorkerStats()
+        self.identity = WorkerIdentity(name=name, where=plan.fleet.takes, lease_ttl=plan.fleet.lease_ttl)
+
+    async def run(self) -> WorkerStats:
+        """Work issues until the run is over (or Ctrl-C); returns the worker's totals."""
+        while not self.stopping.is_set():
+            worked = await self._one_issue()
+            if not worked:
+                if self.options.until_idle or self.run_over.is_set():
+                    break
+                await _wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval)
+        self.stats.state, self.stats.issue_id = "stopped", None
+        return self.stats
+
+    async def _one_issue(self) -> bool:
+        """Claim and work one issue; False when nothing was ready."""
+        self.stats.state = "idle"
+        if self.plan.fleet.claim_mode == "agent":
+            return await self._agent_turn()
+        try:
+            claim = await asyncio.to_thread(self.store.claim_next, self.name, self.plan.fleet.takes, ttl=self.plan.fleet.lease_ttl)
+        except NothingReady:
+            return False
+        self.identity.claim = claim
+        self.stats.state, self.stats.issue_id, self.stats.last_action = "working", claim.issue.id, "claimed"
+        try:
+            where = await self.workspace.checkout(claim.issue.id)
+            prompt = task_prompt(await asyncio.to_thread(self.store.show, claim.issue.id))
+            error, lost = await self._run_session(where, prompt)
+        except Exception as exc:  # a session that cannot start is this attempt's failure
+            error, lost = f"session did not start: {exc}", None
+        await self._settle(claim.issue.id, claim.token, lost, error)
+        return True
+
+    async def _agent_turn(self) -> bool:
+        """Agent mode: the model picks and claims through the issue tool (works in the workspace root)."""
+        if not await asyncio.to_thread(self.store.ready, self.plan.fleet.takes, limit=1):
+            return False
+        self.stats.state, self.identity.claimed = "working", []
+        try:
+            error, lost = await self._run_session(self.workspace.root, AGENT_MODE_TASK)
+        except Exception as exc:
+            error, lost = f"session did not start: {exc}", None
+        held = self.identity.claim
+        for issue_id in self.identity.claimed:
+            token = held.token if held and held.issue.id == issue_id else None
+            await self._settle(issue_id, token, lost, error)
+        return True
+
+    async def _run_session(self, where, prompt: str) -> tuple[str | None, str | None]:
+        """Run one session turn with the lease kept and Ctrl-C honoured; returns (error, lease-lost reason)."""
+        session = await self._open(where)
+        error = None
+        async with LeaseKeeper(self.store, lambda: self.identity.claim, self.plan.fleet.lease_ttl,
+                               lambda why: session.cancel()) as lease, _cancel_on(self.stopping, session):
+            try:
+                await session.execute(prompt)
+            except RuntimeError as exc:
+                error = str(exc)
+            finally:
+                await session.cleanup()
+        return error, lease.lost_reason
+
+    async def _open(self, where) -> FleetSession:
+        provider = self.options.provider_factory(self.plan, self.name) if self.options.provider_factory else None
+        session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider)
+        recorder = SessionRecorder(self.store, self.name, self.stats, self.identity)
+        recorder.attach(session.coordinator.hooks)
+        return session
+
+    async def _settle(self, issue_id: str, token: int | None, lost: str | None, error: str | None) -> None:
+        """Record how the attempt ended: closed (commit), blocked, lease lost, or failed.
+
+        ``token`` is the claim's fencing token, or None when the model itself already closed or
+        blocked the issue it claimed (agent mode).
+        """
+        issue = await asyncio.to_thread(self.store.get, issue_id)
+        mine = issue.assignee == self.name and (token is None or issue.fence == token)
+        if issue.status == Status.CLOSED and mine:
+            changed = await self.workspace.commit(issue_id, f"{issue_id}: {issue.title}\n\n{issue.close_reason or ''}")
+            if changed:
+                note = f"Committed on {BRANCH_PREFIX}{issue_id}: {', '.join(changed)}"
+                await asyncio.to_thread(self.store.note, issue_id, note, author=self.name)
+            self.stats.closed.append(issue_id)
+        elif issue.status == Status.BLOCKED and mine:
+            self.stats.blocked.append(issue_id)
+        elif lost:
+            self.stats.last_action = f"lease lost: {lost}"
+            self.stats.failed.append(issue_id)
+        elif issue.status == Status.IN_PROGRESS and mine and token is not None:
+            await self._fail(issue_id, token, error or "session ended without closing or blocking the issue")
+        self.identity.claim = None
+
+    async def _fail(self, issue_id: str, token: int, reason: str) -> None:
+        """Give the issue back: released on Ctrl-C, otherwise a failed attempt (dead letter after max)."""
+        try:
+            if self.stopping.is_set():
+                await asyncio.to_thread(self.store.release, issue_id, token, reason="worker stopping")
+            else:
+                await asyncio.to_thread(self.store.fail, issue_id, token, error=reason[:500])
+                self.stats.failed.append(issue_id)
+        except IssueError as exc:  # the claim was lost meanwhile; the queue already took it back
+            self.stats.last_action = f"could not settle: {exc.message}"
+
+
+@asynccontextmanager
+async def _cancel_on(event: asyncio.Event, session: FleetSession) -> AsyncIterator[None]:
+    """Cancel ``session`` (it finishes its current step) if ``event`` is set while the block runs."""
+    async def watch() -> None:
+        await event.wait()
+        await session.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
+
+
+async def _wait_any(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of ``events`` is set or ``timeout`` seconds pass."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,82 @@
+"""Where a worker works: the workspace itself, or (in a git repository) its own worktree per issue.
+
+In a git repository each issue gets a worktree under ``<repo>/.foreman/worktrees/<issue-id>`` on a
+new branch ``foreman/<issue-id>`` started from the repository's current HEAD; closing the issue
+commits what changed there. The user's checkout, index and branches are never touched: only
+``git worktree add`` and commits on ``foreman/*`` branches are made, and ``.foreman/`` ignores
+itself. Worktrees are kept after the run for review (``git worktree list``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+BRANCH_PREFIX = "foreman/"
+GIT_AUTHOR = ["-c", "user.name=amplifier-foreman", "-c", "user.email=foreman@localhost"]
+
+
+class WorkspaceError(RuntimeError):
+    """A git command on the workspace failed; the message has git's own words."""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *GIT_AUTHOR, *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise WorkspaceError(f"git {' '.join(args)} in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def is_git_repo(path: Path) -> bool:
+    """True when ``path`` is inside a git work tree."""
+    done = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, text=True)
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def ensure_foreman_dir(workspace: Path) -> Path:
+    """Create ``<workspace>/.foreman/`` with a ``.gitignore`` of ``*`` so git never sees it."""
+    folder = workspace / ".foreman"
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    return folder
+
+
+class Workspace:
+    """The directory a fleet works in. ``git`` is detected once at construction."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        ensure_foreman_dir(self.root)
+        self.git = is_git_repo(self.root)
+
+    async def checkout(self, issue_id: str) -> Path:
+        """The directory to work ``issue_id`` in (its worktree in a git repository, else the root)."""
+        if not self.git:
+            return self.root
+        return await asyncio.to_thread(self._worktree, issue_id)
+
+    def _worktree(self, issue_id: str) -> Path:
+        path = self.root / ".foreman" / "worktrees" / issue_id
+        if path.exists():  # a retry or a resumed run continues on the same branch
+            return path
+        branch = BRANCH_PREFIX + issue_id
+        exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", branch], cwd=self.root).returncode == 0
+        _git(self.root, "worktree", "add", *([str(path), branch] if exists else ["-b", branch, str(path), "HEAD"]))
+        return path
+
+    async def commit(self, issue_id: str, message: str) -> list[str]:
+        """Commit everything changed in the issue's worktree; returns the changed paths (empty: nothing)."""
+        if not self.git:
+            return []
+        return await asyncio.to_thread(self._commit, self.root / ".foreman" / "worktrees" / issue_id, message)
+
+    @staticmethod
+    def _commit(path: Path, message: str) -> list[str]:
+        _git(path, "add", "-A")
+        changed = _git(path, "diff", "--cached", "--name-only").splitlines()
+        if changed:
+            _git(path, "commit", "-q", "-m", message)
+        return changed
