@@ -9,6 +9,9 @@ killed run come back when their leases expire.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing as mp
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from foreman.tasks import TaskSpec
 from foreman.planner import plan_issues
 from workers.recorder import SessionRecorder, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
+from workers.standalone import worker_process_main
 from workers.workspace import Workspace
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
@@ -100,17 +104,16 @@ class Fleet:
                                   worker_types=[p.fleet.worker_type for p in self.worker_plans])
                 self.store.set_state(PLANNED, True)
             self.store.set_state(RUN_OVER, False)
-            self.workers = self._make_workers()
+            self.workers = [] if self.config.processes else self._make_workers()
             if on_started:
                 on_started(self)
-            tasks = [asyncio.create_task(w.run(), name=w.name) for w in self.workers]
+            running = self._start_processes() if self.config.processes else [asyncio.create_task(w.run()) for w in self.workers]
             await self._watch(Monitor(foreman, self.store, self.workspace.root))
+            self.store.set_state(RUN_OVER, self.state.over)
             self.run_over.set()
-            await asyncio.gather(*tasks)
+            await asyncio.gather(*running)
         finally:
             await foreman.cleanup()
-        if self.state.over:
-            self.store.set_state(RUN_OVER, True)
         return FleetReport(issues=self.store.list(), state=self.state, workers={w.name: w.stats for w in self.workers},
                            foreman=self.foreman_stats, provider=foreman.provider,
                            seconds=time.monotonic() - started, interrupted=self.stopping.is_set())
@@ -130,6 +133,31 @@ class Fleet:
                    run_over=self.run_over, stopping=self.stopping, options=options)
             for plan in self.worker_plans for n in range(1, self.worker_count(plan) + 1)
         ]
+
+    def _start_processes(self) -> list[asyncio.Future]:
+        """One spawned process per worker; each is joined in a thread, and interrupted on Ctrl-C."""
+        ctx = mp.get_context("spawn")
+        providers = [self.config.provider] if self.config.provider else None
+        procs = [
+            ctx.Process(target=worker_process_main, name=f"{plan.fleet.worker_type}-{n}",
+                        args=(str(plan.path), providers, f"{plan.fleet.worker_type}-{n}", str(self.workspace.root),
+                              self.store.path, self.config.provider_factory))
+            for plan in self.worker_plans for n in range(1, self.worker_count(plan) + 1)
+        ]
+        for proc in procs:
+            proc.start()
+
+        async def forward_stop() -> None:
+            await self.stopping.wait()
+            for proc in procs:
+                if proc.pid and proc.is_alive():
+                    os.kill(proc.pid, signal.SIGINT)
+
+        stopper = asyncio.create_task(forward_stop())
+        joined = [asyncio.create_task(asyncio.to_thread(proc.join)) for proc in procs]
+        done = asyncio.gather(*joined)
+        done.add_done_callback(lambda _: stopper.cancel())
+        return [done]
 
     async def _watch(self, monitor: Monitor) -> None:
         """Foreman reviews until every issue is closed or waits for a human, or Ctrl-C."""

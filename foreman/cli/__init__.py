@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from foreman.cli.fleet import run_command, worker_command
 from foreman.cli.issues import issues
 
 
@@ -14,6 +15,8 @@ def cli() -> None:
 
 
 cli.add_command(issues)
+cli.add_command(run_command)
+cli.add_command(worker_command)
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ from tests.support.messages_server import MessagesServer, api_error, message, te
 from tests.support.provider_wire_suite import ProviderWireTests, Wire
 
 MODEL = "claude-sonnet-4-6"
-READ_FILE = ToolSpec(name="read_file", description="Read a file", parameters={"type": "object", "properties": {"path": {"type": "string"}}})
+PATH_SCHEMA = {"type": "object", "properties": {"path": {"type": "string"}}}
+READ_FILE = ToolSpec(name="read_file", description="Read a file", parameters=PATH_SCHEMA)
 LIST_DIR = ToolSpec(name="list_dir", parameters={"type": "object"})
 USER = Message(role="user", content="What is in a.txt?")
 
@@ -117,11 +118,12 @@ class TestAnthropicProvider(ProviderWireTests):
 
     async def test_usage_counts_cache_tokens_and_cost(self, mount_provider, server):
         provider = await mount_provider()
-        server.script(message(text("hi"), counts=usage(input_tokens=1000, output_tokens=300, cache_read=2000, cache_write=500)))
+        counts = usage(input_tokens=1000, output_tokens=300, cache_read=2000, cache_write=500)
+        server.script(message(text("hi"), counts=counts))
 
-        counts = (await provider.complete(ask(USER, model="claude-haiku-4-5-20251001"))).usage
+        reported = (await provider.complete(ask(USER, model="claude-haiku-4-5-20251001"))).usage
 
-        assert (counts.input_tokens, counts.output_tokens, counts.total_tokens) == (3500, 300, 3800)
+        assert (reported.input_tokens, counts.output_tokens, counts.total_tokens) == (3500, 300, 3800)
         assert (counts.cache_read_tokens, counts.cache_write_tokens) == (2000, 500)
         # Haiku 4.5: $1 in, $5 out, $0.10 cache read, $1.25 cache write per million tokens.
         assert counts.cost_usd == Decimal("0.003325")
@@ -144,7 +146,7 @@ class TestAnthropicProvider(ProviderWireTests):
         sent = server.requests[0].body
         assert sent["system"] == [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}]
         assert [t.get("cache_control") for t in sent["tools"]] == [None, {"type": "ephemeral"}]
-        assert sent["tools"][0] == {"name": "read_file", "description": "Read a file", "input_schema": READ_FILE.parameters}
+        assert sent["tools"][0] == {"name": "read_file", "description": "Read a file", "input_schema": PATH_SCHEMA}
 
     async def test_prompt_caching_can_be_disabled(self, mount_provider, server):
         provider = await mount_provider(enable_prompt_caching=False)

@@ -116,9 +116,10 @@ class CompletionReply:
 
 
 def _tool_call_deltas(index: int, call: dict[str, Any]) -> list[dict[str, Any]]:
-    head = {"index": index, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
-    pieces = loopback.split_text(call["function"]["arguments"])
-    return [{"tool_calls": [head]}] + [{"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in pieces]
+    name, arguments = call["function"]["name"], call["function"]["arguments"]
+    head = {"index": index, "id": call["id"], "type": "function", "function": {"name": name, "arguments": ""}}
+    tail = [{"index": index, "function": {"arguments": piece}} for piece in loopback.split_text(arguments)]
+    return [{"tool_calls": [delta]} for delta in [head, *tail]]
 
 
 def _chunk(envelope: dict[str, Any], delta: dict[str, Any], finish_reason: str | None) -> bytes:

@@ -29,8 +29,8 @@ from tests.support import loopback
 
 #: Models listed by GET /v1/models (ids, context window and output limit in tokens).
 MODELS = [
-    {"id": "claude-sonnet-4-6", "display_name": "Claude Sonnet 4.6", "max_input_tokens": 200_000, "max_tokens": 64_000},
-    {"id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5", "max_input_tokens": 200_000, "max_tokens": 64_000},
+    {"id": model_id, "display_name": name, "max_input_tokens": 200_000, "max_tokens": 64_000}
+    for model_id, name in [("claude-sonnet-4-6", "Claude Sonnet 4.6"), ("claude-haiku-4-5", "Claude Haiku 4.5")]
 ]
 
 #: Error ``type`` the Messages API sends with each HTTP status (/en/api/errors).
@@ -68,7 +68,9 @@ def tool_use(block_id: str, name: str, arguments: dict[str, Any]) -> dict[str, A
     return {"type": "tool_use", "id": block_id, "name": name, "input": arguments}
 
 
-def usage(input_tokens: int = 10, output_tokens: int = 5, cache_read: int = 0, cache_write: int = 0) -> dict[str, int]:
+def usage(
+    input_tokens: int = 10, output_tokens: int = 5, cache_read: int = 0, cache_write: int = 0
+) -> dict[str, int]:
     """A Messages API ``usage`` object (token counts)."""
     return {
         "input_tokens": input_tokens,

@@ -13,7 +13,9 @@ Mount = Callable[[Any, dict[str, Any]], Awaitable[Callable[[], Awaitable[None]]]
 
 
 @contextlib.asynccontextmanager
-async def mounting(coordinator: Any, mount: Mount, name: str, base: dict[str, Any]) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+async def mounting(
+    coordinator: Any, mount: Mount, name: str, base: dict[str, Any]
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     """Yield ``mounted(**overrides)``: mount with ``base`` + FAST_RETRIES + overrides, return the
     provider mounted as ``name``. Every mount's cleanup runs on exit."""
     cleanups = []

@@ -72,11 +72,15 @@ def system_blocks(messages: list[Message], caching: bool) -> list[dict[str, Any]
 
 def tool_definitions(tools: list[ToolSpec], caching: bool) -> list[dict[str, Any]]:
     """Tool definitions; the last one marked for caching when ``caching``."""
-    definitions = [
-        {"name": t.name, "input_schema": t.parameters} | ({"description": t.description} if t.description else {})
-        for t in tools
-    ]
+    definitions = [_tool_definition(tool) for tool in tools]
     return _mark_last(definitions) if caching else definitions
+
+
+def _tool_definition(tool: ToolSpec) -> dict[str, Any]:
+    definition = {"name": tool.name, "input_schema": tool.parameters}
+    if tool.description:
+        definition["description"] = tool.description
+    return definition
 
 
 def conversation(messages: list[Message]) -> list[dict[str, Any]]:

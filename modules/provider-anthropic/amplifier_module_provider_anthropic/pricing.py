@@ -65,7 +65,9 @@ def rates_for(model: str) -> Rates | None:
     return PRICES[max(matches, key=len)] if matches else None
 
 
-def cost_usd(model: str, *, fresh_input: int, output: int, cache_read: int, cache_write: int) -> Decimal | None:
+def cost_usd(
+    model: str, *, fresh_input: int, output: int, cache_read: int, cache_write: int
+) -> Decimal | None:
     """USD cost of one response from token counts (each in tokens), or None for an unknown model.
 
     ``fresh_input`` is the Messages API's ``input_tokens`` (which excludes cached tokens),

@@ -54,7 +54,9 @@ def usage(model: str, counts: Any) -> Usage:
         total_tokens=prompt + counts.output_tokens,
         cache_read_tokens=read,
         cache_write_tokens=write,
-        cost_usd=cost_usd(model, fresh_input=fresh, output=counts.output_tokens, cache_read=read, cache_write=write),
+        cost_usd=cost_usd(
+            model, fresh_input=fresh, output=counts.output_tokens, cache_read=read, cache_write=write
+        ),
     )
 
 

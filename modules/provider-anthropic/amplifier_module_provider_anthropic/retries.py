@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 
 from amplifier_core.events import PROVIDER_RETRY
 from amplifier_core.llm_errors import LLMError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 T = TypeVar("T")
 
@@ -64,7 +70,9 @@ def _delay(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return delay
 
 
-async def call_with_retries(operation: Callable[[], Awaitable[T]], policy: RetryPolicy, on_retry: OnRetry) -> T:
+async def call_with_retries(
+    operation: Callable[[], Awaitable[T]], policy: RetryPolicy, on_retry: OnRetry
+) -> T:
     """Await ``operation()`` until it succeeds, fails with a non-retryable error, or retries run out.
 
     Retries only ``LLMError`` with ``retryable`` set; the last error is re-raised unchanged.

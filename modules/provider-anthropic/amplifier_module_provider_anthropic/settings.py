@@ -82,7 +82,9 @@ class ProviderSettings:
             logger.warning("%s: ignoring unknown config key %r", cls.MODULE, unknown)
         values = {name: _convert(cls.MODULE, name, config[name], hints[name]) for name in names & set(config)}
         values["base_url"] = values.get("base_url") or env.get(cls.BASE_URL_ENV) or None
-        values["api_key"] = values.get("api_key") or env.get(cls.API_KEY_ENV) or cls.missing_api_key(values["base_url"])
+        values["api_key"] = (
+            values.get("api_key") or env.get(cls.API_KEY_ENV) or cls.missing_api_key(values["base_url"])
+        )
         settings = cls(**values)
         if settings.max_retries < 0:
             raise ConfigurationError(f"{cls.MODULE}: max_retries must be >= 0, got {settings.max_retries}")

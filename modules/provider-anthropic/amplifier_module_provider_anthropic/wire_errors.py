@@ -115,7 +115,8 @@ def translate(error: Exception, sdk: ModuleType, *, provider: str, model: str | 
     if isinstance(error, (sdk.APITimeoutError, httpx2.TimeoutException)):
         return llm_errors.LLMTimeoutError(f"{provider}: request timed out: {error!r}", **facts)
     if isinstance(error, (sdk.APIConnectionError, httpx2.TransportError)):
-        return llm_errors.NetworkError(f"{provider}: connection failed: {error.__cause__ or error!r}", **facts)
+        cause = error.__cause__ or error
+        return llm_errors.NetworkError(f"{provider}: connection failed: {cause!r}", **facts)
     return llm_errors.LLMError(f"{provider}: {error}", **facts)
 
 
@@ -145,4 +146,5 @@ def reading_stream(sdk: ModuleType, *, provider: str, model: str | None) -> Iter
         raise
     except (sdk.APIConnectionError, httpx2.TransportError) as error:
         cause = error.__cause__ or error
-        raise llm_errors.StreamError(f"{provider}: stream interrupted: {cause!r}", provider=provider, model=model) from error
+        message = f"{provider}: stream interrupted: {cause!r}"
+        raise llm_errors.StreamError(message, provider=provider, model=model) from error

@@ -15,4 +15,6 @@ def model_info(model: Any) -> ModelInfo:
     The endpoint reports no limits, so ``context_window`` and ``max_output_tokens`` are 0
     (unknown); ``display_name`` is the id; no pricing.
     """
-    return ModelInfo(id=model.id, display_name=model.id, context_window=0, max_output_tokens=0, capabilities=CAPABILITIES)
+    return ModelInfo(
+        id=model.id, display_name=model.id, context_window=0, max_output_tokens=0, capabilities=CAPABILITIES
+    )

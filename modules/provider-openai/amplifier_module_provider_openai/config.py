@@ -1,4 +1,4 @@
-"""provider-openai's config keys (see provider-anthropic's ``settings.ProviderSettings`` for the shared ones)."""
+"""provider-openai's config keys (the shared ones: provider-anthropic's ``settings.ProviderSettings``)."""
 
 from __future__ import annotations
 

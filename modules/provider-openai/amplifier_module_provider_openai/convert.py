@@ -86,7 +86,8 @@ def _assistant(message: Message, text: str) -> dict[str, Any]:
 
 
 def _tool_call(block: Any) -> dict[str, Any]:
-    return {"id": block.id, "type": "function", "function": {"name": block.name, "arguments": json.dumps(block.input)}}
+    function = {"name": block.name, "arguments": json.dumps(block.input)}
+    return {"id": block.id, "type": "function", "function": function}
 
 
 def _tool_results(content: Any) -> list[dict[str, Any]]:

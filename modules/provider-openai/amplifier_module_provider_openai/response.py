@@ -31,7 +31,8 @@ def chat_response(completion: Any) -> ChatResponse:
         llm_errors.InvalidToolCallError: a tool call's arguments are not a JSON object.
     """
     if not completion.choices:
-        raise llm_errors.LLMError(f"{PROVIDER}: completion has no choices", provider=PROVIDER, model=completion.model)
+        message = f"{PROVIDER}: completion has no choices"
+        raise llm_errors.LLMError(message, provider=PROVIDER, model=completion.model)
     choice = completion.choices[0]
     blocks: list[Any] = [TextBlock(text=choice.message.content)] if choice.message.content else []
     blocks += [_tool_call_block(call, completion.model) for call in choice.message.tool_calls or []]

@@ -1,0 +1,83 @@
+"""The seed scenario: a foreman plans five issues, two coding workers and one research worker work
+them, and the foreman unblocks the blocked one. Run ``python demo.py --help`` for the options.
+
+With ``ANTHROPIC_API_KEY`` set it uses Claude; otherwise the embedded local model (no network).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from foreman.cli.fleet import PROVIDERS, console, fail, parse_workers, run_fleet
+from foreman.fleet import FleetConfig
+from foreman.issues.errors import IssueError
+from foreman.plans import PlanError
+from foreman.sessions import SessionStartError
+from foreman.tasks import SEED_TASKS, SEED_WORKSPACE, load_tasks
+
+DEFAULT_WORKSPACE = Path(".demo-workspace")
+
+
+def fresh_workspace(path: Path) -> None:
+    """Create the seed workspace as a new git repository; an old one is moved aside, never deleted."""
+    if path.exists():
+        kept = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(kept)
+        console.print(f"previous workspace kept at {kept}")
+    shutil.copytree(SEED_WORKSPACE, path)
+    git = ["git", "-c", "user.name=amplifier-foreman", "-c", "user.email=foreman@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Seed workspace"]):
+        subprocess.run([*git, *args], cwd=path, check=True, capture_output=True)
+
+
+def provider_banner(provider: str, rehearsal: bool) -> str:
+    """Say which model the run uses and why."""
+    if rehearsal:
+        return "model: scripted rehearsal (no model)"
+    if provider == "auto":
+        provider = "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "llamacpp"
+    reasons = {"anthropic": "Claude via the Anthropic API", "openai": "an OpenAI-compatible server",
+               "llamacpp": "the embedded local model (no API key, no network)"}
+    return f"model: {reasons[provider]}"
+
+
+@click.command()
+@click.option("--goal", help="Plan this goal instead of the seed scenario.")
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list instead of the seed scenario.")
+@click.option("--workspace", type=click.Path(file_okay=False), default=str(DEFAULT_WORKSPACE), show_default=True,
+              help="Work here; the default is created fresh with the seed's sample app as a git repository.")
+@click.option("--workers", "workers_spec", default="coding=2,research=1", show_default=True, help="Workers per type.")
+@click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True)
+@click.option("--resume", is_flag=True, help="Finish an interrupted run from its database.")
+@click.option("--db", envvar="FOREMAN_DB", help="Issue database [default: WORKSPACE/.foreman/issues.db].")
+@click.option("--processes", is_flag=True, help="Each worker in its own process.")
+@click.option("--rehearsal", is_flag=True, help="Fast scripted rehearsal: fake LLMs, everything else real.")
+def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal):
+    """Multi-worker orchestration demo on real Amplifier sessions."""
+    path = Path(workspace)
+    console.rule("amplifier-foreman demo")
+    console.print(provider_banner(provider, rehearsal))
+    try:
+        if not resume and path.resolve() == DEFAULT_WORKSPACE.resolve():
+            fresh_workspace(path)
+        elif not path.is_dir():
+            fail(f"{path}: no such workspace directory")
+        tasks = load_tasks(tasks_file) if tasks_file else (None if goal else SEED_TASKS)
+        config = FleetConfig(workspace=path, db=db, workers=parse_workers(workers_spec), provider=PROVIDERS[provider],
+                             tasks=tasks, goal=goal, resume=resume, processes=processes)
+        console.print(f"workspace: {path.resolve()}")
+        sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
+    except (PlanError, IssueError, SessionStartError) as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

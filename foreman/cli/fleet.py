@@ -1,0 +1,135 @@
+"""``foreman run`` (a whole fleet) and ``foreman worker`` (one worker joining a shared database).
+
+Ctrl-C once: workers finish their current step, release their claims and stop; twice: stop at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from foreman.fleet import Fleet, FleetConfig
+from foreman.issues.errors import IssueError
+from foreman.live import live_view
+from foreman.plans import PLANS_DIR, PlanError, load_plan
+from foreman.rehearsal import rehearsal_provider
+from foreman.sessions import SessionStartError
+from foreman.summary import print_summary
+from foreman.tasks import load_tasks
+from workers.runtime import WorkerOptions
+from workers.standalone import run_standalone_worker
+
+PROVIDERS = {"auto": None, "anthropic": "provider-anthropic", "openai": "provider-openai", "llamacpp": "provider-llamacpp"}
+EXIT_STOPPED = 130  # like a shell after SIGINT
+console = Console(highlight=False)
+
+
+def parse_workers(spec: str | None) -> dict[str, int]:
+    """``coding=2,research=1`` -> ``{"coding": 2, "research": 1}``.
+
+    Raises:
+        click.BadParameter: not of that shape.
+    """
+    counts: dict[str, int] = {}
+    for part in filter(None, (spec or "").split(",")):
+        name, sep, number = part.partition("=")
+        if not sep or not number.isdigit():
+            raise click.BadParameter(f"expected TYPE=N[,TYPE=N], got {part!r}", param_hint="--workers")
+        counts[name.strip()] = int(number)
+    return counts
+
+
+def install_interrupts(stopping: asyncio.Event) -> None:
+    """First SIGINT/SIGTERM: graceful stop; second: exit at once (leases expire on their own)."""
+    loop = asyncio.get_running_loop()
+
+    def handle() -> None:
+        if stopping.is_set():
+            os._exit(EXIT_STOPPED)
+        console.print("[yellow]stopping: finishing current steps and releasing claims (Ctrl-C again to stop at once)[/]")
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handle)
+
+
+async def run_fleet(config: FleetConfig, *, rehearsal: bool) -> int:
+    """Run a fleet with the live view and print the summary; returns the process exit code."""
+    if rehearsal:
+        config.provider_factory = rehearsal_provider
+        console.print("[bold magenta]REHEARSAL[/]: scripted fake LLMs play every role; sessions, tools and database are real")
+    fleet = Fleet(config)
+    install_interrupts(fleet.stopping)
+    rows = {"foreman": fleet.foreman_stats}
+    async with live_view(fleet.store, rows, console):
+        report = await fleet.run(on_started=lambda f: rows.update({w.name: w.stats for w in f.workers}))
+    print_summary(report, fleet.store, fleet.workspace.root, console)
+    return EXIT_STOPPED if report.interrupted else 0
+
+
+def fail(message: str) -> None:
+    """Print one clear error line and exit 2."""
+    console.print(f"[red]error[/]: {message}")
+    sys.exit(2)
+
+
+@click.command("run")
+@click.option("--goal", help="What the foreman should plan, in words.")
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list the foreman turns into issues.")
+@click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Directory to work in (a git repository gets a worktree per issue).")
+@click.option("--db", envvar="FOREMAN_DB", help="Issue database [default: WORKSPACE/.foreman/issues.db].")
+@click.option("--plans", "plans_dir", type=click.Path(file_okay=False), default=str(PLANS_DIR), show_default=True,
+              help="Folder of mount plans (one foreman, any number of worker types).")
+@click.option("--workers", "workers_spec", help="Workers per type, e.g. coding=2,research=1 (default: each plan's count).")
+@click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True,
+              help="auto: each plan's providers by priority (Claude if ANTHROPIC_API_KEY is set, else embedded).")
+@click.option("--resume", is_flag=True, help="Continue the run stored in the database.")
+@click.option("--processes", is_flag=True, help="Run each worker in its own process (default: asyncio tasks in one).")
+@click.option("--rehearsal", is_flag=True, help="Scripted fake LLMs instead of a model (fast; labelled).")
+def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal):
+    """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human."""
+    if not (goal or tasks_file or resume):
+        fail("give --goal, --tasks or --resume")
+    try:
+        config = FleetConfig(workspace=Path(workspace), db=db, plans_dir=Path(plans_dir), workers=parse_workers(workers_spec),
+                             provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
+                             tasks=load_tasks(tasks_file) if tasks_file else None)
+        sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
+    except (PlanError, IssueError, SessionStartError) as exc:
+        fail(str(exc))
+
+
+@click.command("worker")
+@click.option("--plan", "plan_file", required=True, type=click.Path(dir_okay=False), help="The worker type's mount plan.")
+@click.option("--name", help="Worker name [default: WORKER_TYPE-PID].")
+@click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--db", envvar="FOREMAN_DB", help="Issue database [default: WORKSPACE/.foreman/issues.db].")
+@click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True)
+@click.option("--until-idle", is_flag=True, help="Stop when nothing is ready (instead of when the foreman ends the run).")
+@click.option("--rehearsal", is_flag=True, help="Scripted fake LLM instead of a model.")
+def worker_command(plan_file, name, workspace, db, provider, until_idle, rehearsal):
+    """Run one worker against a shared issue database (several shells or machines form one fleet)."""
+    try:
+        plan = load_plan(plan_file)
+        if PROVIDERS[provider]:
+            plan = plan.with_providers([PROVIDERS[provider]])
+        if plan.fleet.role != "worker":
+            fail(f"{plan_file}: fleet.role is {plan.fleet.role!r}; `foreman worker` needs a worker plan")
+        options = WorkerOptions(until_idle=until_idle, provider_factory=rehearsal_provider if rehearsal else None)
+        stats = asyncio.run(_worker(plan, name or f"{plan.fleet.worker_type}-{os.getpid()}", Path(workspace), db, options))
+        console.print(f"{name or plan.fleet.worker_type}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}")
+    except (PlanError, IssueError, SessionStartError) as exc:
+        fail(str(exc))
+
+
+async def _worker(plan, name: str, workspace: Path, db: str | None, options: WorkerOptions):
+    stopping = asyncio.Event()
+    install_interrupts(stopping)
+    return await run_standalone_worker(plan, name, workspace, db, options, stopping)

@@ -1,0 +1,60 @@
+"""A worker outside the foreman's process: ``foreman worker`` in any shell, or a spawned worker process.
+
+It opens the shared database, follows the foreman's ``run_over`` flag there, and stops gracefully
+on the first SIGINT/SIGTERM (finishing its step and releasing its claim).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from foreman.issues import open_store, resolve_db
+from foreman.plans import MountPlan, load_plan
+from workers.recorder import WorkerStats
+from workers.runtime import ProviderFactory, Worker, WorkerOptions
+from workers.workspace import Workspace
+
+RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
+
+
+async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db: str | None,
+                                options: WorkerOptions, stopping: asyncio.Event) -> WorkerStats:
+    """Run one worker on the database at ``db`` (default ``<workspace>/.foreman/issues.db``) until the run is over.
+
+    Raises:
+        DatabaseMissing: no database there yet (start the foreman first, or create an issue).
+    """
+    ws = Workspace(workspace)
+    store = open_store(resolve_db(db, ws.root))
+    run_over = asyncio.Event()
+    watcher = asyncio.create_task(_follow_run_over(store, run_over))
+    try:
+        return await Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, options=options).run()
+    finally:
+        watcher.cancel()
+        store.disconnect()
+
+
+async def _follow_run_over(store, run_over: asyncio.Event) -> None:
+    """Set ``run_over`` once the foreman records that the run is over."""
+    while not await asyncio.to_thread(store.get_state, "run_over", False):
+        await asyncio.sleep(RUN_OVER_POLL)
+    run_over.set()
+
+
+def worker_process_main(plan_path: str, providers: list[str] | None, name: str, workspace: str, db: str | None,
+                        provider_factory: ProviderFactory | None) -> None:
+    """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``)."""
+    plan = load_plan(plan_path)
+    if providers:
+        plan = plan.with_providers(providers)
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
+        await run_standalone_worker(plan, name, Path(workspace), db, WorkerOptions(provider_factory=provider_factory), stopping)
+
+    asyncio.run(main())
