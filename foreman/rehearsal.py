@@ -12,6 +12,8 @@ conversation and answer the way a competent agent would:
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +24,7 @@ from foreman.plans import MountPlan
 from foreman.testing import ScriptedProvider, call
 
 TURNS_PER_SESSION = 200  # more than any rehearsal session uses
+DELAY_ENV = "FOREMAN_REHEARSAL_DELAY"
 _TASK_LINE = re.compile(r'^\d+\. title="(?P<title>[^"]+)", worker_type=(?P<worker_type>[\w-]+), priority=(?P<priority>\d)'
                         r', type=(?P<type>\w+), description="(?P<description>[^"]*)"(?:, blocked_reason="(?P<blocked>[^"]*)")?')
 _ISSUE_ID = re.compile(r"\b(fm-[0-9a-z]{4,})\b")
@@ -91,6 +94,16 @@ def worker_turn(request: ChatRequest) -> Any:
 
 
 def rehearsal_provider(plan: MountPlan, worker: str) -> ScriptedProvider:
-    """A fresh fake LLM for one session of ``plan`` (provider factory for the fleet)."""
+    """A fresh fake LLM for one session of ``plan`` (provider factory for the fleet).
+
+    ``$FOREMAN_REHEARSAL_DELAY`` (seconds, default 0) is added to every call, to stand in for a
+    model's latency (benchmarks, interruption tests).
+    """
     policy: Callable[[ChatRequest], Any] = foreman_turn if plan.fleet.role == "foreman" else worker_turn
-    return ScriptedProvider([policy] * TURNS_PER_SESSION, name="rehearsal", model="rehearsal-script")
+    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+
+    async def slow(request: ChatRequest) -> Any:
+        await asyncio.sleep(delay)
+        return policy(request)
+
+    return ScriptedProvider([slow if delay else policy] * TURNS_PER_SESSION, name="rehearsal", model="rehearsal-script")

@@ -578,8 +578,11 @@ def _check_is_issue_database(conn: sqlite3.Connection, path: str, create: bool) 
     """Refuse to adopt an SQLite file that holds something else (never migrate on top of it)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-    if version == 0 and (tables or not create):
+    if version == 0 and tables:
         raise DatabaseUnreadable(f"{path} is an SQLite file but not an issue database; nothing was changed", path=path)
+    if version == 0 and not create:
+        raise DatabaseMissing(f"the issue database at {path} is empty (still being created?); creating an issue starts it",
+                              path=path)
 
 
 @contextmanager

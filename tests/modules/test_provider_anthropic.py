@@ -123,10 +123,10 @@ class TestAnthropicProvider(ProviderWireTests):
 
         reported = (await provider.complete(ask(USER, model="claude-haiku-4-5-20251001"))).usage
 
-        assert (reported.input_tokens, counts.output_tokens, counts.total_tokens) == (3500, 300, 3800)
-        assert (counts.cache_read_tokens, counts.cache_write_tokens) == (2000, 500)
+        assert (reported.input_tokens, reported.output_tokens, reported.total_tokens) == (3500, 300, 3800)
+        assert (reported.cache_read_tokens, reported.cache_write_tokens) == (2000, 500)
         # Haiku 4.5: $1 in, $5 out, $0.10 cache read, $1.25 cache write per million tokens.
-        assert counts.cost_usd == Decimal("0.003325")
+        assert reported.cost_usd == Decimal("0.003325")
 
     async def test_unknown_model_has_no_cost(self, mount_provider, server):
         provider = await mount_provider(default_model="claude-next-unreleased")

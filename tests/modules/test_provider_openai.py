@@ -93,7 +93,9 @@ class TestOpenAIProvider(ProviderWireTests):
             {"role": "system", "content": "You are terse."},
             {"role": "user", "content": "What is in a.txt?"},
             {"role": "assistant", "content": "Reading it.", "tool_calls": [{
-                "id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "a.txt"}'},
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "read_file", "arguments": '{"path": "a.txt"}'},
             }]},
             {"role": "tool", "tool_call_id": "call_1", "content": "hello"},
         ]

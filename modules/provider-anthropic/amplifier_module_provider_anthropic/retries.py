@@ -92,7 +92,7 @@ async def call_with_retries(
     return await retrying(operation)
 
 
-def retry_announcer(hooks: Any, *, provider: str, model: str, policy: RetryPolicy) -> OnRetry:
+def retry_announcer(hooks: Any, *, provider: str, model: str | None, policy: RetryPolicy) -> OnRetry:
     """An ``OnRetry`` that emits ``provider:retry`` on ``hooks`` (a HookRegistry).
 
     Payload: provider, model, attempt (1-based), max_retries, delay (seconds), retry_after

@@ -29,6 +29,9 @@ connection refused or dropped (plain JSON)     NetworkError                yes
 connection dropped while reading a stream      StreamError                 yes
 =============================================  ==========================  =========
 
+The context-size, 408 and quota rows and the last three rows are rules of this module; the other
+status rows come from the kernel's ``amplifier_core.utils.retry.classify_error_message``, which also
+reads the wording of 400/422 and unlisted statuses (e.g. "rate limit" -> RateLimitError).
 Every error carries ``provider``, ``model``, ``status_code`` and, when the response had a
 ``retry-after`` (or ``retry-after-ms``) header, ``retry_after`` in seconds.
 """

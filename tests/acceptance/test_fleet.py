@@ -1,0 +1,176 @@
+"""The whole fleet: foreman, workers, the database and real Amplifier sessions from the real mount
+plans, with scripted fake LLMs per role (foreman.rehearsal)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from foreman.fleet import Fleet, FleetConfig
+from foreman.issues import EventKind, IssueError, Status, open_store
+from foreman.plans import PLANS_DIR
+from foreman.rehearsal import rehearsal_provider
+from foreman.tasks import SEED_TASKS, SEED_WORKSPACE, TaskSpec
+
+REPO = Path(__file__).parents[2]
+
+
+def make_workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(SEED_WORKSPACE, ws)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "seed"]):
+        subprocess.run([*git, *args], cwd=ws, check=True)
+    return ws
+
+
+def copy_plans(tmp_path: Path, lease_ttl: float | None = None) -> Path:
+    plans = tmp_path / "plans"
+    shutil.copytree(PLANS_DIR, plans)
+    if lease_ttl is not None:
+        for file in plans.glob("*-worker.json"):
+            data = json.loads(file.read_text())
+            data["fleet"]["lease_ttl"] = lease_ttl
+            file.write_text(json.dumps(data))
+    return plans
+
+
+def run_fleet(config: FleetConfig):
+    config.provider_factory = config.provider_factory or rehearsal_provider
+    fleet = Fleet(config)
+    return fleet, asyncio.run(fleet.run())
+
+
+def test_seed_scenario_every_issue_closed_and_the_blocked_one_unblocked_by_the_foreman(tmp_path):
+    ws = make_workspace(tmp_path)
+    fleet, report = run_fleet(FleetConfig(workspace=ws, tasks=SEED_TASKS, review_interval=0.1))
+    store = fleet.store
+
+    assert report.state.over and not report.interrupted
+    assert sorted(i.title for i in report.issues) == sorted(t.title for t in SEED_TASKS)
+    assert all(i.status == Status.CLOSED for i in report.issues)
+    blocked = next(i for i in report.issues if i.title == "Optimize database queries")
+    unblocks = store.events(blocked.id, kinds=[EventKind.UNBLOCKED])
+    assert [e.actor for e in unblocks] == ["foreman"]
+    unblock_note = next(n for n in store.show(blocked.id).notes if n.body.startswith("Unblocked:"))
+    assert unblock_note.author == "foreman" and "logs/slow_queries.log" in unblock_note.body
+    claims = Counter(e.issue_id for e in store.events(kinds=[EventKind.CLAIMED]))
+    assert set(claims.values()) == {1}, "each issue is claimed exactly once"
+    for issue in report.issues:
+        session_events = store.events(issue.id, kinds=[EventKind.SESSION])
+        assert {e.data["event"] for e in session_events} >= {"provider:response", "tool:post"}
+        assert all(e.actor == issue.assignee for e in session_events)
+        worker_type = issue.metadata["worker_type"]
+        assert issue.assignee.startswith(worker_type + "-")
+    branches = subprocess.run(["git", "branch", "--format=%(refname:short)", "--list", "foreman/*"], cwd=ws,
+                              capture_output=True, text=True).stdout.split()
+    assert sorted(branches) == sorted(f"foreman/{i.id}" for i in report.issues)
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=ws, capture_output=True, text=True).stdout == ""
+    assert sum(len(s.closed) for s in report.workers.values()) == len(SEED_TASKS)
+
+
+def test_new_worker_type_from_a_copied_mount_plan(tmp_path):
+    plans = copy_plans(tmp_path)
+    docs = json.loads((plans / "coding-worker.json").read_text())
+    docs["fleet"] |= {"worker_type": "docs", "takes": {"metadata": {"worker_type": "docs"}}, "count": 1}
+    (plans / "docs-worker.json").write_text(json.dumps(docs))
+    tasks = [TaskSpec(title="Write the changelog", worker_type="docs"), TaskSpec(title="Fix typo", worker_type="coding")]
+
+    fleet, report = run_fleet(FleetConfig(workspace=make_workspace(tmp_path), plans_dir=plans, tasks=tasks,
+                                          workers={"coding": 1, "research": 0}, review_interval=0.1))
+
+    by_title = {i.title: i for i in report.issues}
+    assert by_title["Write the changelog"].status == Status.CLOSED
+    assert by_title["Write the changelog"].assignee == "docs-1"
+    assert "docs-1" in report.workers
+
+
+def _hanging_worker(plans: str, workspace: str, db: str) -> None:
+    """A worker process whose model never answers (it is killed mid-issue)."""
+    from foreman.testing import ScriptedProvider
+    from workers.standalone import worker_process_main
+
+    async def never(request):
+        await asyncio.sleep(3600)
+
+    def never_answering(plan, worker):
+        return ScriptedProvider([never])
+
+    worker_process_main(str(Path(plans) / "coding-worker.json"), None, "doomed-1", workspace, db, never_answering)
+
+
+def test_killed_worker_process_issue_is_finished_by_another_worker(tmp_path):
+    plans, ws = copy_plans(tmp_path, lease_ttl=1.5), make_workspace(tmp_path)
+    db = str(ws / ".foreman" / "issues.db")
+    store = open_store(db, create=True)
+    issue = store.create(SEED_TASKS[0].new_issue())
+    store.set_state("planned", True)  # a resumed run finds the issue already planned
+    proc = mp.get_context("spawn").Process(target=_hanging_worker, args=(str(plans), str(ws), db))
+    proc.start()
+    deadline = time.monotonic() + 60
+    while store.get(issue.id).status != Status.IN_PROGRESS:
+        assert time.monotonic() < deadline, "the doomed worker never claimed"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+
+    fleet, report = run_fleet(FleetConfig(workspace=ws, plans_dir=plans, tasks=[SEED_TASKS[0]], resume=True,
+                                          workers={"coding": 1, "research": 0}, review_interval=0.1))
+
+    after = store.show(issue.id)
+    assert after.issue.status == Status.CLOSED and after.issue.assignee == "coding-1"
+    assert [(a.worker, a.outcome) for a in after.attempts] == [("doomed-1", "lease_expired"), ("coding-1", "closed")]
+
+
+def _counts_if_ready(db: Path) -> dict[str, int] | None:
+    try:
+        return open_store(db).counts()
+    except IssueError:  # not created yet, or still being created by the run
+        return None
+
+
+def test_resume_after_sigkill_of_the_whole_run(tmp_path):
+    plans, ws = copy_plans(tmp_path, lease_ttl=2), make_workspace(tmp_path)
+    tasks_file = tmp_path / "tasks.json"
+    tasks_file.write_text(json.dumps([t.model_dump(mode="json") for t in SEED_TASKS]))
+    cmd = [sys.executable, "-m", "foreman.cli", "run", "--tasks", str(tasks_file), "--workspace", str(ws),
+           "--plans", str(plans), "--rehearsal"]
+    env = os.environ | {"FOREMAN_REHEARSAL_DELAY": "0.4"}
+    first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    db = ws / ".foreman" / "issues.db"
+    deadline = time.monotonic() + 120
+    while True:
+        assert time.monotonic() < deadline, "the first run never closed an issue"
+        counts = _counts_if_ready(db)
+        if counts and counts["closed"] >= 1 and counts["in_progress"] >= 1:
+            break
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    store = open_store(db)
+    closed_before = {i.id for i in store.list(statuses=[Status.CLOSED])}
+    notes_before = {i.id: [n.body for n in store.show(i.id).notes] for i in store.list()}
+
+    second = subprocess.run([*cmd, "--resume"], cwd=REPO, env=os.environ | {"FOREMAN_REHEARSAL_DELAY": "0"},
+                            capture_output=True, text=True, timeout=180)
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    issues = store.list()
+    assert len(issues) == len(SEED_TASKS), "no issue created twice"
+    assert all(i.status == Status.CLOSED for i in issues)
+    claims = Counter(e.issue_id for e in store.events(kinds=[EventKind.CLAIMED]))
+    assert all(claims[i] == 1 for i in closed_before), "nothing closed before the kill was done again"
+    for issue_id, bodies in notes_before.items():
+        assert [n.body for n in store.show(issue_id).notes][: len(bodies)] == bodies, "notes kept"
