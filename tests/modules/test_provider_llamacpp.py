@@ -56,7 +56,7 @@ ISSUE_CREATE = ToolSpec(
         "type": "object",
         "properties": {
             "title": {"type": "string", "maxLength": 120},
-            "body": {"type": "string"},
+            "body": {"type": "string", "maxLength": 2000},
             "labels": {"type": "array", "items": {"type": "string"}},
             "priority": {"type": "integer", "enum": [0, 1, 2, 3]},
             "parent": {"type": "integer"},
@@ -174,7 +174,7 @@ class TestLlamaCppContractMounted(ProviderBehaviorTests):
 def test_config_defaults_and_units():
     config = LlamaCppConfig.from_mapping({})
     assert config.model == catalog.DEFAULT_MODEL == "qwen2.5-coder-1.5b-instruct"
-    assert (config.n_ctx, config.max_tokens, config.priority) == (8192, 512, 100)
+    assert (config.n_ctx, config.max_tokens, config.priority) == (8192, 1024, 100)
     assert config.n_threads == len(os.sched_getaffinity(0))
     assert config.cache_dir == assembly.default_cache_dir()
 
@@ -256,12 +256,22 @@ def longest_json(node: dict[str, Any]) -> int:
     return {"integer": 18, "number": 52, "boolean": 6, "null": 5}[kind]
 
 
-@pytest.mark.parametrize("max_tokens", [256, 512, 2048])
+@pytest.mark.parametrize("max_tokens", [512, 1024, 4096])
 def test_decision_schema_fits_max_tokens(max_tokens):
     bounded = schema.decision_schema([ISSUE_CREATE, ISSUE_CLOSE], None, max_tokens)
     assert longest_json(bounded) <= max_tokens
     for option in bounded["anyOf"]:
         assert option["properties"].keys() <= {"name", "arguments", "final_answer"}
+
+
+def test_room_is_shared_max_min_fairly_and_never_below_the_floor():
+    arguments = schema.decision_schema([ISSUE_CREATE], "required", 1024)["anyOf"][0]["properties"]["arguments"]
+    props = arguments["properties"]
+    assert props["title"]["maxLength"] == 120, "a declared bound that fits is kept"
+    body, labels = longest_json(props["body"]), longest_json(props["labels"])
+    assert abs(body - labels) <= 2 * props["labels"]["maxItems"] + 8, "the larger values share the rest equally"
+    tiny = schema.decision_schema([ISSUE_CREATE], "required", 64)["anyOf"][0]["properties"]["arguments"]["properties"]
+    assert tiny["body"]["maxLength"] == schema.MIN_STRING_CHARS, "below the floor the bound is no longer guaranteed"
 
 
 def test_bounding_adds_missing_limits_and_lowers_large_ones():

@@ -16,8 +16,9 @@ class AnthropicSettings(ProviderSettings):
             per the SDK's deprecation table).
         enable_prompt_caching: mark the stable prefix (system prompt, tool definitions) with
             ``cache_control: ephemeral`` so the API caches it (Messages API prompt caching).
-        stream: default True: the API requires streaming for requests that may run longer than
-            10 minutes (large max_tokens), and the SDK refuses such non-streaming calls.
+        stream: default True: Anthropic asks for streaming on requests that may run longer than
+            10 minutes (large max_tokens), since a silent HTTP request that long may be dropped by
+            the network; the SDK refuses such non-streaming calls under its default timeout.
     """
 
     MODULE = "provider-anthropic"

@@ -12,7 +12,7 @@ from .assembly import default_cache_dir
 from .catalog import BUILTIN_MODELS, DEFAULT_MODEL
 
 DEFAULT_N_CTX = 8192  # tokens: prompt + generated, per call
-DEFAULT_MAX_TOKENS = 512  # tokens generated per call at most
+DEFAULT_MAX_TOKENS = 1024  # tokens generated per call at most; also sizes the tool-call schema bounds
 DEFAULT_TEMPERATURE = 0.2
 DEFAULT_PRIORITY = 100  # orchestrators pick the lowest value; API providers usually rank first
 

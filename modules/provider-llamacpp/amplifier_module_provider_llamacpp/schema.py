@@ -19,11 +19,15 @@ from amplifier_core.llm_errors import InvalidRequestError
 from amplifier_core.message_models import ToolSpec
 
 FINAL_ANSWER_KEY = "final_answer"
+# Measured on the 1.5B model (docs/benchmarks-llamacpp.md): a plainer "when no call is needed"
+# made it answer in text instead of calling tools; this wording keeps calls the default.
 FINAL_ANSWER_INSTRUCTION = (
-    f'When no function call is needed, reply with a JSON object {{"{FINAL_ANSWER_KEY}": "<your reply>"}} instead.'
+    f'Each reply is one function call. When the tool results show the task is done, '
+    f'reply {{"{FINAL_ANSWER_KEY}": "<short summary>"}} instead.'
 )
 DEFAULT_MAX_ITEMS = 8  # items allowed in an array whose schema sets no maxItems
-MIN_STRING_CHARS = 16  # a string never gets fewer characters than this (or its minLength)
+MIN_STRING_CHARS = 40  # a string never gets fewer characters than this (or its minLength): a UUID fits
+UNDECLARED_STRING_CHARS = 64  # weight of a string without maxLength when an object's room is shared
 # Worst-case characters of llama.cpp's JSON grammar, which allows one space after
 # each value and punctuation mark:
 OBJECT_CHARS = 4  # "{ " and "} "
@@ -70,8 +74,12 @@ def bound_schema(schema: dict[str, Any], budget: int) -> dict[str, Any]:
     Local ``$ref``s are inlined (a recursive one becomes a bounded string);
     strings without ``maxLength`` and arrays without ``maxItems`` get one, and
     larger declared bounds are lowered to fit; untyped values become bounded
-    strings; objects admit only their declared properties. In an object,
-    values with a known size keep it and the open ones share the rest.
+    strings; objects admit only their declared properties. In an object, keys
+    and fixed-size values (numbers, booleans, enums) are paid first, every other
+    value gets its smallest size (``MIN_STRING_CHARS`` a string), then the rest
+    is shared max-min fairly: values whose natural size (declared maxLength, or
+    ``UNDECLARED_STRING_CHARS``) fits get it, the larger ones share what is left
+    equally. If even the smallest sizes do not fit, the bound is not guaranteed.
     Strings with a ``pattern`` keep it unbounded (the grammar ignores maxLength there).
     """
     return _bound(_inline_refs(schema, schema, frozenset()), budget)
@@ -147,7 +155,7 @@ def _bound_array(node: dict[str, Any], budget: int) -> dict[str, Any]:
     if isinstance(items, list):  # a tuple: one schema per position
         share = room // max(len(items), 1) - ITEM_CHARS
         return {**node, "items": [_bound(item, share) for item in items]}
-    fits = max(room // (MIN_STRING_CHARS + STRING_CHARS + ITEM_CHARS), 1)
+    fits = max(room // (_size(items, smallest=True) + ITEM_CHARS), 1)
     count = max(min(node.get("maxItems", DEFAULT_MAX_ITEMS), DEFAULT_MAX_ITEMS, fits), node.get("minItems", 0))
     share = room // max(count, 1) - ITEM_CHARS
     return {**node, "type": "array", "maxItems": count, "items": _bound(items, share)}
@@ -155,30 +163,65 @@ def _bound_array(node: dict[str, Any], budget: int) -> dict[str, Any]:
 
 def _bound_object(node: dict[str, Any], budget: int) -> dict[str, Any]:
     properties = node.get("properties", {})
-    room = budget - OBJECT_CHARS - sum(_key_chars(key) for key in properties)
-    sizes = {key: _known_size(value) for key, value in properties.items()}
-    known = sum(size for size in sizes.values() if size is not None)
-    open_keys = [key for key, size in sizes.items() if size is None]
-    if known > room:  # declared sizes do not fit: everything shares the room evenly
-        sizes, open_keys = dict.fromkeys(properties), list(properties)
-        known = 0
-    share = (room - known) // max(len(open_keys), 1)
-    bounded = {key: _bound(value, share if sizes[key] is None else sizes[key]) for key, value in properties.items()}
-    return {**node, "type": "object", "properties": bounded, "additionalProperties": False}
+    fixed = {key: size for key, value in properties.items() if (size := _fixed_size(value)) is not None}
+    open_values = {key: value for key, value in properties.items() if key not in fixed}
+    smallest = {key: _size(value, smallest=True) for key, value in open_values.items()}
+    needs = {key: _size(value, smallest=False) - smallest[key] for key, value in open_values.items()}
+    used = OBJECT_CHARS + sum(_key_chars(key) for key in properties) + sum(fixed.values()) + sum(smallest.values())
+    extra = _share_fairly(needs, max(budget - used, 0))
+    bounded = {key: _bound(value, smallest[key] + extra[key]) for key, value in open_values.items()}
+    ordered = {key: bounded.get(key, value) for key, value in properties.items()}
+    return {**node, "type": "object", "properties": ordered, "additionalProperties": False}
 
 
-def _known_size(node: Any) -> int | None:
-    """Characters a value takes at most when its schema already bounds it, else None."""
+def _share_fairly(needs: dict[str, int], room: int) -> dict[str, int]:
+    """Max-min fair split of ``room``: the smallest needs are met in full, the rest share equally."""
+    grants, pending = {}, sorted(needs, key=needs.get)
+    while pending and needs[pending[0]] <= room // len(pending):
+        key = pending.pop(0)
+        grants[key] = needs[key]
+        room -= needs[key]
+    return grants | {key: room // len(pending) for key in pending}
+
+
+def _fixed_size(node: Any) -> int | None:
+    """Characters a number, boolean, null, const or enum takes at most; None for other values."""
     if not isinstance(node, dict):
         return None
     if "const" in node or "enum" in node:
         return max(len(json.dumps(value)) for value in node.get("enum", [node.get("const")])) + 1
-    kind = node.get("type")
-    if kind in _SCALAR_CHARS:
-        return _SCALAR_CHARS[kind]
-    if kind == "string" and "maxLength" in node and "pattern" not in node:
-        return node["maxLength"] + STRING_CHARS
-    return None
+    return None if "anyOf" in node or "oneOf" in node else _SCALAR_CHARS.get(node.get("type"))
+
+
+def _size(node: Any, *, smallest: bool) -> int:
+    """Characters a value takes: the least bounding leaves it, or its natural size if nothing is cut.
+
+    Smallest: strings of ``MIN_STRING_CHARS`` (or a lower maxLength), arrays of one item
+    (or minItems). Natural: declared maxLength (``UNDECLARED_STRING_CHARS`` if none),
+    arrays of maxItems (at most ``DEFAULT_MAX_ITEMS``).
+    """
+    fixed = _fixed_size(node)
+    if fixed is not None:
+        return fixed
+    if not isinstance(node, dict):
+        return (MIN_STRING_CHARS if smallest else UNDECLARED_STRING_CHARS) + STRING_CHARS
+    options = node.get("anyOf") or node.get("oneOf")
+    if options:
+        return max(_size(option, smallest=smallest) for option in options)
+    if node.get("type") == "object" or "properties" in node:
+        properties = node.get("properties", {}).items()
+        return OBJECT_CHARS + sum(_key_chars(key) + _size(value, smallest=smallest) for key, value in properties)
+    if node.get("type") == "array" or "items" in node:
+        items = node.get("items", {})
+        if isinstance(items, list):
+            return ARRAY_CHARS + sum(_size(item, smallest=smallest) + ITEM_CHARS for item in items)
+        most = min(node.get("maxItems", DEFAULT_MAX_ITEMS), DEFAULT_MAX_ITEMS)
+        count = max(node.get("minItems", 0), 1) if smallest else most
+        return ARRAY_CHARS + count * (_size(items, smallest=smallest) + ITEM_CHARS)
+    declared = node.get("maxLength")
+    if smallest:
+        return min(declared or MIN_STRING_CHARS, MIN_STRING_CHARS) + STRING_CHARS
+    return (declared or UNDECLARED_STRING_CHARS) + STRING_CHARS
 
 
 def _key_chars(key: str) -> int:
