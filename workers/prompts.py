@@ -28,3 +28,9 @@ def task_prompt(detail: IssueDetail) -> str:
     lines.append("Do the work now with your tools, then call issue_close with a summary "
                  "(or issue_block saying exactly what is missing).")
     return "\n".join(lines)
+
+
+def settle_prompt(issue_id: str) -> str:
+    """The one follow-up a session gets when its turn ended with the issue neither closed nor blocked."""
+    return (f"Issue {issue_id} is still open in your name. If the work is done, call issue_close now with a "
+            "one-line summary. If something is missing, call issue_block saying exactly what.")

@@ -22,7 +22,7 @@ from foreman.issues.identity import WorkerIdentity
 from foreman.plans import MountPlan
 from foreman.sessions import FleetSession, open_session
 from workers.lease import LeaseKeeper
-from workers.prompts import AGENT_MODE_TASK, task_prompt
+from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
 from workers.recorder import SessionRecorder, WorkerStats
 from workers.workspace import BRANCH_PREFIX, Workspace
 
@@ -119,11 +119,17 @@ class Worker:
                                lambda why: session.cancel()) as lease, _cancel_on(self.stopping, session):
             try:
                 await session.execute(prompt)
+                if self._unsettled(lease):
+                    await session.execute(settle_prompt(self.identity.claim.issue.id))
             except RuntimeError as exc:
                 error = str(exc)
             finally:
                 await session.cleanup()
         return error, lease.lost_reason
+
+    def _unsettled(self, lease: LeaseKeeper) -> bool:
+        """True when the turn ended normally but the claim is still held (neither closed nor blocked)."""
+        return self.identity.claim is not None and not lease.lost_reason and not self.stopping.is_set()
 
     async def _open(self, where) -> FleetSession:
         provider = self.options.provider_factory(self.plan, self.name) if self.options.provider_factory else None

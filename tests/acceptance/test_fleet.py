@@ -15,24 +15,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, IssueError, Status, open_store
 from foreman.plans import PLANS_DIR
 from foreman.rehearsal import rehearsal_provider
-from foreman.tasks import SEED_TASKS, SEED_WORKSPACE, TaskSpec
+from foreman.tasks import SEED_TASKS, TaskSpec
 
 REPO = Path(__file__).parents[2]
-
-
-def make_workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "ws"
-    shutil.copytree(SEED_WORKSPACE, ws)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "seed"]):
-        subprocess.run([*git, *args], cwd=ws, check=True)
-    return ws
 
 
 def copy_plans(tmp_path: Path, lease_ttl: float | None = None) -> Path:
@@ -52,8 +42,8 @@ def run_fleet(config: FleetConfig):
     return fleet, asyncio.run(fleet.run())
 
 
-def test_seed_scenario_every_issue_closed_and_the_blocked_one_unblocked_by_the_foreman(tmp_path):
-    ws = make_workspace(tmp_path)
+def test_seed_scenario_every_issue_closed_and_the_blocked_one_unblocked_by_the_foreman(git_workspace):
+    ws = git_workspace
     fleet, report = run_fleet(FleetConfig(workspace=ws, tasks=SEED_TASKS, review_interval=0.1))
     store = fleet.store
 
@@ -80,14 +70,14 @@ def test_seed_scenario_every_issue_closed_and_the_blocked_one_unblocked_by_the_f
     assert sum(len(s.closed) for s in report.workers.values()) == len(SEED_TASKS)
 
 
-def test_new_worker_type_from_a_copied_mount_plan(tmp_path):
+def test_new_worker_type_from_a_copied_mount_plan(tmp_path, git_workspace):
     plans = copy_plans(tmp_path)
     docs = json.loads((plans / "coding-worker.json").read_text())
     docs["fleet"] |= {"worker_type": "docs", "takes": {"metadata": {"worker_type": "docs"}}, "count": 1}
     (plans / "docs-worker.json").write_text(json.dumps(docs))
     tasks = [TaskSpec(title="Write the changelog", worker_type="docs"), TaskSpec(title="Fix typo", worker_type="coding")]
 
-    fleet, report = run_fleet(FleetConfig(workspace=make_workspace(tmp_path), plans_dir=plans, tasks=tasks,
+    fleet, report = run_fleet(FleetConfig(workspace=git_workspace, plans_dir=plans, tasks=tasks,
                                           workers={"coding": 1, "research": 0}, review_interval=0.1))
 
     by_title = {i.title: i for i in report.issues}
@@ -110,8 +100,8 @@ def _hanging_worker(plans: str, workspace: str, db: str) -> None:
     worker_process_main(str(Path(plans) / "coding-worker.json"), None, "doomed-1", workspace, db, never_answering)
 
 
-def test_killed_worker_process_issue_is_finished_by_another_worker(tmp_path):
-    plans, ws = copy_plans(tmp_path, lease_ttl=1.5), make_workspace(tmp_path)
+def test_killed_worker_process_issue_is_finished_by_another_worker(tmp_path, git_workspace):
+    plans, ws = copy_plans(tmp_path, lease_ttl=1.5), git_workspace
     db = str(ws / ".foreman" / "issues.db")
     store = open_store(db, create=True)
     issue = store.create(SEED_TASKS[0].new_issue())
@@ -140,8 +130,8 @@ def _counts_if_ready(db: Path) -> dict[str, int] | None:
         return None
 
 
-def test_resume_after_sigkill_of_the_whole_run(tmp_path):
-    plans, ws = copy_plans(tmp_path, lease_ttl=2), make_workspace(tmp_path)
+def test_resume_after_sigkill_of_the_whole_run(tmp_path, git_workspace):
+    plans, ws = copy_plans(tmp_path, lease_ttl=2), git_workspace
     tasks_file = tmp_path / "tasks.json"
     tasks_file.write_text(json.dumps([t.model_dump(mode="json") for t in SEED_TASKS]))
     cmd = [sys.executable, "-m", "foreman.cli", "run", "--tasks", str(tasks_file), "--workspace", str(ws),

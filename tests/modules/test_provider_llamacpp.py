@@ -193,6 +193,7 @@ def test_cache_dir_follows_xdg_and_can_be_overridden(monkeypatch, tmp_path):
         ({"n_threads": "2"}, "n_threads must be an integer"),
         ({"temperature": -1}, "temperature must be a number >= 0"),
         ({"max_tokens": 4096, "n_ctx": 4096}, "max_tokens (4096) must be below n_ctx (4096)"),
+        ({"act_first": "yes"}, "act_first must be true or false"),
     ],
 )
 def test_config_rejects_bad_values(raw, message):
@@ -258,19 +259,29 @@ def longest_json(node: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("max_tokens", [512, 1024, 4096])
 def test_decision_schema_fits_max_tokens(max_tokens):
-    bounded = schema.decision_schema([ISSUE_CREATE, ISSUE_CLOSE], None, max_tokens)
+    bounded = decide([ISSUE_CREATE, ISSUE_CLOSE], None, max_tokens)
     assert longest_json(bounded) <= max_tokens
     for option in bounded["anyOf"]:
         assert option["properties"].keys() <= {"name", "arguments", "final_answer"}
+    assert max(_max_lengths(bounded)) <= schema.MAX_STRING_CHARS, "llama.cpp's grammar parser overflows beyond"
+
+
+def _max_lengths(node: Any) -> list[int]:
+    if isinstance(node, list):
+        return [n for item in node for n in _max_lengths(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["maxLength"]] if "maxLength" in node else []
+    return own + [n for value in node.values() for n in _max_lengths(value)]
 
 
 def test_room_is_shared_max_min_fairly_and_never_below_the_floor():
-    arguments = schema.decision_schema([ISSUE_CREATE], "required", 1024)["anyOf"][0]["properties"]["arguments"]
+    arguments = decide([ISSUE_CREATE], "required", 1024)["anyOf"][0]["properties"]["arguments"]
     props = arguments["properties"]
     assert props["title"]["maxLength"] == 120, "a declared bound that fits is kept"
     body, labels = longest_json(props["body"]), longest_json(props["labels"])
     assert abs(body - labels) <= 2 * props["labels"]["maxItems"] + 8, "the larger values share the rest equally"
-    tiny = schema.decision_schema([ISSUE_CREATE], "required", 64)["anyOf"][0]["properties"]["arguments"]["properties"]
+    tiny = decide([ISSUE_CREATE], "required", 64)["anyOf"][0]["properties"]["arguments"]["properties"]
     assert tiny["body"]["maxLength"] == schema.MIN_STRING_CHARS, "below the floor the bound is no longer guaranteed"
 
 
@@ -315,25 +326,29 @@ def test_bounding_inlines_refs_and_stops_recursion():
 def test_tool_choice_variants():
     tools = [ISSUE_CREATE, ISSUE_CLOSE]
 
-    def names(decision):
+    def names(choice, offer_answer=True):
+        decision = decide(tools, choice, 256, offer_answer)
         return [o["properties"].get("name", {}).get("const", "final_answer") for o in decision["anyOf"]]
 
-    assert names(schema.decision_schema(tools, "auto", 256)) == ["issue_create", "issue_close", "final_answer"]
-    assert names(schema.decision_schema(tools, "required", 256)) == ["issue_create", "issue_close"]
-    assert names(schema.decision_schema(tools, {"type": "any"}, 256)) == ["issue_create", "issue_close"]
-    assert names(schema.decision_schema(tools, {"type": "function", "function": {"name": "issue_close"}}, 256)) == ["issue_close"]
-    assert names(schema.decision_schema(tools, {"type": "tool", "name": "issue_create"}, 256)) == ["issue_create"]
-    assert schema.decision_schema(tools, "none", 256) is None
-    assert schema.decision_schema([], None, 256) is None
+    assert names("auto") == names(None) == ["issue_create", "issue_close", "final_answer"]
+    assert names("auto", offer_answer=False) == ["issue_create", "issue_close"]
+    assert names("required") == names({"type": "any"}) == ["issue_create", "issue_close"]
+    assert names({"type": "function", "function": {"name": "issue_close"}}) == ["issue_close"]
+    assert names({"type": "tool", "name": "issue_create"}) == ["issue_create"]
+    assert decide(tools, "none", 256) is None and decide([], None, 256) is None
     with pytest.raises(llm_errors.InvalidRequestError, match="'issue_delete'"):
-        schema.decision_schema(tools, "issue_delete", 256)
+        decide(tools, "issue_delete", 256)
+
+
+def decide(tools: list[ToolSpec], tool_choice: Any, max_tokens: int, offer_answer: bool = True) -> dict | None:
+    return schema.decision_schema(tools, schema.tool_choice_mode(tool_choice), max_tokens, offer_answer=offer_answer)
 
 
 @pytest.mark.skipif(not HAS_LLAMA_CPP, reason="needs llama-cpp-python's JSON-schema-to-grammar converter")
 def test_bounded_decision_schema_compiles_to_a_grammar():
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    grammar = json_schema_to_gbnf(json.dumps(schema.decision_schema([ISSUE_CREATE, ISSUE_CLOSE], None, 512)))
+    grammar = json_schema_to_gbnf(json.dumps(decide([ISSUE_CREATE, ISSUE_CLOSE], None, 512)))
     assert "char*" not in grammar and "issue_close" in grammar
 
 
@@ -422,14 +437,46 @@ async def test_tool_call_reply_maps_to_tool_call_block_and_usage(dummy_gguf):
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens and str(usage.cost_usd) == "0"
 
 
+def acted(request: str, call_id: str = "c1") -> list[Message]:
+    """A conversation in which the model has already called issue_close and got its result."""
+    call = ToolCallBlock(id=call_id, name="issue_close", input={"id": 3})
+    return [user(request), Message(role="assistant", content=[call]), Message(role="tool", tool_call_id=call_id, content="closed")]
+
+
 @needs_jinja2
-async def test_final_answer_reply_maps_to_text_and_is_offered_in_the_prompt(dummy_gguf):
+async def test_final_answer_reply_maps_to_text(dummy_gguf):
     fake = FakeLlamaBackend(['{"final_answer": "All done."}'])
     provider = fake_provider(fake, dummy_gguf)
-    response = await provider.complete(ChatRequest(messages=[user("status?")], tools=[ISSUE_CLOSE]))
+    response = await provider.complete(ChatRequest(messages=acted("close 3"), tools=[ISSUE_CLOSE]))
     assert response.content == [TextBlock(text="All done.")] and response.tool_calls is None
-    assert schema.FINAL_ANSWER_INSTRUCTION in fake.prompts[0]
     assert provider.parse_tool_calls(response) == []
+
+
+@needs_jinja2
+async def test_act_first_withholds_the_final_answer_until_a_tool_result_but_keeps_the_prompt_prefix(dummy_gguf):
+    fake = FakeLlamaBackend(['{"name": "issue_close", "arguments": {"id": 3}}', '{"final_answer": "closed"}'])
+    provider = fake_provider(fake, dummy_gguf)
+    await provider.complete(ChatRequest(messages=[user("close 3")], tools=[ISSUE_CLOSE]))
+    await provider.complete(ChatRequest(messages=acted("close 3"), tools=[ISSUE_CLOSE]))
+    offered = [[o["properties"].get("name", {}).get("const", "answer") for o in s["anyOf"]] for s in fake.schemas]
+    assert offered == [["issue_close"], ["issue_close", "answer"]]
+    assert all(schema.FINAL_ANSWER_INSTRUCTION in prompt for prompt in fake.prompts)
+    assert fake.prompts[1].startswith(fake.prompts[0])
+
+
+@needs_jinja2
+async def test_act_first_can_be_turned_off(dummy_gguf):
+    fake = FakeLlamaBackend(['{"final_answer": "hi"}'])
+    await fake_provider(fake, dummy_gguf, act_first=False).complete(ChatRequest(messages=[user("hi")], tools=[ISSUE_CLOSE]))
+    assert len(fake.schemas[0]["anyOf"]) == 2
+
+
+def test_tool_result_since_last_user():
+    assert not messages.tool_result_since_last_user([user("go")])
+    assert messages.tool_result_since_last_user(acted("go"))
+    assert not messages.tool_result_since_last_user(acted("go") + [user("and now?")])
+    anthropic_style = [user("go"), Message(role="user", content=[ToolResultBlock(tool_call_id="c", output="ok")])]
+    assert messages.tool_result_since_last_user(anthropic_style)
 
 
 @needs_jinja2
@@ -695,7 +742,8 @@ def _small_model_available() -> str:
 @pytest.mark.skipif(bool(_small_model_available()), reason=_small_model_available() or "available")
 async def test_embedded_small_model_makes_a_valid_tool_call():
     coordinator = MockCoordinator()
-    await module.mount(coordinator, {"model": catalog.QWEN_0_5B.id, "n_ctx": 2048, "max_tokens": 256, "temperature": 0})
+    # max_tokens 2048 makes the bounded strings hit MAX_STRING_CHARS: llama.cpp parses that grammar without crashing.
+    await module.mount(coordinator, {"model": catalog.QWEN_0_5B.id, "n_ctx": 4096, "max_tokens": 2048, "temperature": 0})
     provider = coordinator.mount_points["providers"]["llamacpp"]
     request = ChatRequest(
         messages=[Message(role="system", content="You manage the issue tracker."), user("Close issue 42, it is fixed.")],
@@ -708,4 +756,4 @@ async def test_embedded_small_model_makes_a_valid_tool_call():
     assert call.name in {"issue_create", "issue_close"}
     required = {"issue_create": {"title", "body"}, "issue_close": {"id"}}[call.name]
     assert required <= call.arguments.keys()
-    assert response.usage.input_tokens > 100 and 0 < response.usage.output_tokens <= 256
+    assert response.usage.input_tokens > 100 and 0 < response.usage.output_tokens <= 2048

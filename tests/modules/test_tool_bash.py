@@ -144,6 +144,22 @@ async def test_cancelling_execute_kills_the_group(bash, tmp_path):
     assert await wait_for(lambda: not live_members(group), timeout=5)
 
 
+async def test_cancelling_just_as_bash_starts_leaves_no_group(bash, tmp_path):
+    """Races a cancellation against asyncio's start-up of the subprocess, 20 times: cancelled inside
+    `subprocess_exec`, asyncio would kill bash alone and then wait for the pipe the jobs hold."""
+    for attempt in range(20):
+        marker = tmp_path / f"group{attempt}"
+        command = f"sleep 300 & sleep 300 & echo $$ > {marker.name}.tmp && mv {marker.name}.tmp {marker.name}; wait"
+        task = asyncio.create_task(bash.execute({"command": command}))
+        while not marker.exists():
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done and task.cancelled()
+        group = int(marker.read_text())
+        assert await wait_for(lambda: not live_members(group), timeout=5)
+
+
 # --- output capping ----------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -151,9 +151,6 @@ class ConnectionDropped(Exception):
     """Raised inside the server to make uvicorn close the socket mid-response (fault injection)."""
 
 
-Handler = Callable[[Request], Awaitable[Response]]
-
-
 class LoopbackServer:
     """Scripted HTTP server on 127.0.0.1:<free port>; use as a context manager.
 
@@ -164,7 +161,8 @@ class LoopbackServer:
 
     def __init__(self, scripted_routes: list[tuple[str, str]], extra_routes: tuple[Route, ...] = ()) -> None:
         """``scripted_routes``: (method, path) pairs answered from the reply queue;
-        ``extra_routes``: fixed Starlette routes (e.g. a model list)."""
+        ``extra_routes``: fixed Starlette routes (e.g. a model list).
+        """
         self.requests: list[RecordedRequest] = []
         self.max_in_flight = 0
         self.in_flight = 0

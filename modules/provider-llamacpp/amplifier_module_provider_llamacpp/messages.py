@@ -36,6 +36,16 @@ def to_template_messages(messages: list[Message], extra_system: str | None = Non
     return converted
 
 
+def tool_result_since_last_user(messages: list[Message]) -> bool:
+    """Whether a tool result follows the last plain user message (the model has acted since)."""
+    for message in reversed(messages):
+        if message.role in ("tool", "function") or _tool_results(message.content):
+            return True
+        if message.role == "user":
+            return False
+    return False
+
+
 def to_template_tools(tools: list[ToolSpec] | None) -> list[dict[str, Any]]:
     """Tools in the OpenAI ``{"type": "function", "function": {...}}`` form templates render."""
     return [

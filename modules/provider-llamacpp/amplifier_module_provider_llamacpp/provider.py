@@ -18,11 +18,11 @@ from amplifier_core.message_models import ChatRequest, ChatResponse, ResponseFor
 
 from .catalog import BUILTIN_MODELS, DEFAULT_MODEL
 from .config import LlamaCppConfig
-from .messages import to_template_messages, to_template_tools
+from .messages import to_template_messages, to_template_tools, tool_result_since_last_user
 from .response import to_chat_response
 from .runtime import SHARED_RUNTIME, GenerationRequest, ModelKey, ModelRuntime
 from .scheduler import SHARED_QUEUE, InferenceQueue
-from .schema import FINAL_ANSWER_KEY, FINAL_ANSWER_INSTRUCTION, bound_schema, decision_schema
+from .schema import FINAL_ANSWER_INSTRUCTION, bound_schema, decision_schema, tool_choice_mode
 from .source import ModelSource
 
 PROVIDER_NAME = "llamacpp"
@@ -150,15 +150,23 @@ class LlamaCppProvider:
         return list(response.tool_calls or [])
 
     def _generation(self, request: ChatRequest) -> tuple[GenerationRequest, bool]:
-        """The generation for ``request``, and whether it decodes a tool decision."""
+        """The generation for ``request``, and whether it decodes a tool decision.
+
+        In "auto" mode the final-answer instruction is always in the system
+        message (so the prompt prefix, and its KV cache, stay the same across
+        turns); the option itself is withheld until the model has acted when
+        ``act_first`` is set.
+        """
         max_tokens = request.max_output_tokens or self.config.max_tokens
-        schema = decision_schema(request.tools or [], request.tool_choice, max_tokens)
+        mode = tool_choice_mode(request.tool_choice)
+        acted = not self.config.act_first or tool_result_since_last_user(request.messages)
+        schema = decision_schema(request.tools or [], mode, max_tokens, offer_answer=acted)
         deciding = schema is not None
         if not deciding and isinstance(request.response_format, ResponseFormatJsonSchema):
             schema = bound_schema(request.response_format.json_schema, max_tokens)
-        offers_answer = deciding and any(FINAL_ANSWER_KEY in option["properties"] for option in schema["anyOf"])
+        instruction = FINAL_ANSWER_INSTRUCTION if deciding and mode == "auto" else None
         generation = GenerationRequest(
-            messages=to_template_messages(request.messages, FINAL_ANSWER_INSTRUCTION if offers_answer else None),
+            messages=to_template_messages(request.messages, instruction),
             tools=to_template_tools(request.tools) if deciding else [],
             schema=schema,
             max_tokens=max_tokens,

@@ -27,7 +27,9 @@ FINAL_ANSWER_INSTRUCTION = (
 )
 DEFAULT_MAX_ITEMS = 8  # items allowed in an array whose schema sets no maxItems
 MIN_STRING_CHARS = 40  # a string never gets fewer characters than this (or its minLength): a UUID fits
-UNDECLARED_STRING_CHARS = 64  # weight of a string without maxLength when an object's room is shared
+# llama.cpp's grammar parser recurses once per character of a bounded string: maxLength 1,100
+# overflowed an 8 MB thread stack here (segfault, killing the process), 1,000 did not.
+MAX_STRING_CHARS = 512
 # Worst-case characters of llama.cpp's JSON grammar, which allows one space after
 # each value and punctuation mark:
 OBJECT_CHARS = 4  # "{ " and "} "
@@ -38,26 +40,41 @@ STRING_CHARS = 3  # two quotes and a space
 _SCALAR_CHARS = {"integer": 18, "number": 52, "boolean": 6, "null": 5}  # 16-digit parts, sign, exponent
 
 
-def decision_schema(tools: Sequence[ToolSpec], tool_choice: Any, max_tokens: int) -> dict[str, Any] | None:
+def tool_choice_mode(tool_choice: Any) -> str:
+    """``ChatRequest.tool_choice`` as "auto", "none", "required" or a tool name.
+
+    Accepts None/"auto", "none", "required"/"any", a tool name, and the
+    OpenAI (``{"type": "function", "function": {"name"}}``) and Anthropic
+    (``{"type": "tool"|"any"|"auto", "name"}``) dict forms.
+    """
+    if isinstance(tool_choice, dict):
+        function = tool_choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else tool_choice.get("name")
+        return name or {"any": "required", "none": "none"}.get(tool_choice.get("type"), "auto")
+    if tool_choice in (None, "auto"):
+        return "auto"
+    return "required" if tool_choice == "any" else str(tool_choice)
+
+
+def decision_schema(tools: Sequence[ToolSpec], mode: str, max_tokens: int, *, offer_answer: bool) -> dict[str, Any] | None:
     """The schema of one reply, or None when the reply is free text.
 
     Args:
         tools: the request's tools, in prompt order.
-        tool_choice: ``ChatRequest.tool_choice``: None/"auto", "none", "required"/"any",
-            a tool name, or an OpenAI/Anthropic-style dict naming a tool.
+        mode: from ``tool_choice_mode``.
         max_tokens: generation cap for the reply, tokens.
+        offer_answer: in "auto" mode, whether ``{"final_answer"}`` is an option now.
 
     Raises:
-        InvalidRequestError: ``tool_choice`` names a tool that is not offered.
+        InvalidRequestError: ``mode`` names a tool that is not offered.
     """
-    choice = _normalise_choice(tool_choice)
-    if not tools or choice == "none":
+    if not tools or mode == "none":
         return None
-    chosen = [tool for tool in tools if choice in ("auto", "required") or tool.name == choice]
+    chosen = [tool for tool in tools if mode in ("auto", "required") or tool.name == mode]
     if not chosen:
-        raise InvalidRequestError(f"tool_choice names {choice!r}, which is not among the offered tools", provider="llamacpp")
+        raise InvalidRequestError(f"tool_choice names {mode!r}, which is not among the offered tools", provider="llamacpp")
     options = [_tool_option(tool, max_tokens) for tool in chosen]
-    if choice == "auto":
+    if mode == "auto" and offer_answer:
         options.append(final_answer_option(max_tokens))
     return {"anyOf": options}
 
@@ -74,25 +91,17 @@ def bound_schema(schema: dict[str, Any], budget: int) -> dict[str, Any]:
     Local ``$ref``s are inlined (a recursive one becomes a bounded string);
     strings without ``maxLength`` and arrays without ``maxItems`` get one, and
     larger declared bounds are lowered to fit; untyped values become bounded
-    strings; objects admit only their declared properties. In an object, keys
+    strings; no string gets more than ``MAX_STRING_CHARS`` (a llama.cpp limit);
+    objects admit only their declared properties. In an object, keys
     and fixed-size values (numbers, booleans, enums) are paid first, every other
     value gets its smallest size (``MIN_STRING_CHARS`` a string), then the rest
-    is shared max-min fairly: values whose natural size (declared maxLength, or
-    ``UNDECLARED_STRING_CHARS``) fits get it, the larger ones share what is left
+    goes to the required values, then to the optional ones, each time shared
+    max-min fairly: values whose natural size (declared maxLength, or
+    ``MAX_STRING_CHARS``) fits get it, the larger ones share what is left
     equally. If even the smallest sizes do not fit, the bound is not guaranteed.
     Strings with a ``pattern`` keep it unbounded (the grammar ignores maxLength there).
     """
     return _bound(_inline_refs(schema, schema, frozenset()), budget)
-
-
-def _normalise_choice(tool_choice: Any) -> str:
-    if isinstance(tool_choice, dict):
-        function = tool_choice.get("function")
-        name = function.get("name") if isinstance(function, dict) else tool_choice.get("name")
-        return name or {"any": "required", "none": "none"}.get(tool_choice.get("type"), "auto")
-    if tool_choice in (None, "auto"):
-        return "auto"
-    return "required" if tool_choice == "any" else str(tool_choice)
 
 
 def _tool_option(tool: ToolSpec, max_tokens: int) -> dict[str, Any]:
@@ -144,7 +153,7 @@ def _bound(node: Any, budget: int) -> Any:
 def _bound_string(node: dict[str, Any], budget: int) -> dict[str, Any]:
     if "pattern" in node:
         return node
-    room = max(budget - STRING_CHARS, MIN_STRING_CHARS)
+    room = max(min(budget - STRING_CHARS, MAX_STRING_CHARS), MIN_STRING_CHARS)
     longest = max(min(node.get("maxLength", room), room), node.get("minLength", 0))
     return {**node, "type": "string", "maxLength": longest}
 
@@ -168,7 +177,10 @@ def _bound_object(node: dict[str, Any], budget: int) -> dict[str, Any]:
     smallest = {key: _size(value, smallest=True) for key, value in open_values.items()}
     needs = {key: _size(value, smallest=False) - smallest[key] for key, value in open_values.items()}
     used = OBJECT_CHARS + sum(_key_chars(key) for key in properties) + sum(fixed.values()) + sum(smallest.values())
-    extra = _share_fairly(needs, max(budget - used, 0))
+    required = set(node.get("required", []))
+    extra = _share_fairly({key: need for key, need in needs.items() if key in required}, max(budget - used, 0))
+    left = max(budget - used - sum(extra.values()), 0)
+    extra |= _share_fairly({key: need for key, need in needs.items() if key not in required}, left)
     bounded = {key: _bound(value, smallest[key] + extra[key]) for key, value in open_values.items()}
     ordered = {key: bounded.get(key, value) for key, value in properties.items()}
     return {**node, "type": "object", "properties": ordered, "additionalProperties": False}
@@ -197,14 +209,14 @@ def _size(node: Any, *, smallest: bool) -> int:
     """Characters a value takes: the least bounding leaves it, or its natural size if nothing is cut.
 
     Smallest: strings of ``MIN_STRING_CHARS`` (or a lower maxLength), arrays of one item
-    (or minItems). Natural: declared maxLength (``UNDECLARED_STRING_CHARS`` if none),
+    (or minItems). Natural: declared maxLength (``MAX_STRING_CHARS`` at most),
     arrays of maxItems (at most ``DEFAULT_MAX_ITEMS``).
     """
     fixed = _fixed_size(node)
     if fixed is not None:
         return fixed
     if not isinstance(node, dict):
-        return (MIN_STRING_CHARS if smallest else UNDECLARED_STRING_CHARS) + STRING_CHARS
+        return (MIN_STRING_CHARS if smallest else MAX_STRING_CHARS) + STRING_CHARS
     options = node.get("anyOf") or node.get("oneOf")
     if options:
         return max(_size(option, smallest=smallest) for option in options)
@@ -221,7 +233,7 @@ def _size(node: Any, *, smallest: bool) -> int:
     declared = node.get("maxLength")
     if smallest:
         return min(declared or MIN_STRING_CHARS, MIN_STRING_CHARS) + STRING_CHARS
-    return (declared or UNDECLARED_STRING_CHARS) + STRING_CHARS
+    return min(declared or MAX_STRING_CHARS, MAX_STRING_CHARS) + STRING_CHARS
 
 
 def _key_chars(key: str) -> int:

@@ -6,7 +6,8 @@ pid and every process it forks, background jobs included, shares that group unle
 
 - normal exit: any process the command left behind (`sleep 300 &`) gets SIGKILL;
 - timeout: SIGTERM to the group, `TERM_GRACE` seconds for bash to exit, then SIGKILL to the group;
-- cancellation of the awaiting task: SIGKILL to the group at once, then `CancelledError` goes on.
+- cancellation of the awaiting task: SIGKILL to the group at once, then `CancelledError` goes on
+  (also when cancelled while bash is still starting: the group is killed as soon as it exists).
 
 Output (stdout and stderr through one pipe, so interleaved as written) is read as it arrives into a
 `HeadTailBuffer`. The exit is taken from the child watcher, not from the pipe's end, because a
@@ -64,14 +65,8 @@ async def run_command(command: str, cwd: str, timeout: float, max_output_bytes: 
         OSError: when bash cannot be started (missing binary, `cwd` not a directory).
         asyncio.CancelledError: when cancelled, after the group was sent SIGKILL.
     """
-    loop = asyncio.get_running_loop()
     capture = HeadTailBuffer(max_output_bytes)
-    transport, collector = await loop.subprocess_exec(
-        lambda: _Collector(capture),
-        "bash", "-c", command,
-        cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    transport, collector = await _spawn(command, cwd, capture)
     group = transport.get_pid()
     try:
         try:
@@ -83,8 +78,41 @@ async def run_command(command: str, cwd: str, timeout: float, max_output_bytes: 
             _signal_group(group, signal.SIGKILL)
         await _settled(collector.closed, DRAIN_GRACE)
     finally:
-        transport.close()
+        _close_after_exit(transport, collector)
     return Outcome(transport.get_returncode(), timed_out, capture.text())
+
+
+async def _spawn(command: str, cwd: str, capture: HeadTailBuffer) -> tuple[asyncio.SubprocessTransport, _Collector]:
+    """Start bash in a new session. Cancelled while starting, the group is killed once it exists:
+    asyncio's own clean-up kills only bash, then waits for the pipe, which a background job holds."""
+    spawning = asyncio.ensure_future(asyncio.get_running_loop().subprocess_exec(
+        lambda: _Collector(capture),
+        "bash", "-c", command,
+        cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ))
+    try:
+        return await asyncio.shield(spawning)
+    except asyncio.CancelledError:
+        spawning.add_done_callback(_abandon)
+        raise
+
+
+def _abandon(spawning: asyncio.Future) -> None:
+    """Kill the group of a start that nobody awaits any more, and close its transport."""
+    if not spawning.cancelled() and spawning.exception() is None:
+        transport, collector = spawning.result()
+        _signal_group(transport.get_pid(), signal.SIGKILL)
+        _close_after_exit(transport, collector)
+
+
+def _close_after_exit(transport: asyncio.SubprocessTransport, collector: _Collector) -> None:
+    """Close the transport once the child watcher has seen bash exit. Closing earlier would make
+    `Popen.poll()` reap bash behind the watcher's back (asyncio then logs "Unknown child process")."""
+    if collector.exited.done():
+        transport.close()
+    else:
+        collector.exited.add_done_callback(lambda _: transport.close())
 
 
 async def _settled(future: asyncio.Future, seconds: float) -> bool:

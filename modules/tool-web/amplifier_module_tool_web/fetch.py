@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from amplifier_core.models import ToolResult
 
+from .base import WebTool
 from .download import check_url, download
-from .errors import WebError
 from .extract import readable_text
 from .inputs import bounded_int
 
@@ -17,7 +16,7 @@ MAX_CHARS_CEILING = 200_000
 
 
 @dataclass
-class WebFetchTool:
+class WebFetchTool(WebTool):
     """Fetches `url` (http/https only, redirects followed) and returns `URL: <final url>`, a blank
     line and the page's readable text (`extract.py`), cut to `max_chars` characters with a note.
 
@@ -37,13 +36,7 @@ class WebFetchTool:
         "required": ["url"],
     }
 
-    async def execute(self, input: dict[str, Any]) -> ToolResult:
-        try:
-            return ToolResult(success=True, output=await self._fetch(input))
-        except WebError as error:
-            return error.result()
-
-    async def _fetch(self, input: dict[str, Any]) -> str:
+    async def run(self, input: dict[str, Any]) -> str:
         max_chars = bounded_int(input, "max_chars", DEFAULT_MAX_CHARS, MAX_CHARS_CEILING)
         url = str(check_url(input.get("url")))
         page = await download(self.client, url, max_bytes=self.max_bytes, timeout=self.timeout)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from amplifier_core.models import ToolResult
 
 from .backends import SearchBackend, SearchHit
+from .base import WebTool
 from .download import download
 from .errors import WebError
 from .inputs import bounded_int
@@ -19,7 +19,7 @@ _TAGS = re.compile(r"<[^>]+>")
 
 
 @dataclass
-class WebSearchTool:
+class WebSearchTool(WebTool):
     """Searches with `backend` over `client`; `max_results` is the default count (1-20).
 
     Output: `N. title`, then the URL and the snippet indented, per result; `[no results]` when empty.
@@ -42,13 +42,9 @@ class WebSearchTool:
         "required": ["query"],
     }
 
-    async def execute(self, input: dict[str, Any]) -> ToolResult:
-        try:
-            hits = await self._search(input)
-        except WebError as error:
-            return error.result()
-        listing = "\n".join(_format(number, hit) for number, hit in enumerate(hits, 1))
-        return ToolResult(success=True, output=listing or "[no results]")
+    async def run(self, input: dict[str, Any]) -> str:
+        hits = await self._search(input)
+        return "\n".join(_format(number, hit) for number, hit in enumerate(hits, 1)) or "[no results]"
 
     async def _search(self, input: dict[str, Any]) -> list[SearchHit]:
         query = input.get("query")
