@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ from foreman.fleet import FleetConfig
 from foreman.issues.errors import IssueError
 from foreman.plans import PlanError
 from foreman.sessions import SessionStartError
-from foreman.tasks import SEED_TASKS, SEED_WORKSPACE, load_tasks
+from foreman.tasks import SEED_TASKS, create_seed_workspace, load_tasks
 
 DEFAULT_WORKSPACE = Path(".demo-workspace")
 
@@ -32,10 +30,7 @@ def fresh_workspace(path: Path) -> None:
         kept = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}")
         path.rename(kept)
         console.print(f"previous workspace kept at {kept}")
-    shutil.copytree(SEED_WORKSPACE, path)
-    git = ["git", "-c", "user.name=amplifier-foreman", "-c", "user.email=foreman@localhost"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Seed workspace"]):
-        subprocess.run([*git, *args], cwd=path, check=True, capture_output=True)
+    create_seed_workspace(path)
 
 
 def provider_banner(provider: str, rehearsal: bool) -> str:

@@ -8,6 +8,8 @@ blocked). The seed scenario is the five issues of the user's original demo.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -61,6 +63,15 @@ SEED_TASKS = [
 
 SEED_GOAL = "Run the seed scenario: fix the login bug, add password reset, research competitor pricing and " \
             "the user onboarding flow, and optimise database queries once the slow query log is available."
+
+
+def create_seed_workspace(path: Path) -> Path:
+    """Copy the seed's sample app to ``path`` (which must not exist) as a new git repository with one commit."""
+    shutil.copytree(SEED_WORKSPACE, path)
+    git = ["git", "-c", "user.name=amplifier-foreman", "-c", "user.email=foreman@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Seed workspace"]):
+        subprocess.run([*git, *args], cwd=path, check=True, capture_output=True)
+    return path
 
 
 def load_tasks(path: str | Path) -> list[TaskSpec]:

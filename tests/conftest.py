@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from foreman.issues import FakeClock, open_store
-from foreman.tasks import SEED_WORKSPACE
+from foreman.tasks import create_seed_workspace
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +35,4 @@ def store(request: pytest.FixtureRequest, tmp_path, clock):
 @pytest.fixture
 def git_workspace(tmp_path) -> Path:
     """The seed's sample app as a fresh git repository with one commit."""
-    ws = tmp_path / "ws"
-    shutil.copytree(SEED_WORKSPACE, ws)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "seed"]):
-        subprocess.run([*git, *args], cwd=ws, check=True)
-    return ws
+    return create_seed_workspace(tmp_path / "ws")

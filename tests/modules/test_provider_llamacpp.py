@@ -275,12 +275,14 @@ def _max_lengths(node: Any) -> list[int]:
     return own + [n for value in node.values() for n in _max_lengths(value)]
 
 
-def test_room_is_shared_max_min_fairly_and_never_below_the_floor():
-    arguments = decide([ISSUE_CREATE], "required", 1024)["anyOf"][0]["properties"]["arguments"]
-    props = arguments["properties"]
+def test_room_goes_to_required_values_first_and_is_shared_max_min_fairly():
+    props = decide([ISSUE_CREATE], "required", 1024)["anyOf"][0]["properties"]["arguments"]["properties"]
     assert props["title"]["maxLength"] == 120, "a declared bound that fits is kept"
-    body, labels = longest_json(props["body"]), longest_json(props["labels"])
-    assert abs(body - labels) <= 2 * props["labels"]["maxItems"] + 8, "the larger values share the rest equally"
+    assert props["body"]["maxLength"] == schema.MAX_STRING_CHARS, "the required body is served before optional labels"
+    assert props["labels"]["items"]["maxLength"] >= schema.MIN_STRING_CHARS
+    two_texts = ToolSpec(name="t", parameters={"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}})
+    shares = decide([two_texts], "required", 600)["anyOf"][0]["properties"]["arguments"]["properties"]
+    assert shares["a"]["maxLength"] == shares["b"]["maxLength"] < schema.MAX_STRING_CHARS, "equal needs, equal shares"
     tiny = decide([ISSUE_CREATE], "required", 64)["anyOf"][0]["properties"]["arguments"]["properties"]
     assert tiny["body"]["maxLength"] == schema.MIN_STRING_CHARS, "below the floor the bound is no longer guaranteed"
 

@@ -1,0 +1,107 @@
+"""Benchmark the fleet: efficiency with a fixed-latency fake LLM, session start-up time, memory per session.
+
+    python bench/bench_fleet.py                       # N = 1, 4, 16, 32 workers, 0.5 s per model call
+    python bench/bench_fleet.py --workers 1 4 --issues 16 --latency 0.2
+
+Efficiency = ideal wall time / measured wall time of the workers' phase, where the ideal is
+ceil(issues / N) x calls per issue x latency: what N workers would take if the runtime, database,
+sessions and tools cost nothing. Every worker call goes to the scripted rehearsal worker (note,
+write a file, close, answer: 4 calls per issue), delayed by ``--latency`` seconds; the foreman's
+planning is scripted without delay and not timed. Sessions, mount plans, tools, leases, the
+database and git worktrees are all real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from foreman.fleet import Fleet, FleetConfig
+from foreman.issues import open_store
+from foreman.issues.identity import WorkerIdentity
+from foreman.plans import load_plan
+from foreman.rehearsal import foreman_turn, worker_turn
+from foreman.sessions import open_session
+from foreman.tasks import TaskSpec, create_seed_workspace
+from foreman.testing import ScriptedProvider
+
+CALLS_PER_ISSUE = 4  # rehearsal worker: issue_note, write_file, issue_close, final answer
+
+
+def _factory(latency: float):
+    async def slow_worker(request):
+        await asyncio.sleep(latency)
+        return worker_turn(request)
+
+    def make(plan, worker):
+        policy = foreman_turn if plan.fleet.role == "foreman" else slow_worker
+        return ScriptedProvider([policy] * 200, name="bench")
+
+    return make
+
+
+async def _efficiency(workers: int, issues: int, latency: float, root: Path) -> tuple[float, float, float]:
+    tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
+    config = FleetConfig(workspace=create_seed_workspace(root / "ws"), tasks=tasks, workers={"coding": workers, "research": 0},
+                         provider_factory=_factory(latency), review_interval=0.2)
+    started: dict[str, float] = {}
+    report = await Fleet(config).run(on_started=lambda f: started.setdefault("t", time.monotonic()))
+    measured = time.monotonic() - started["t"]
+    assert all(i.status == "closed" for i in report.issues), "every issue must close"
+    ideal = math.ceil(issues / workers) * CALLS_PER_ISSUE * latency
+    return ideal, measured, ideal / measured
+
+
+async def _startup(samples: int, root: Path) -> tuple[float, float, float]:
+    """Median/p90 seconds to open a coding-worker session (plan loaded once), and RSS MiB per open session."""
+    ws = create_seed_workspace(root / "ws")
+    store = open_store(ws / ".foreman" / "issues.db", create=True)
+    plan = load_plan("coding-worker")
+    times, sessions = [], []
+    rss_before = _rss_mib()
+    for n in range(samples):
+        start = time.perf_counter()
+        session = await open_session(plan, workspace=ws, store=store, identity=WorkerIdentity(name=f"w{n}"),
+                                     provider=ScriptedProvider(["ok"]))
+        times.append(time.perf_counter() - start)
+        sessions.append(session)
+    per_session = (_rss_mib() - rss_before) / samples
+    for session in sessions:
+        await session.cleanup()
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.9)], per_session
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 16, 32])
+    parser.add_argument("--issues", type=int, default=64, help="issues per run")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per fake model call")
+    parser.add_argument("--startup-samples", type=int, default=50)
+    args = parser.parse_args()
+    print(f"fleet efficiency: {args.issues} issues, {args.latency} s per model call, {CALLS_PER_ISSUE} calls per issue")
+    print(f"{'workers':>7} {'ideal s':>8} {'measured s':>10} {'efficiency':>10}")
+    for n in args.workers:
+        with tempfile.TemporaryDirectory() as tmp:
+            ideal, measured, eff = asyncio.run(_efficiency(n, args.issues, args.latency, Path(tmp)))
+        print(f"{n:>7} {ideal:>8.1f} {measured:>10.2f} {eff:>10.3f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        p50, p90, mib = asyncio.run(_startup(args.startup_samples, Path(tmp)))
+    print(f"\nsession start-up (coding-worker plan, {args.startup_samples} sessions): "
+          f"p50 {p50 * 1000:.1f} ms, p90 {p90 * 1000:.1f} ms; memory {mib:.2f} MiB RSS per open session")
+
+
+if __name__ == "__main__":
+    main()
