@@ -177,7 +177,7 @@ def load_plans(directory: str | os.PathLike = PLANS_DIR) -> list[MountPlan]:
 
 def _locate(path: str | os.PathLike) -> Path:
     file = Path(path)
-    if not file.suffix and not file.exists():
+    if not file.suffix and not file.is_file():
         file = PLANS_DIR / f"{file}.json"
     if not file.is_file():
         raise PlanError(f"{file}: no such mount plan file")

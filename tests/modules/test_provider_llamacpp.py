@@ -35,7 +35,7 @@ from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ProviderBehaviorTests
 
 import amplifier_module_provider_llamacpp as module
-from amplifier_module_provider_llamacpp import assembly, backend, catalog, messages, schema
+from amplifier_module_provider_llamacpp import assembly, backend, bounding, catalog, decision, messages
 from amplifier_module_provider_llamacpp.backend import Completion
 from amplifier_module_provider_llamacpp.catalog import BuiltinModel
 from amplifier_module_provider_llamacpp.config import LlamaCppConfig
@@ -263,7 +263,7 @@ def test_decision_schema_fits_max_tokens(max_tokens):
     assert longest_json(bounded) <= max_tokens
     for option in bounded["anyOf"]:
         assert option["properties"].keys() <= {"name", "arguments", "final_answer"}
-    assert max(_max_lengths(bounded)) <= schema.MAX_STRING_CHARS, "llama.cpp's grammar parser overflows beyond"
+    assert max(_max_lengths(bounded)) <= bounding.MAX_STRING_CHARS, "llama.cpp's grammar parser overflows beyond"
 
 
 def _max_lengths(node: Any) -> list[int]:
@@ -278,13 +278,13 @@ def _max_lengths(node: Any) -> list[int]:
 def test_room_goes_to_required_values_first_and_is_shared_max_min_fairly():
     props = decide([ISSUE_CREATE], "required", 1024)["anyOf"][0]["properties"]["arguments"]["properties"]
     assert props["title"]["maxLength"] == 120, "a declared bound that fits is kept"
-    assert props["body"]["maxLength"] == schema.MAX_STRING_CHARS, "the required body is served before optional labels"
-    assert props["labels"]["items"]["maxLength"] >= schema.MIN_STRING_CHARS
+    assert props["body"]["maxLength"] == bounding.MAX_STRING_CHARS, "the required body is served before optional labels"
+    assert props["labels"]["items"]["maxLength"] >= bounding.MIN_STRING_CHARS
     two_texts = ToolSpec(name="t", parameters={"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}})
     shares = decide([two_texts], "required", 600)["anyOf"][0]["properties"]["arguments"]["properties"]
-    assert shares["a"]["maxLength"] == shares["b"]["maxLength"] < schema.MAX_STRING_CHARS, "equal needs, equal shares"
+    assert shares["a"]["maxLength"] == shares["b"]["maxLength"] < bounding.MAX_STRING_CHARS, "equal needs, equal shares"
     tiny = decide([ISSUE_CREATE], "required", 64)["anyOf"][0]["properties"]["arguments"]["properties"]
-    assert tiny["body"]["maxLength"] == schema.MIN_STRING_CHARS, "below the floor the bound is no longer guaranteed"
+    assert tiny["body"]["maxLength"] == bounding.MIN_STRING_CHARS, "below the floor the bound is no longer guaranteed"
 
 
 def test_bounding_adds_missing_limits_and_lowers_large_ones():
@@ -300,11 +300,11 @@ def test_bounding_adds_missing_limits_and_lowers_large_ones():
             "flag": {"type": "boolean"},
         },
     }
-    bounded = schema.bound_schema(tool, 400)
+    bounded = bounding.bound_schema(tool, 400)
     props = bounded["properties"]
     assert props["short"]["maxLength"] == 10
     assert props["huge"]["maxLength"] < 400 and props["free"]["maxLength"] < 400
-    assert props["tags"]["maxItems"] <= schema.DEFAULT_MAX_ITEMS and props["tags"]["items"]["maxLength"] < 400
+    assert props["tags"]["maxItems"] <= bounding.DEFAULT_MAX_ITEMS and props["tags"]["items"]["maxLength"] < 400
     assert props["anything"] == {"type": "string", "maxLength": props["anything"]["maxLength"]}
     assert props["meta"] == {"type": "object", "properties": {}, "additionalProperties": False}
     assert props["flag"] == {"type": "boolean"}
@@ -319,7 +319,7 @@ def test_bounding_inlines_refs_and_stops_recursion():
         "properties": {"root": {"$ref": "#/$defs/Node"}},
         "$defs": {"Node": {"type": "object", "properties": {"label": {"type": "string"}, "child": {"$ref": "#/$defs/Node"}}}},
     }
-    bounded = schema.bound_schema(tree, 300)
+    bounded = bounding.bound_schema(tree, 300)
     assert "$defs" not in json.dumps(bounded) and "$ref" not in json.dumps(bounded)
     child = bounded["properties"]["root"]["properties"]["child"]
     assert child["type"] == "string", "the recursive reference ends as a bounded string"
@@ -343,7 +343,7 @@ def test_tool_choice_variants():
 
 
 def decide(tools: list[ToolSpec], tool_choice: Any, max_tokens: int, offer_answer: bool = True) -> dict | None:
-    return schema.decision_schema(tools, schema.tool_choice_mode(tool_choice), max_tokens, offer_answer=offer_answer)
+    return decision.decision_schema(tools, decision.tool_choice_mode(tool_choice), max_tokens, offer_answer=offer_answer)
 
 
 @pytest.mark.skipif(not HAS_LLAMA_CPP, reason="needs llama-cpp-python's JSON-schema-to-grammar converter")
@@ -462,7 +462,7 @@ async def test_act_first_withholds_the_final_answer_until_a_tool_result_but_keep
     await provider.complete(ChatRequest(messages=acted("close 3"), tools=[ISSUE_CLOSE]))
     offered = [[o["properties"].get("name", {}).get("const", "answer") for o in s["anyOf"]] for s in fake.schemas]
     assert offered == [["issue_close"], ["issue_close", "answer"]]
-    assert all(schema.FINAL_ANSWER_INSTRUCTION in prompt for prompt in fake.prompts)
+    assert all(decision.FINAL_ANSWER_INSTRUCTION in prompt for prompt in fake.prompts)
     assert fake.prompts[1].startswith(fake.prompts[0])
 
 

@@ -22,7 +22,8 @@ from .messages import to_template_messages, to_template_tools, tool_result_since
 from .response import to_chat_response
 from .runtime import SHARED_RUNTIME, GenerationRequest, ModelKey, ModelRuntime
 from .scheduler import SHARED_QUEUE, InferenceQueue
-from .schema import FINAL_ANSWER_INSTRUCTION, bound_schema, decision_schema, tool_choice_mode
+from .bounding import bound_schema
+from .decision import FINAL_ANSWER_INSTRUCTION, decision_schema, tool_choice_mode
 from .source import ModelSource
 
 PROVIDER_NAME = "llamacpp"

@@ -16,7 +16,7 @@ from amplifier_core.llm_errors import InvalidToolCallError
 from amplifier_core.message_models import ChatResponse, TextBlock, ToolCall, ToolCallBlock, Usage
 
 from .runtime import GenerationResult
-from .schema import FINAL_ANSWER_KEY
+from .decision import FINAL_ANSWER_KEY
 
 
 def to_chat_response(result: GenerationResult, *, tool_decision: bool) -> ChatResponse:

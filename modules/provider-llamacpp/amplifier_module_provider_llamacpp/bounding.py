@@ -1,30 +1,18 @@
-"""JSON schemas for constrained decoding of tool calls.
+"""Bound a JSON schema so that any value it admits fits a character budget.
 
-The model's whole reply is decoded under one JSON schema: an ``anyOf`` with one
-option ``{"name": <const tool name>, "arguments": <tool input schema>}`` per
-offered tool, plus ``{"final_answer": <string>}`` when the model may answer in
-text. llama.cpp's grammar only guarantees well-formed JSON if generation ends
+llama.cpp's grammar only guarantees well-formed JSON if generation ends
 before ``max_tokens`` (docs/modules/provider-llamacpp.md), so every string and
-array gets a ``maxLength``/``maxItems`` that keeps the reply within a budget of
-``max_tokens`` characters. That bounds tokens too, since a token carries at
-least one character of ASCII text (an escaped or non-ASCII character can cost
-more; ``response.py`` reports such a truncated reply as an error).
+array of a tool schema gets a ``maxLength``/``maxItems`` that keeps the value
+within a budget of characters; ``decision.py`` sets that budget from
+``max_tokens``. That bounds tokens too, since a token carries at least one
+character of ASCII text (an escaped or non-ASCII character can cost more;
+``response.py`` reports such a truncated reply as an error). Sizes follow the
+grammar llama-cpp-python's converter emits (``llama_cpp/llama_grammar.py``).
 """
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from amplifier_core.llm_errors import InvalidRequestError
-from amplifier_core.message_models import ToolSpec
-
-FINAL_ANSWER_KEY = "final_answer"
-# Measured on the 1.5B model (docs/benchmarks-llamacpp.md): a plainer "when no call is needed"
-# made it answer in text instead of calling tools; this wording keeps calls the default.
-FINAL_ANSWER_INSTRUCTION = (
-    f'Each reply is one function call. When the tool results show the task is done, '
-    f'reply {{"{FINAL_ANSWER_KEY}": "<short summary>"}} instead.'
-)
 DEFAULT_MAX_ITEMS = 8  # items allowed in an array whose schema sets no maxItems
 MIN_STRING_CHARS = 40  # a string never gets fewer characters than this (or its minLength): a UUID fits
 # llama.cpp's grammar parser recurses once per character of a bounded string: maxLength 1,100
@@ -38,51 +26,6 @@ ARRAY_CHARS = 4  # "[ " and "] "
 ITEM_CHARS = 2  # ", " per array item
 STRING_CHARS = 3  # two quotes and a space
 _SCALAR_CHARS = {"integer": 18, "number": 52, "boolean": 6, "null": 5}  # 16-digit parts, sign, exponent
-
-
-def tool_choice_mode(tool_choice: Any) -> str:
-    """``ChatRequest.tool_choice`` as "auto", "none", "required" or a tool name.
-
-    Accepts None/"auto", "none", "required"/"any", a tool name, and the
-    OpenAI (``{"type": "function", "function": {"name"}}``) and Anthropic
-    (``{"type": "tool"|"any"|"auto", "name"}``) dict forms.
-    """
-    if isinstance(tool_choice, dict):
-        function = tool_choice.get("function")
-        name = function.get("name") if isinstance(function, dict) else tool_choice.get("name")
-        return name or {"any": "required", "none": "none"}.get(tool_choice.get("type"), "auto")
-    if tool_choice in (None, "auto"):
-        return "auto"
-    return "required" if tool_choice == "any" else str(tool_choice)
-
-
-def decision_schema(tools: Sequence[ToolSpec], mode: str, max_tokens: int, *, offer_answer: bool) -> dict[str, Any] | None:
-    """The schema of one reply, or None when the reply is free text.
-
-    Args:
-        tools: the request's tools, in prompt order.
-        mode: from ``tool_choice_mode``.
-        max_tokens: generation cap for the reply, tokens.
-        offer_answer: in "auto" mode, whether ``{"final_answer"}`` is an option now.
-
-    Raises:
-        InvalidRequestError: ``mode`` names a tool that is not offered.
-    """
-    if not tools or mode == "none":
-        return None
-    chosen = [tool for tool in tools if mode in ("auto", "required") or tool.name == mode]
-    if not chosen:
-        raise InvalidRequestError(f"tool_choice names {mode!r}, which is not among the offered tools", provider="llamacpp")
-    options = [_tool_option(tool, max_tokens) for tool in chosen]
-    if mode == "auto" and offer_answer:
-        options.append(final_answer_option(max_tokens))
-    return {"anyOf": options}
-
-
-def final_answer_option(max_tokens: int) -> dict[str, Any]:
-    """``{"final_answer": string}`` with a length that fits ``max_tokens``."""
-    answer = bound_schema({"type": "string"}, max_tokens - OBJECT_CHARS - _key_chars(FINAL_ANSWER_KEY))
-    return {"type": "object", "properties": {FINAL_ANSWER_KEY: answer}, "required": [FINAL_ANSWER_KEY]}
 
 
 def bound_schema(schema: dict[str, Any], budget: int) -> dict[str, Any]:
@@ -104,16 +47,6 @@ def bound_schema(schema: dict[str, Any], budget: int) -> dict[str, Any]:
     return _bound(_inline_refs(schema, schema, frozenset()), budget)
 
 
-def _tool_option(tool: ToolSpec, max_tokens: int) -> dict[str, Any]:
-    wrapper = OBJECT_CHARS + _key_chars("name") + len(json.dumps(tool.name)) + 1 + _key_chars("arguments")
-    arguments = bound_schema(tool.parameters or {"type": "object"}, max_tokens - wrapper)
-    return {
-        "type": "object",
-        "properties": {"name": {"const": tool.name}, "arguments": arguments},
-        "required": ["name", "arguments"],
-    }
-
-
 def _inline_refs(node: Any, root: dict[str, Any], seen: frozenset[str]) -> Any:
     if isinstance(node, list):
         return [_inline_refs(item, root, seen) for item in node]
@@ -133,6 +66,8 @@ def _resolve(root: dict[str, Any], ref: str) -> Any:
 
 
 def _bound(node: Any, budget: int) -> Any:
+    if node is True:  # the schema that admits anything
+        return _bound_string({}, budget)
     if not isinstance(node, dict) or "const" in node or "enum" in node:
         return node
     for key in ("anyOf", "oneOf", "allOf"):
@@ -176,7 +111,7 @@ def _bound_object(node: dict[str, Any], budget: int) -> dict[str, Any]:
     open_values = {key: value for key, value in properties.items() if key not in fixed}
     smallest = {key: _size(value, smallest=True) for key, value in open_values.items()}
     needs = {key: _size(value, smallest=False) - smallest[key] for key, value in open_values.items()}
-    used = OBJECT_CHARS + sum(_key_chars(key) for key in properties) + sum(fixed.values()) + sum(smallest.values())
+    used = OBJECT_CHARS + sum(key_chars(key) for key in properties) + sum(fixed.values()) + sum(smallest.values())
     required = set(node.get("required", []))
     extra = _share_fairly({key: need for key, need in needs.items() if key in required}, max(budget - used, 0))
     left = max(budget - used - sum(extra.values()), 0)
@@ -222,7 +157,7 @@ def _size(node: Any, *, smallest: bool) -> int:
         return max(_size(option, smallest=smallest) for option in options)
     if node.get("type") == "object" or "properties" in node:
         properties = node.get("properties", {}).items()
-        return OBJECT_CHARS + sum(_key_chars(key) + _size(value, smallest=smallest) for key, value in properties)
+        return OBJECT_CHARS + sum(key_chars(key) + _size(value, smallest=smallest) for key, value in properties)
     if node.get("type") == "array" or "items" in node:
         items = node.get("items", {})
         if isinstance(items, list):
@@ -236,5 +171,6 @@ def _size(node: Any, *, smallest: bool) -> int:
     return min(declared or MAX_STRING_CHARS, MAX_STRING_CHARS) + STRING_CHARS
 
 
-def _key_chars(key: str) -> int:
+def key_chars(key: str) -> int:
+    """Characters an object key costs at most, besides its value."""
     return len(json.dumps(key)) + KEY_CHARS
