@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from amplifier_core.message_models import ChatRequest, Message, ToolSpec
-
 from amplifier_module_provider_llamacpp import LlamaCppConfig, LlamaCppProvider
 from amplifier_module_provider_llamacpp.backend import LlamaBackend
 from amplifier_module_provider_llamacpp.messages import to_template_messages

@@ -78,9 +78,13 @@ def _missing_input(prompt: str) -> str:
 
 
 def worker_turn(request: ChatRequest) -> Any:
-    """What a rehearsal worker does next: note, write a file, close, then answer."""
+    """What a rehearsal worker does next: (agent mode: claim,) note, write a file, close, then answer."""
     prompt, called = _since_last_prompt(request)
     match = re.search(r"Your issue is (fm-[0-9a-z]+): (.+)", prompt)
+    if not match and "issue_claim" in prompt and "issue_claim" not in called:
+        return call("issue_claim")
+    if not match and "issue_claim" in called:
+        match = _claimed(request)
     if not match:
         return "nothing to do"
     issue_id, title = match.group(1), match.group(2).strip()
@@ -91,6 +95,16 @@ def worker_turn(request: ChatRequest) -> Any:
     if "issue_close" not in called:
         return call("issue_close", summary=f"Rehearsal: wrote rehearsal/{issue_id}.md for '{title}'.")
     return f"Closed {issue_id}."
+
+
+def _claimed(request: ChatRequest) -> re.Match | None:
+    """The issue an ``issue_claim`` result in the conversation names (agent mode)."""
+    for message in request.messages:
+        if message.role == "tool":
+            found = re.search(r'"id": "(fm-[0-9a-z]+)", "title": "([^"]+)"', _text(message.content))
+            if found:
+                return found
+    return None
 
 
 def rehearsal_provider(plan: MountPlan, worker: str) -> ScriptedProvider:

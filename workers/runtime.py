@@ -64,11 +64,16 @@ class Worker:
         self.options = options or WorkerOptions()
         self.stats = WorkerStats()
         self.identity = WorkerIdentity(name=name, where=plan.fleet.takes, lease_ttl=plan.fleet.lease_ttl)
+        self._agent_sessions = 0
 
     async def run(self) -> WorkerStats:
         """Work issues until the run is over (or Ctrl-C); returns the worker's totals."""
         while not self.stopping.is_set():
-            worked = await self._one_issue()
+            try:
+                worked = await self._one_issue()
+            except Exception as exc:  # a runtime fault costs this attempt, never the whole run
+                self.stats.last_action, worked = f"runtime error: {type(exc).__name__}: {exc}", True
+                await self._drop_claim(str(exc))
             if not worked:
                 if self.options.until_idle or self.run_over.is_set():
                     break
@@ -93,22 +98,24 @@ class Worker:
             error, lost = await self._run_session(where, prompt)
         except Exception as exc:  # a session that cannot start is this attempt's failure
             error, lost = f"session did not start: {exc}", None
-        await self._settle(claim.issue.id, claim.token, lost, error)
+        await self._settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
         return True
 
     async def _agent_turn(self) -> bool:
-        """Agent mode: the model picks and claims through the issue tool (works in the workspace root)."""
+        """Agent mode: the model picks and claims through the issue tool, in a worktree per session."""
         if not await asyncio.to_thread(self.store.ready, self.plan.fleet.takes, limit=1):
             return False
         self.stats.state, self.identity.claimed = "working", []
+        self._agent_sessions += 1
+        key = f"{self.name}-session-{self._agent_sessions}"
         try:
-            error, lost = await self._run_session(self.workspace.root, AGENT_MODE_TASK)
+            error, lost = await self._run_session(await self.workspace.checkout(key), AGENT_MODE_TASK)
         except Exception as exc:
             error, lost = f"session did not start: {exc}", None
         held = self.identity.claim
         for issue_id in self.identity.claimed:
             token = held.token if held and held.issue.id == issue_id else None
-            await self._settle(issue_id, token, lost, error)
+            await self._settle(issue_id, token, lost, error, worktree=key)
         return True
 
     async def _run_session(self, where, prompt: str) -> tuple[str | None, str | None]:
@@ -138,8 +145,9 @@ class Worker:
         recorder.attach(session.coordinator.hooks)
         return session
 
-    async def _settle(self, issue_id: str, token: int | None, lost: str | None, error: str | None) -> None:
-        """Record how the attempt ended: closed (commit), blocked, lease lost, or failed.
+    async def _settle(self, issue_id: str, token: int | None, lost: str | None, error: str | None, *,
+                      worktree: str) -> None:
+        """Record how the attempt ended: closed (commit ``worktree``), blocked, lease lost, or failed.
 
         ``token`` is the claim's fencing token, or None when the model itself already closed or
         blocked the issue it claimed (agent mode).
@@ -147,9 +155,9 @@ class Worker:
         issue = await asyncio.to_thread(self.store.get, issue_id)
         mine = issue.assignee == self.name and (token is None or issue.fence == token)
         if issue.status == Status.CLOSED and mine:
-            changed = await self.workspace.commit(issue_id, f"{issue_id}: {issue.title}\n\n{issue.close_reason or ''}")
+            changed = await self.workspace.commit(worktree, f"{issue_id}: {issue.title}\n\n{issue.close_reason or ''}")
             if changed:
-                note = f"Committed on {BRANCH_PREFIX}{issue_id}: {', '.join(changed)}"
+                note = f"Committed on {BRANCH_PREFIX}{worktree}: {', '.join(changed)}"
                 await asyncio.to_thread(self.store.note, issue_id, note, author=self.name)
             self.stats.closed.append(issue_id)
         elif issue.status == Status.BLOCKED and mine:
@@ -160,6 +168,12 @@ class Worker:
         elif issue.status == Status.IN_PROGRESS and mine and token is not None:
             await self._fail(issue_id, token, error or "session ended without closing or blocking the issue")
         self.identity.claim = None
+
+    async def _drop_claim(self, reason: str) -> None:
+        """After a runtime fault: fail the claim still held, if any."""
+        claim, self.identity.claim = self.identity.claim, None
+        if claim is not None:
+            await self._fail(claim.issue.id, claim.token, f"runtime error: {reason}")
 
     async def _fail(self, issue_id: str, token: int, reason: str) -> None:
         """Give the issue back: released on Ctrl-C, otherwise a failed attempt (dead letter after max)."""

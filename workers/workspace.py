@@ -52,26 +52,33 @@ class Workspace:
         ensure_foreman_dir(self.root)
         self.git = is_git_repo(self.root)
 
-    async def checkout(self, issue_id: str) -> Path:
-        """The directory to work ``issue_id`` in (its worktree in a git repository, else the root)."""
+    async def checkout(self, key: str) -> Path:
+        """The directory to work in: the worktree of branch ``foreman/<key>`` in a git repository, else the root.
+
+        ``key`` is the issue id (runtime claim mode) or a session label (agent mode, where the issue is
+        not known before the session starts).
+        """
         if not self.git:
             return self.root
-        return await asyncio.to_thread(self._worktree, issue_id)
+        return await asyncio.to_thread(self._worktree, key)
 
-    def _worktree(self, issue_id: str) -> Path:
-        path = self.root / ".foreman" / "worktrees" / issue_id
+    def _path(self, key: str) -> Path:
+        return self.root / ".foreman" / "worktrees" / key
+
+    def _worktree(self, key: str) -> Path:
+        path = self._path(key)
         if path.exists():  # a retry or a resumed run continues on the same branch
             return path
-        branch = BRANCH_PREFIX + issue_id
+        branch = BRANCH_PREFIX + key
         exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", branch], cwd=self.root).returncode == 0
         _git(self.root, "worktree", "add", *([str(path), branch] if exists else ["-b", branch, str(path), "HEAD"]))
         return path
 
-    async def commit(self, issue_id: str, message: str) -> list[str]:
-        """Commit everything changed in the issue's worktree; returns the changed paths (empty: nothing)."""
-        if not self.git:
+    async def commit(self, key: str, message: str) -> list[str]:
+        """Commit everything changed in the worktree of ``key``; returns the changed paths (empty: nothing)."""
+        if not self.git or not self._path(key).exists():
             return []
-        return await asyncio.to_thread(self._commit, self.root / ".foreman" / "worktrees" / issue_id, message)
+        return await asyncio.to_thread(self._commit, self._path(key), message)
 
     @staticmethod
     def _commit(path: Path, message: str) -> list[str]:

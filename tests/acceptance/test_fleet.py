@@ -164,3 +164,43 @@ def test_resume_after_sigkill_of_the_whole_run(tmp_path, git_workspace):
     assert all(claims[i] == 1 for i in closed_before), "nothing closed before the kill was done again"
     for issue_id, bodies in notes_before.items():
         assert [n.body for n in store.show(issue_id).notes][: len(bodies)] == bodies, "notes kept"
+
+
+def test_agent_claim_mode_the_model_claims_through_the_tool(tmp_path, git_workspace):
+    plans = copy_plans(tmp_path)
+    coding = json.loads((plans / "coding-worker.json").read_text())
+    coding["fleet"]["claim_mode"] = "agent"
+    coding["tools"][0]["config"]["operations"] = ["ready", "claim", "show", "note", "block", "close"]
+    (plans / "coding-worker.json").write_text(json.dumps(coding))
+    tasks = [TaskSpec(title="First fix", worker_type="coding"), TaskSpec(title="Second fix", worker_type="coding")]
+
+    fleet, report = run_fleet(FleetConfig(workspace=git_workspace, plans_dir=plans, tasks=tasks,
+                                          workers={"coding": 1, "research": 0}, review_interval=0.1))
+
+    assert all(i.status == Status.CLOSED and i.assignee == "coding-1" for i in report.issues)
+    assert sorted(report.workers["coding-1"].closed) == sorted(i.id for i in report.issues)
+    claims = fleet.store.events(kinds=[EventKind.CLAIMED])
+    assert len(claims) == 2 and all(e.actor == "coding-1" for e in claims)
+
+
+def test_first_ctrl_c_stops_gracefully_and_releases_claims(tmp_path, git_workspace):
+    tasks_file = tmp_path / "tasks.json"
+    tasks_file.write_text(json.dumps([t.model_dump(mode="json") for t in SEED_TASKS]))
+    cmd = [sys.executable, "-m", "foreman.cli", "run", "--tasks", str(tasks_file), "--workspace", str(git_workspace),
+           "--rehearsal"]
+    run = subprocess.Popen(cmd, cwd=REPO, env=os.environ | {"FOREMAN_REHEARSAL_DELAY": "1.0"},
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    db = git_workspace / ".foreman" / "issues.db"
+    deadline = time.monotonic() + 120
+    while not ((counts := _counts_if_ready(db)) and counts["in_progress"] >= 2):
+        assert time.monotonic() < deadline, "no claims to interrupt"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=60)
+
+    assert run.returncode == 130, output
+    assert "stopping" in output and "--resume" in output
+    store = open_store(db)
+    assert store.counts()["in_progress"] == 0, "every claim was released"
+    outcomes = [a.outcome for i in store.list() for a in store.attempts(i.id)]
+    assert "released" in outcomes and None not in outcomes

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import amplifier_module_provider_llamacpp as module
 import pytest
 from amplifier_core import llm_errors
 from amplifier_core.message_models import (
@@ -33,13 +34,21 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ProviderBehaviorTests
-
-import amplifier_module_provider_llamacpp as module
-from amplifier_module_provider_llamacpp import assembly, backend, bounding, catalog, decision, messages
+from amplifier_module_provider_llamacpp import (
+    assembly,
+    backend,
+    bounding,
+    catalog,
+    decision,
+    messages,
+)
 from amplifier_module_provider_llamacpp.backend import Completion
 from amplifier_module_provider_llamacpp.catalog import BuiltinModel
 from amplifier_module_provider_llamacpp.config import LlamaCppConfig
-from amplifier_module_provider_llamacpp.errors import ModelIntegrityError, ModelUnavailableError
+from amplifier_module_provider_llamacpp.errors import (
+    ModelIntegrityError,
+    ModelUnavailableError,
+)
 from amplifier_module_provider_llamacpp.provider import LlamaCppProvider
 from amplifier_module_provider_llamacpp.runtime import ModelRuntime
 from amplifier_module_provider_llamacpp.scheduler import InferenceQueue
@@ -79,7 +88,7 @@ class FakeLlamaBackend:
 
     ``replies`` are returned in order; a reply longer than max_tokens is cut
     (finish_reason "length") like real generation. ``gate``, when given, holds
-    every ``complete`` until set, so tests can queue work behind a running job.
+    every ``complete`` until set, or until its stop event is set (then ``stopped``).
     """
 
     name = "fake-model"
@@ -96,6 +105,7 @@ class FakeLlamaBackend:
         self.state: list[int] = []
         self.running = 0
         self.most_running = 0
+        self.stopped = False
 
     def tokenize(self, text: str) -> list[int]:
         return [ord(char) for char in text]
@@ -112,8 +122,10 @@ class FakeLlamaBackend:
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         try:
-            if self.gate is not None:
-                self.gate.wait(timeout=30)
+            while self.gate is not None and not self.gate.wait(0.01):
+                if stop.is_set():
+                    self.stopped = True
+                    return Completion("", "stop", 0)
             self.prompts.append("".join(map(chr, tokens)))
             self.schemas.append(schema_)
             reply = self.replies.pop(0)
@@ -503,13 +515,24 @@ async def test_prompt_over_the_context_window_is_a_context_length_error(dummy_gg
 
 
 @needs_jinja2
+async def test_a_llama_failure_is_an_llm_error_with_its_cause(dummy_gguf):
+    class BrokenFakeBackend(FakeLlamaBackend):
+        def complete(self, *args):
+            raise RuntimeError("llama_decode returned -3")
+
+    with pytest.raises(llm_errors.LLMError, match="inference failed: RuntimeError: llama_decode returned -3") as caught:
+        await fake_provider(BrokenFakeBackend([]), dummy_gguf).complete(ChatRequest(messages=[user("hi")]))
+    assert isinstance(caught.value.__cause__, RuntimeError) and not caught.value.retryable
+
+
+@needs_jinja2
 async def test_timeout_maps_to_llm_timeout_and_stops_the_job(dummy_gguf):
     gate = threading.Event()
     fake = FakeLlamaBackend(["late"], gate=gate)
     provider = fake_provider(fake, dummy_gguf)
     with pytest.raises(llm_errors.LLMTimeoutError, match="request.timeout=0.05"):
         await provider.complete(ChatRequest(messages=[user("hi")], timeout=0.05))
-    gate.set()
+    await asyncio.to_thread(_wait_until, lambda: fake.stopped)
 
 
 @needs_jinja2

@@ -20,7 +20,12 @@ messages with text content. Rules, in order of the roles:
 import json
 from typing import Any
 
-from amplifier_core.message_models import Message, ToolCallBlock, ToolResultBlock, ToolSpec
+from amplifier_core.message_models import (
+    Message,
+    ToolCallBlock,
+    ToolResultBlock,
+    ToolSpec,
+)
 
 TemplateMessage = dict[str, Any]
 

@@ -11,19 +11,27 @@ import functools
 import time
 from typing import Any
 
-from amplifier_core import ConfigField, ModelInfo, ProviderInfo
-from amplifier_core import llm_errors
+from amplifier_core import ConfigField, ModelInfo, ProviderInfo, llm_errors
 from amplifier_core.events import LLM_REQUEST, LLM_RESPONSE
-from amplifier_core.message_models import ChatRequest, ChatResponse, ResponseFormatJsonSchema, ToolCall
+from amplifier_core.message_models import (
+    ChatRequest,
+    ChatResponse,
+    ResponseFormatJsonSchema,
+    ToolCall,
+)
 
+from .bounding import bound_schema
 from .catalog import BUILTIN_MODELS, DEFAULT_MODEL
 from .config import LlamaCppConfig
-from .messages import to_template_messages, to_template_tools, tool_result_since_last_user
+from .decision import FINAL_ANSWER_INSTRUCTION, decision_schema, tool_choice_mode
+from .messages import (
+    to_template_messages,
+    to_template_tools,
+    tool_result_since_last_user,
+)
 from .response import to_chat_response
 from .runtime import SHARED_RUNTIME, GenerationRequest, ModelKey, ModelRuntime
 from .scheduler import SHARED_QUEUE, InferenceQueue
-from .bounding import bound_schema
-from .decision import FINAL_ANSWER_INSTRUCTION, decision_schema, tool_choice_mode
 from .source import ModelSource
 
 PROVIDER_NAME = "llamacpp"
@@ -67,14 +75,14 @@ class LlamaCppProvider:
         return self._key.source.id
 
     def get_info(self) -> ProviderInfo:
-        """Provider metadata: no credentials, local tool-calling model, config defaults."""
+        """Provider metadata: no credentials, local tool-calling model, this instance's settings."""
         return ProviderInfo(
             id=PROVIDER_NAME,
             display_name="llama.cpp (embedded local model)",
             credential_env_vars=[],
             capabilities=["tools", "json_mode", "local"],
             defaults={
-                "model": DEFAULT_MODEL,
+                "model": self.model_id,
                 "n_ctx": self.config.n_ctx,
                 "max_tokens": self.config.max_tokens,
                 "temperature": self.config.temperature,
@@ -142,6 +150,8 @@ class LlamaCppProvider:
         except Exception as error:
             mapped = _as_llm_error(error, self.model_id, request.timeout)
             await self._emit(LLM_RESPONSE, self._summary(started, status="error", error=str(mapped)))
+            if mapped is error:
+                raise
             raise mapped from error
         await self._emit(LLM_RESPONSE, self._summary(started, status="ok", usage=response.usage.model_dump(mode="json")))
         return response

@@ -13,10 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from amplifier_core.llm_errors import InvalidToolCallError
-from amplifier_core.message_models import ChatResponse, TextBlock, ToolCall, ToolCallBlock, Usage
+from amplifier_core.message_models import (
+    ChatResponse,
+    TextBlock,
+    ToolCall,
+    ToolCallBlock,
+    Usage,
+)
 
-from .runtime import GenerationResult
 from .decision import FINAL_ANSWER_KEY
+from .runtime import GenerationResult
 
 
 def to_chat_response(result: GenerationResult, *, tool_decision: bool) -> ChatResponse:
