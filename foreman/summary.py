@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from foreman.fleet import FleetReport
-from foreman.issues import IssueStore
+from foreman.issues import EventKind, IssueStore
 from workers.workspace import BRANCH_PREFIX
 
 
@@ -21,6 +21,23 @@ def files_changed(root: Path, issue_id: str) -> list[str]:
     return done.stdout.split() if done.returncode == 0 else []
 
 
+def worker_usage(store: IssueStore) -> tuple[int, int, int, float]:
+    """(model calls, input tokens, output tokens, USD) of every worker session, from the event log.
+
+    Read from the database so workers in other processes count too.
+    """
+    calls = tokens_in = tokens_out = 0
+    cost = 0.0
+    for event in store.events(kinds=[EventKind.SESSION]):
+        if event.data.get("event") == "provider:response":
+            usage = event.data.get("usage") or {}
+            calls += 1
+            tokens_in += usage.get("input_tokens") or 0
+            tokens_out += usage.get("output_tokens") or 0
+            cost += usage.get("cost_usd") or 0.0
+    return calls, tokens_in, tokens_out, cost
+
+
 def print_summary(report: FleetReport, store: IssueStore, root: Path, console: Console) -> None:
     """Print what the run did."""
     table = Table("issue", "title", "status", "worker", "notes", "files changed")
@@ -29,10 +46,10 @@ def print_summary(report: FleetReport, store: IssueStore, root: Path, console: C
         table.add_row(issue.id, escape(issue.title), issue.status.value, issue.assignee or "",
                       str(len(detail.notes)), escape(", ".join(files_changed(root, issue.id))))
     console.print(table)
-    everyone = [report.foreman, *report.workers.values()]
-    calls = sum(s.model_calls for s in everyone)
-    tokens_in, tokens_out = sum(s.input_tokens for s in everyone), sum(s.output_tokens for s in everyone)
-    cost = sum(s.cost_usd for s in everyone)
+    calls, tokens_in, tokens_out, cost = worker_usage(store)
+    foreman = report.foreman
+    calls, tokens_in, tokens_out = calls + foreman.model_calls, tokens_in + foreman.input_tokens, tokens_out + foreman.output_tokens
+    cost += foreman.cost_usd
     console.print(f"provider: {report.provider}   model calls: {calls}   tokens: {tokens_in} in / {tokens_out} out   "
                   f"cost: ${cost:.4f}   wall time: {report.seconds:.1f} s")
     for issue in report.state.waiting_for_human:
