@@ -204,3 +204,15 @@ def test_first_ctrl_c_stops_gracefully_and_releases_claims(tmp_path, git_workspa
     assert store.counts()["in_progress"] == 0, "every claim was released"
     outcomes = [a.outcome for i in store.list() for a in store.attempts(i.id)]
     assert "released" in outcomes and None not in outcomes
+
+
+def test_foreman_worker_command_joins_a_shared_database(git_workspace):
+    store = open_store(git_workspace / ".foreman" / "issues.db", create=True)
+    mine = store.create(SEED_TASKS[0].new_issue())
+    research = store.create(SEED_TASKS[2].new_issue())
+    done = subprocess.run([sys.executable, "-m", "foreman.cli", "worker", "--plan", str(PLANS_DIR / "coding-worker.json"),
+                           "--name", "shell-1", "--workspace", str(git_workspace), "--until-idle", "--rehearsal"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert store.get(mine.id).status == Status.CLOSED and store.get(mine.id).assignee == "shell-1"
+    assert store.get(research.id).status == Status.OPEN, "a coding worker leaves research issues alone"
