@@ -12,6 +12,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,8 +104,6 @@ class FakeLlamaBackend:
         self.prompts: list[str] = []
         self.schemas: list[Any] = []
         self.state: list[int] = []
-        self.running = 0
-        self.most_running = 0
         self.stopped = False
 
     def tokenize(self, text: str) -> list[int]:
@@ -119,21 +118,16 @@ class FakeLlamaBackend:
         return min(shared, len(tokens) - 1)
 
     def complete(self, tokens, schema_, max_tokens, temperature, stop) -> Completion:
-        self.running += 1
-        self.most_running = max(self.most_running, self.running)
-        try:
-            while self.gate is not None and not self.gate.wait(0.01):
-                if stop.is_set():
-                    self.stopped = True
-                    return Completion("", "stop", 0)
-            self.prompts.append("".join(map(chr, tokens)))
-            self.schemas.append(schema_)
-            reply = self.replies.pop(0)
-            text = reply[:max_tokens]
-            self.state = tokens + [ord(char) for char in text]
-            return Completion(text, "stop" if text == reply else "length", len(text))
-        finally:
-            self.running -= 1
+        while self.gate is not None and not self.gate.wait(0.01):
+            if stop.is_set():
+                self.stopped = True
+                return Completion("", "stop", 0)
+        self.prompts.append("".join(map(chr, tokens)))
+        self.schemas.append(schema_)
+        reply = self.replies.pop(0)
+        text = reply[:max_tokens]
+        self.state = tokens + [ord(char) for char in text]
+        return Completion(text, "stop" if text == reply else "length", len(text))
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +203,7 @@ def test_cache_dir_follows_xdg_and_can_be_overridden(monkeypatch, tmp_path):
     ],
 )
 def test_config_rejects_bad_values(raw, message):
-    with pytest.raises(llm_errors.ConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(llm_errors.ConfigurationError, match=re.escape(message)):
         LlamaCppConfig.from_mapping(raw)
 
 
@@ -577,6 +571,7 @@ class FakeModel:
 
     def __init__(self) -> None:
         self.started: list[str] = []
+        self.threads: set[str] = set()
         self.running = 0
         self.most_running = 0
         self.gates: dict[str, threading.Event] = {}
@@ -585,6 +580,7 @@ class FakeModel:
     def job(self, session: str, stop: threading.Event | None = None) -> str:
         with self.lock:
             self.started.append(session)
+            self.threads.add(threading.current_thread().name)
             self.running += 1
             self.most_running = max(self.most_running, self.running)
         try:
@@ -625,8 +621,8 @@ async def test_cancelling_a_queued_job_dequeues_it_and_a_running_one_is_told_to_
     for task in (waiting, running):
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert await queue.run(lambda stop: model.job("next")) == "next"
-    assert model.started == ["running", "next"], "the cancelled job never ran; the running one stopped"
+    assert await queue.run(lambda stop: model.job("next")) == "next"  # so the gated job returned: it saw stop
+    assert model.started == ["running", "next"], "the cancelled queued job never ran"
 
 
 def test_queue_serialises_sessions_running_in_different_threads():
@@ -643,7 +639,11 @@ def test_queue_serialises_sessions_running_in_different_threads():
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(model.started) == sorted(f"{n}{i}" for n in "XYZ" for i in range(3)) and model.most_running == 1
+    assert sorted(model.started) == sorted(f"{n}{i}" for n in "XYZ" for i in range(3))
+    for name in "XYZ":
+        assert [s for s in model.started if s[0] == name] == [f"{name}0", f"{name}1", f"{name}2"]
+    (worker,) = model.threads
+    assert worker.startswith("llamacpp-inference"), "every event loop's jobs run on the one worker thread"
 
 
 def _wait_until(condition, timeout: float = 10.0) -> None:
@@ -768,7 +768,7 @@ def _small_model_available() -> str:
 async def test_embedded_small_model_makes_a_valid_tool_call():
     coordinator = MockCoordinator()
     # max_tokens 2048 makes the bounded strings hit MAX_STRING_CHARS: llama.cpp parses that grammar without crashing.
-    await module.mount(coordinator, {"model": catalog.QWEN_0_5B.id, "n_ctx": 4096, "max_tokens": 2048, "temperature": 0})
+    await module.mount(coordinator, {"model": catalog.QWEN_0_5B.id, "max_tokens": 2048, "temperature": 0})
     provider = coordinator.mount_points["providers"]["llamacpp"]
     request = ChatRequest(
         messages=[Message(role="system", content="You manage the issue tracker."), user("Close issue 42, it is fixed.")],

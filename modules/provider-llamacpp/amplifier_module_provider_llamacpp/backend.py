@@ -72,7 +72,7 @@ class LlamaBackend:
     """
 
     def __init__(self, path: Path, *, n_ctx: int, n_threads: int) -> None:
-        """Load the GGUF at ``path`` (blocking: 2-6 s for the built-in models).
+        """Load the GGUF at ``path`` (blocking: 0.5-4 s measured for the built-in models).
 
         Raises:
             ModelUnavailableError: llama-cpp-python is not installed (names the pip command).

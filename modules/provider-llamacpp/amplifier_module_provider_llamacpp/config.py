@@ -32,7 +32,8 @@ class LlamaCppConfig:
         priority: provider rank for orchestrators; lower is preferred.
         act_first: with tools offered and tool_choice unset/"auto", the first reply after a user
             message must be a tool call (the final-answer option comes once a tool result exists).
-            Measured: without it the 1.5B model often answers "Task completed." before doing anything.
+            Measured: without it the 1.5B model answered "Task completed." to a foreman goal before
+            doing anything (docs/benchmarks.md, provider-llamacpp).
     """
 
     model: str = DEFAULT_MODEL

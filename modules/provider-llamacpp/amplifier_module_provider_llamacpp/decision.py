@@ -16,8 +16,9 @@ from amplifier_core.message_models import ToolSpec
 from .bounding import OBJECT_CHARS, bound_schema, key_chars
 
 FINAL_ANSWER_KEY = "final_answer"
-# Measured on the 1.5B model (docs/benchmarks-llamacpp.md): a plainer "when no call is needed"
-# made it answer in text instead of calling tools; this wording keeps calls the default.
+# Measured on the 1.5B model (docs/benchmarks.md, provider-llamacpp): with "When no function call
+# is needed, reply ..." it explained 3 of 3 goals in text instead of calling a tool; this wording
+# (with act_first) got a call for 4 of 4 and a final answer once the work was done.
 FINAL_ANSWER_INSTRUCTION = (
     f'Each reply is one function call. When the tool results show the task is done, '
     f'reply {{"{FINAL_ANSWER_KEY}": "<short summary>"}} instead.'
