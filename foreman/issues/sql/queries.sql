@@ -38,15 +38,7 @@ SELECT status, count(*) AS n FROM issues GROUP BY status;
 -- leases_due: in-progress issues whose lease ran out at or before :now
 SELECT * FROM issues WHERE status = 'in_progress' AND lease_expires_at <= :now ORDER BY lease_expires_at;
 
--- attempt_start: record a claim as a running attempt, numbered on from the issue's last attempt
-INSERT INTO attempts (issue_id, number, worker, token, started_at)
-VALUES (:issue_id, (SELECT coalesce(max(number), 0) + 1 FROM attempts WHERE issue_id = :issue_id), :worker, :token, :now);
-
--- attempt_end: finish the running attempt of a claim
-UPDATE attempts SET ended_at = :now, outcome = :outcome, error = :error
-WHERE issue_id = :issue_id AND token = :token AND ended_at IS NULL;
-
--- attempts_of: every attempt of one issue, first first
+-- attempts_of: every attempt of one issue, first first (a view over the event log)
 SELECT * FROM attempts WHERE issue_id = ? ORDER BY number;
 
 -- note_append: add a note

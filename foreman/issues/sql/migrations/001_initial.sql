@@ -48,19 +48,6 @@ CREATE TABLE notes (
 );
 CREATE INDEX notes_by_issue ON notes (issue_id, id);
 
--- One row per claim; outcome is NULL while the claim runs.
-CREATE TABLE attempts (
-    issue_id   TEXT NOT NULL REFERENCES issues (id),
-    number     INTEGER NOT NULL,
-    worker     TEXT NOT NULL,
-    token      INTEGER NOT NULL,
-    started_at REAL NOT NULL,
-    ended_at   REAL,
-    outcome    TEXT CHECK (outcome IN ('closed', 'blocked', 'released', 'failed', 'lease_expired')),
-    error      TEXT,
-    PRIMARY KEY (issue_id, number)
-) WITHOUT ROWID;
-
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
     issue_id   TEXT NOT NULL,
@@ -70,6 +57,25 @@ CREATE TABLE events (
     data       TEXT NOT NULL DEFAULT '{}'  -- JSON object; status changes carry "from" and "to"
 );
 CREATE INDEX events_by_issue ON events (issue_id, id);
+
+-- One row per claim, derived from the event log (its single source of truth): a "claimed" event
+-- starts an attempt; the next event that moves the issue out of in_progress ends it.
+-- outcome and ended_at are NULL while the claim runs.
+CREATE VIEW attempts AS
+SELECT c.issue_id,
+       row_number() OVER (PARTITION BY c.issue_id ORDER BY c.id) AS number,
+       c.actor AS worker,
+       json_extract(c.data, '$.token') AS token,
+       c.created_at AS started_at,
+       e.created_at AS ended_at,
+       e.kind AS outcome,
+       json_extract(e.data, '$.error') AS error
+FROM events c
+LEFT JOIN events e ON e.id = (
+    SELECT min(t.id) FROM events t
+    WHERE t.issue_id = c.issue_id AND t.id > c.id AND json_extract(t.data, '$.from') = 'in_progress'
+      AND t.kind IN ('closed', 'blocked', 'released', 'failed', 'lease_expired'))
+WHERE c.kind = 'claimed';
 
 -- Nothing is deleted implicitly: issues, notes and events can never be deleted or rewritten here.
 CREATE TRIGGER issues_never_deleted BEFORE DELETE ON issues
