@@ -7,8 +7,8 @@ Efficiency = ideal wall time / measured wall time of the workers' phase, where t
 ceil(issues / N) x calls per issue x latency: what N workers would take if the runtime, database,
 sessions and tools cost nothing. Every worker call goes to the scripted rehearsal worker (note,
 write a file, close, answer: 4 calls per issue), delayed by ``--latency`` seconds; the foreman's
-planning is scripted without delay and not timed. Sessions, mount plans, tools, leases, the
-database and git worktrees are all real.
+planning is scripted without delay and not timed. Sessions, mount plans, tools, leases and the
+database are all real; ``--git`` adds a git worktree per issue and a commit per close.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from foreman.tasks import TaskSpec, create_seed_workspace
 from foreman.testing import ScriptedProvider
 
 CALLS_PER_ISSUE = 4  # rehearsal worker: issue_note, write_file, issue_close, final answer
+REVIEW_INTERVAL = 0.1  # seconds between foreman reviews (how soon the end of the run is seen)
 
 
 def _factory(latency: float):
@@ -45,10 +46,16 @@ def _factory(latency: float):
     return make
 
 
-async def _efficiency(workers: int, issues: int, latency: float, root: Path) -> tuple[float, float, float]:
+def _plain_workspace(root: Path) -> Path:
+    (root / "ws").mkdir()
+    return root / "ws"
+
+
+async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool) -> tuple[float, float, float]:
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
-    config = FleetConfig(workspace=create_seed_workspace(root / "ws"), tasks=tasks, workers={"coding": workers, "research": 0},
-                         provider_factory=_factory(latency), review_interval=0.2)
+    workspace = create_seed_workspace(root / "ws") if git else _plain_workspace(root)
+    config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},
+                         provider_factory=_factory(latency), review_interval=REVIEW_INTERVAL)
     started: dict[str, float] = {}
     report = await Fleet(config).run(on_started=lambda f: started.setdefault("t", time.monotonic()))
     measured = time.monotonic() - started["t"]
@@ -90,12 +97,16 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=64, help="issues per run")
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per fake model call")
     parser.add_argument("--startup-samples", type=int, default=50)
+    parser.add_argument("--git", action="store_true",
+                        help="work in a git repository (a worktree per issue, a commit per close) instead of a plain folder")
     args = parser.parse_args()
-    print(f"fleet efficiency: {args.issues} issues, {args.latency} s per model call, {CALLS_PER_ISSUE} calls per issue")
+    kind = "git repository (worktree per issue)" if args.git else "plain folder"
+    print(f"fleet efficiency: {args.issues} issues, {args.latency} s per model call, {CALLS_PER_ISSUE} calls per issue, "
+          f"workspace: {kind}")
     print(f"{'workers':>7} {'ideal s':>8} {'measured s':>10} {'efficiency':>10}")
     for n in args.workers:
         with tempfile.TemporaryDirectory() as tmp:
-            ideal, measured, eff = asyncio.run(_efficiency(n, args.issues, args.latency, Path(tmp)))
+            ideal, measured, eff = asyncio.run(_efficiency(n, args.issues, args.latency, Path(tmp), args.git))
         print(f"{n:>7} {ideal:>8.1f} {measured:>10.2f} {eff:>10.3f}")
     with tempfile.TemporaryDirectory() as tmp:
         p50, p90, mib = asyncio.run(_startup(args.startup_samples, Path(tmp)))

@@ -24,7 +24,7 @@ from foreman.plans import PLANS_DIR, MountPlan, PlanError, load_plans
 from foreman.sessions import FleetSession, open_session
 from foreman.tasks import TaskSpec
 from foreman.planner import plan_issues
-from workers.recorder import SessionRecorder, WorkerStats
+from workers.recorder import EventSink, SessionRecorder, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.standalone import worker_process_main
 from workers.workspace import Workspace
@@ -87,6 +87,7 @@ class Fleet:
         self.stopping, self.run_over = asyncio.Event(), asyncio.Event()
         self.workers: list[Worker] = []
         self.foreman_stats = WorkerStats()
+        self.sink = EventSink(self.store)
         self.state: RunState | None = None
 
     def worker_count(self, plan: MountPlan) -> int:
@@ -114,6 +115,7 @@ class Fleet:
             await asyncio.gather(*running)
         finally:
             await foreman.cleanup()
+            await self.sink.flush()
         return FleetReport(issues=self.store.list(), state=self.state, workers={w.name: w.stats for w in self.workers},
                            foreman=self.foreman_stats, provider=foreman.provider,
                            seconds=time.monotonic() - started, interrupted=self.stopping.is_set())
@@ -123,14 +125,14 @@ class Fleet:
         provider = factory(self.foreman_plan, "foreman") if factory else None
         session = await open_session(self.foreman_plan, workspace=self.workspace.root, store=self.store,
                                      identity=WorkerIdentity(name="foreman", role="foreman"), provider=provider)
-        SessionRecorder(self.store, "foreman", self.foreman_stats, WorkerIdentity(name="foreman")).attach(session.coordinator.hooks)
+        SessionRecorder(self.sink, "foreman", self.foreman_stats, WorkerIdentity(name="foreman")).attach(session.coordinator.hooks)
         return session
 
     def _make_workers(self) -> list[Worker]:
         options = WorkerOptions(provider_factory=self.config.provider_factory)
         return [
             Worker(f"{plan.fleet.worker_type}-{n}", plan, self.store, self.workspace,
-                   run_over=self.run_over, stopping=self.stopping, options=options)
+                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options)
             for plan in self.worker_plans for n in range(1, self.worker_count(plan) + 1)
         ]
 

@@ -17,11 +17,13 @@ from amplifier_core import AmplifierSession
 from amplifier_core.models import HookResult
 from amplifier_module_loop_streaming.provider_call import select_provider
 
+from foreman import module_cache
 from foreman.issues import IssueStore
 from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
 from foreman.plans import MountPlan
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
+module_cache.install()
 
 
 class SessionStartError(RuntimeError):

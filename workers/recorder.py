@@ -2,7 +2,9 @@
 
 Hooks on ``provider:response``, ``provider:error``, ``tool:post`` and ``tool:error`` append a
 ``session`` event (actor = worker) to the issue's event log, so ``foreman issues events ID`` shows
-every model call (tokens, cost) and tool call (arguments, result) of every attempt.
+every model call (tokens, cost) and tool call (arguments, result) of every attempt. Events go
+through one :class:`EventSink` per process, which writes whatever accumulated while the previous
+write ran in a single transaction (32 busy workers would otherwise queue one commit per event).
 """
 
 from __future__ import annotations
@@ -37,11 +39,36 @@ class WorkerStats:
     failed: list[str] = field(default_factory=list)
 
 
+class EventSink:
+    """Batches session events into the store; ``flush()`` waits until everything put so far is written."""
+
+    def __init__(self, store: IssueStore) -> None:
+        self.store = store
+        self._pending: list[tuple[str, EventKind, str, dict[str, Any]]] = []
+        self._writer: asyncio.Task | None = None
+
+    def put(self, issue_id: str, actor: str, data: dict[str, Any]) -> None:
+        """Queue one ``session`` event; a writer task is started if none is running."""
+        self._pending.append((issue_id, EventKind.SESSION, actor, data))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await asyncio.to_thread(self.store.record_events, batch)
+
+    async def flush(self) -> None:
+        """Wait for every queued event to be written."""
+        while self._writer is not None and not self._writer.done():
+            await self._writer
+
+
 class SessionRecorder:
     """Attach to a session's hooks; events go to the issue the identity holds (or last held)."""
 
-    def __init__(self, store: IssueStore, worker: str, stats: WorkerStats, identity: WorkerIdentity) -> None:
-        self.store, self.worker, self.stats, self.identity = store, worker, stats, identity
+    def __init__(self, sink: EventSink, worker: str, stats: WorkerStats, identity: WorkerIdentity) -> None:
+        self.sink, self.worker, self.stats, self.identity = sink, worker, stats, identity
 
     def attach(self, hooks: Any) -> None:
         """Register the recording handlers on a session's hook registry."""
@@ -53,7 +80,7 @@ class SessionRecorder:
         claim = self.identity.claim
         issue_id = claim.issue.id if claim else self.stats.issue_id
         if issue_id:
-            await asyncio.to_thread(self.store.record_event, issue_id, EventKind.SESSION, self.worker, summary)
+            self.sink.put(issue_id, self.worker, summary)
         return HookResult()
 
     def _summarise(self, event: str, data: dict[str, Any]) -> dict[str, Any]:

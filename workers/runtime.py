@@ -23,7 +23,7 @@ from foreman.plans import MountPlan
 from foreman.sessions import FleetSession, open_session
 from workers.lease import LeaseKeeper
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
-from workers.recorder import SessionRecorder, WorkerStats
+from workers.recorder import EventSink, SessionRecorder, WorkerStats
 from workers.workspace import BRANCH_PREFIX, Workspace
 
 POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
@@ -55,11 +55,13 @@ class Worker:
         workspace: the fleet's workspace.
         run_over: set by the foreman when the run ends; the worker stops once idle after that.
         stopping: set on Ctrl-C: finish the current step, release the claim, stop.
+        sink: where session events are written (shared by the process's workers).
     """
 
     def __init__(self, name: str, plan: MountPlan, store: IssueStore, workspace: Workspace, *,
-                 run_over: asyncio.Event, stopping: asyncio.Event, options: WorkerOptions | None = None) -> None:
-        self.name, self.plan, self.store, self.workspace = name, plan, store, workspace
+                 run_over: asyncio.Event, stopping: asyncio.Event, sink: EventSink,
+                 options: WorkerOptions | None = None) -> None:
+        self.name, self.plan, self.store, self.workspace, self.sink = name, plan, store, workspace, sink
         self.run_over, self.stopping = run_over, stopping
         self.options = options or WorkerOptions()
         self.stats = WorkerStats()
@@ -132,6 +134,7 @@ class Worker:
                 error = str(exc)
             finally:
                 await session.cleanup()
+                await self.sink.flush()
         return error, lease.lost_reason
 
     def _unsettled(self, lease: LeaseKeeper) -> bool:
@@ -141,7 +144,7 @@ class Worker:
     async def _open(self, where) -> FleetSession:
         provider = self.options.provider_factory(self.plan, self.name) if self.options.provider_factory else None
         session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider)
-        recorder = SessionRecorder(self.store, self.name, self.stats, self.identity)
+        recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.coordinator.hooks)
         return session
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from foreman.issues import open_store, resolve_db
 from foreman.plans import MountPlan, load_plan
-from workers.recorder import WorkerStats
+from workers.recorder import EventSink, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.workspace import Workspace
 
@@ -31,7 +31,8 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
     run_over = asyncio.Event()
     watcher = asyncio.create_task(_follow_run_over(store, run_over))
     try:
-        return await Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, options=options).run()
+        sink = EventSink(store)
+        return await Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, sink=sink, options=options).run()
     finally:
         watcher.cancel()
         store.disconnect()

@@ -10,7 +10,10 @@ itself. Worktrees are kept after the run for review (``git worktree list``).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BRANCH_PREFIX = "foreman/"
@@ -26,6 +29,17 @@ def _git(cwd: Path, *args: str) -> str:
     if done.returncode != 0:
         raise WorkspaceError(f"git {' '.join(args)} in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout.strip()
+
+
+@contextmanager
+def _git_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on ``<root>/.foreman/git.lock`` held by one thread of one process at a time."""
+    with open(root / ".foreman" / "git.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def is_git_repo(path: Path) -> bool:
@@ -70,8 +84,13 @@ class Workspace:
         if path.exists():  # a retry or a resumed run continues on the same branch
             return path
         branch = BRANCH_PREFIX + key
-        exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", branch], cwd=self.root).returncode == 0
-        _git(self.root, "worktree", "add", *([str(path), branch] if exists else ["-b", branch, str(path), "HEAD"]))
+        with _git_lock(self.root):  # concurrent `git worktree add` in one repository can read half-made entries
+            try:
+                _git(self.root, "worktree", "add", "-q", "-b", branch, str(path), "HEAD")
+            except WorkspaceError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                _git(self.root, "worktree", "add", "-q", str(path), branch)
         return path
 
     async def commit(self, key: str, message: str) -> list[str]:

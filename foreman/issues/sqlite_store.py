@@ -503,13 +503,17 @@ class SQLiteStore:
                 raise IssueNotFound(f"no {dep_type.value} dependency {issue_id} -> {depends_on}", id=issue_id)
             self._event(conn, issue_id, EventKind.DEPENDENCY_REMOVED, actor, {"depends_on": depends_on, "type": dep_type.value})
 
-    def record_event(self, issue_id: str, kind: EventKind, actor: str, data: dict[str, Any]) -> Event:
-        """Append an event that changes nothing else (e.g. what an agent session did on the issue)."""
-        with self._write() as conn:
-            self._row(conn, issue_id)
-            number = self._event(conn, issue_id, kind, actor, data)
-            return _event_from_row(conn.execute(self._sql["event_get"], (number,)).fetchone())
+    def record_events(self, events: list[tuple[str, EventKind, str, dict[str, Any]]]) -> int:
+        """Append events that change nothing else, ``(issue_id, kind, actor, data)`` each, in one transaction.
 
+        Used for what agent sessions did on their issues. Returns how many were written; an event of
+        an unknown issue is skipped (its issue id is checked, never invented).
+        """
+        with self._write() as conn:
+            known = [e for e in events if conn.execute(self._sql["issue_get"], (e[0],)).fetchone() is not None]
+            for issue_id, kind, actor, data in known:
+                self._event(conn, issue_id, kind, actor, data)
+            return len(known)
 
     # -- fleet state ----------------------------------------------------------------------
 

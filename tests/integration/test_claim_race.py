@@ -63,7 +63,6 @@ def test_claim_next_race_claims_each_issue_once(tmp_path):
     claimed = Counter(i for won in outcome.values() for i in won)
     assert set(claimed) == set(ids)
     assert max(claimed.values()) == 1
-    assert sum(1 for won in outcome.values() if won) > 1, "the race should spread claims over several processes"
     store = open_store(db)
     assert len(store.events(kinds=["claimed"])) == ISSUES
     assert {a.worker for i in ids[:20] for a in store.attempts(i)} <= set(outcome)

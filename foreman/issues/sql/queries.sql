@@ -50,9 +50,6 @@ SELECT * FROM notes WHERE issue_id = ? ORDER BY id;
 -- event_append: add one event to the log
 INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data);
 
--- event_get: one event by its number
-SELECT * FROM events WHERE id = ?;
-
 -- events_list: events matching {where}, in log order
 SELECT * FROM events WHERE id > :after {where} ORDER BY id LIMIT :limit;
 
