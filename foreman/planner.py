@@ -1,16 +1,16 @@
 """The foreman's first job: turn a goal (or a task file) into issues in the queue.
 
 The foreman SESSION creates the issues through ``issue_create``. With a task list, the runtime then
-checks the result against the list and repairs what the model missed (creates a missing issue,
-sets a wrong ``worker_type``, blocks an issue that should start blocked), writing a note on each
-repair, so a small model cannot derail the run. With a free goal, what the model creates stands.
+checks the result against the list and repairs what the model got wrong (creates a missing issue,
+sets a wrong ``worker_type``, blocks an issue that should start blocked and unblocks one that should
+not), writing a note on each repair, so a small model cannot derail the run. With a free goal, what the model creates stands.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from foreman.issues import Issue, IssueStore, IssueUpdate
+from foreman.issues import Issue, IssueStore, IssueUpdate, Status
 from foreman.sessions import FleetSession
 from foreman.tasks import TaskSpec
 
@@ -71,9 +71,12 @@ def reconcile(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
         if issue.metadata.get("worker_type") != task.worker_type:
             store.update(issue.id, IssueUpdate(metadata={"worker_type": task.worker_type}), actor=RUNTIME_ACTOR)
             repairs.append(_note(store, issue.id, f"worker_type set to {task.worker_type} by the runtime"))
-        if task.blocked_reason and issue.status == "open":
+        if task.blocked_reason and issue.status == Status.OPEN:
             store.block(issue.id, task.blocked_reason, actor=RUNTIME_ACTOR)
             repairs.append(_note(store, issue.id, "blocked by the runtime, as the task list says"))
+        elif not task.blocked_reason and issue.status == Status.BLOCKED:
+            store.unblock(issue.id, "the task list does not block this issue", actor=RUNTIME_ACTOR)
+            repairs.append(f"{issue.id}: unblocked by the runtime")
     return repairs
 
 
