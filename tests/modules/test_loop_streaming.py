@@ -13,12 +13,13 @@ import amplifier_module_loop_streaming
 import pytest
 from amplifier_core.events import ALL_EVENTS
 from amplifier_core.models import HookResult, ToolResult
-from amplifier_core.testing import EventRecorder, MockCoordinator
+from amplifier_core.testing import EventRecorder, MockContextManager, MockCoordinator
 from amplifier_core.validation.behavioral import OrchestratorBehaviorTests
 from amplifier_module_context_simple import mount as mount_context
 from amplifier_module_loop_streaming import NoProviderError
 from amplifier_module_loop_streaming import mount as mount_loop
-from amplifier_module_loop_streaming.turn import CANCELLED_ANSWER, WRAP_UP_REMINDER
+from amplifier_module_loop_streaming.config import LoopConfig
+from amplifier_module_loop_streaming.turn import CANCELLED_ANSWER, REPEATED_ANSWER, WRAP_UP_REMINDER, Turn
 
 from foreman.testing import FunctionTool, ScriptedProvider, StreamingScriptedProvider, call, last_tool_result
 
@@ -339,3 +340,20 @@ async def test_without_a_provider_the_turn_fails_clearly():
 async def test_bad_max_iterations_is_refused_at_mount():
     with pytest.raises(ValueError, match="max_iterations"):
         await mount_loop(MockCoordinator(), {"max_iterations": 0})
+
+
+async def test_repeating_the_same_tool_call_ends_the_turn_without_running_it_again():
+    """A model that asks for the identical call a third time in a row is stopped (max_repeated_calls=2)."""
+    runs = []
+    tool = FunctionTool("note", lambda args: runs.append(args) or "noted")
+    provider = ScriptedProvider([call("note", text="same")] * 3 + ["never reached"])
+    context = MockContextManager()
+    coordinator = MockCoordinator()
+    turn = Turn(LoopConfig(max_repeated_calls=2), context, {"p": provider}, {"note": tool}, coordinator.hooks, coordinator)
+
+    answer = await turn.run("go")
+
+    assert answer == REPEATED_ANSWER
+    assert len(runs) == 2, "the third identical call is not run"
+    last = (await context.get_messages())[-1]
+    assert last["role"] == "tool" and last["content"].startswith("Error: Not run")

@@ -15,10 +15,14 @@ class LoopConfig:
             model for a final answer without tools (one extra call); -1 = unlimited.
         system_prompt: system message added to an empty-of-system context at the start of a
             turn; None adds nothing. An existing system message is always kept as it is.
+        max_repeated_calls: how many times in a row the model may repeat exactly the same tool
+            calls (names and arguments) before the turn ends with status ``repeated`` instead of
+            running them again; 0 disables the check.
     """
 
     max_iterations: int = UNLIMITED
     system_prompt: str | None = None
+    max_repeated_calls: int = 2
 
     def __post_init__(self) -> None:
         if self.max_iterations != UNLIMITED and self.max_iterations < 1:
@@ -40,4 +44,5 @@ class LoopConfig:
         return cls(
             max_iterations=int(config.get("max_iterations", UNLIMITED)),
             system_prompt=config.get("system_prompt") or None,
+            max_repeated_calls=int(config.get("max_repeated_calls", 2)),
         )

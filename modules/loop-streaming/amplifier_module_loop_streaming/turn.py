@@ -12,6 +12,7 @@ including errors (status ``"error"``); ``prompt:complete`` only when the turn en
 without an exception.
 """
 
+import json
 from typing import Any, NamedTuple
 
 from amplifier_core.events import (
@@ -23,7 +24,7 @@ from amplifier_core.events import (
     PROVIDER_REQUEST,
 )
 from amplifier_core.message_models import ChatRequest
-from amplifier_core.models import ContextInjection, HookResult
+from amplifier_core.models import ContextInjection, HookResult, ToolResult
 
 from .config import LoopConfig
 from .hook_results import HookResultHandler
@@ -47,8 +48,12 @@ WRAP_UP_REMINDER = (
 )
 
 
+REPEATED_RESULT = "Not run: exactly the same call as your previous step, whose result is above."
+REPEATED_ANSWER = "Stopped: the model kept repeating the same tool call."
+
+
 class Outcome(NamedTuple):
-    """How a turn ended: ``status`` is one of success, max_iterations, cancelled, denied, error."""
+    """How a turn ended: ``status`` is one of success, max_iterations, repeated, cancelled, denied, error."""
 
     status: str
     text: str
@@ -83,6 +88,8 @@ class Turn:
         self._runner = ToolRunner(tools, hooks, self._handler, self._cancellation)
         self._tool_specs = tool_specs(tools)
         self._caller: ProviderCaller | None = None
+        self._last_calls: list[tuple[str, str]] = []
+        self._repeats = 0
         self.iterations = 0
 
     async def run(self, prompt: str) -> str:
@@ -128,11 +135,23 @@ class Turn:
             await self._context.add_message(assistant_message(reply.response, reply.calls))
             if not reply.calls:
                 return Outcome("success", response_text(reply.response))
+            if self._repeating(reply.calls):
+                for call in reply.calls:
+                    await self._context.add_message(tool_message(call, ToolResult(success=False, output=REPEATED_RESULT)))
+                return Outcome("repeated", REPEATED_ANSWER)
             results = await self._runner.run(reply.calls)
             for call, result in zip(reply.calls, results):
                 await self._context.add_message(tool_message(call, result))
             await self._handler.release()
         return Outcome("cancelled", CANCELLED_ANSWER)
+
+    def _repeating(self, calls: list[Any]) -> bool:
+        """True once the same calls (names and arguments) came more than ``max_repeated_calls`` times in a row."""
+        signature = [(call.name, json.dumps(call.arguments, sort_keys=True, default=str)) for call in calls]
+        self._repeats = self._repeats + 1 if signature == self._last_calls else 0
+        self._last_calls = signature
+        limit = self._config.max_repeated_calls
+        return limit > 0 and self._repeats >= limit
 
     async def _wrap_up(self) -> Outcome:
         """One last call asking for a final answer with ``tool_choice="none"``; tool calls in it are dropped.

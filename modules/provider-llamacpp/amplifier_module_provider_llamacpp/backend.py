@@ -64,6 +64,9 @@ class ModelBackend(Protocol):
         ...
 
 
+PROMPT_CACHE_BYTES = 1 << 30  # RAM for saved KV states of earlier prompts, shared by all sessions (bytes)
+
+
 class LlamaBackend:
     """``ModelBackend`` over an in-process ``llama_cpp.Llama``.
 
@@ -82,6 +85,10 @@ class LlamaBackend:
         self.llama = llama_cpp.Llama(
             model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
         )
+        # Sessions take turns on one model, so the live KV cache mostly holds another session's prompt.
+        # Saved states (about 29 KB per token for the 1.5B) let each turn resume from its longest
+        # cached prefix: a 378-token prompt re-evaluated in 1.5 s instead of 3.5 s here.
+        self.llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
         metadata = self.llama.metadata
         self.name = metadata.get("general.name", path.stem)
         self.chat_template = metadata.get("tokenizer.chat_template")
@@ -94,8 +101,14 @@ class LlamaBackend:
 
     def cached_prefix(self, tokens: list[int]) -> int:
         state = self.llama.input_ids[: self.llama.n_tokens].tolist()
+        best = self.llama.longest_token_prefix(state, tokens)
+        try:
+            saved = self.llama.cache[tokens].input_ids.tolist()
+            best = max(best, self.llama.longest_token_prefix(saved, tokens))
+        except KeyError:
+            pass
         # llama-cpp-python re-evaluates the last prompt token when the whole prompt is cached.
-        return min(self.llama.longest_token_prefix(state, tokens), len(tokens) - 1)
+        return min(best, len(tokens) - 1)
 
     def complete(
         self, tokens: list[int], schema: dict[str, Any] | None, max_tokens: int, temperature: float, stop: threading.Event
