@@ -31,6 +31,7 @@ from workers.workspace import Workspace
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
 PLANNED, RUN_OVER = "planned", "run_over"  # fleet_state keys
+PLANNING_TOOLS = ["create", "list"]  # tool-issue operations of the foreman's planning session
 
 
 @dataclass
@@ -97,13 +98,10 @@ class Fleet:
     async def run(self, on_started: Callable[[Fleet], None] | None = None) -> FleetReport:
         """Plan (unless resuming), run workers and foreman reviews until the run is over or stopped."""
         started = time.monotonic()
-        foreman = await self._foreman_session()
+        if not (self.config.resume and self.store.get_state(PLANNED)):
+            await self._plan()
+        foreman = await self._foreman_session(self.foreman_plan)
         try:
-            if not (self.config.resume and self.store.get_state(PLANNED)):
-                self.foreman_stats.state, self.foreman_stats.last_action = "planning", "planning"
-                await plan_issues(foreman, self.store, tasks=self.config.tasks, goal=self.config.goal,
-                                  worker_types=[p.fleet.worker_type for p in self.worker_plans])
-                self.store.set_state(PLANNED, True)
             self.store.set_state(RUN_OVER, False)
             self.workers = [] if self.config.processes else self._make_workers()
             if on_started:
@@ -120,10 +118,21 @@ class Fleet:
                            foreman=self.foreman_stats, provider=foreman.provider,
                            seconds=time.monotonic() - started, interrupted=self.stopping.is_set())
 
-    async def _foreman_session(self) -> FleetSession:
+    async def _plan(self) -> None:
+        """The planning turn, in its own session that sees only ``issue_create`` and ``issue_list``."""
+        self.foreman_stats.state, self.foreman_stats.last_action = "planning", "planning"
+        planner = await self._foreman_session(self.foreman_plan.with_tool_config("tool-issue", operations=PLANNING_TOOLS))
+        try:
+            await plan_issues(planner, self.store, tasks=self.config.tasks, goal=self.config.goal,
+                              worker_types=[p.fleet.worker_type for p in self.worker_plans])
+        finally:
+            await planner.cleanup()
+        self.store.set_state(PLANNED, True)
+
+    async def _foreman_session(self, plan: MountPlan) -> FleetSession:
         factory = self.config.provider_factory
-        provider = factory(self.foreman_plan, "foreman") if factory else None
-        session = await open_session(self.foreman_plan, workspace=self.workspace.root, store=self.store,
+        provider = factory(plan, "foreman") if factory else None
+        session = await open_session(plan, workspace=self.workspace.root, store=self.store,
                                      identity=WorkerIdentity(name="foreman", role="foreman"), provider=provider)
         SessionRecorder(self.sink, "foreman", self.foreman_stats, WorkerIdentity(name="foreman")).attach(session.coordinator.hooks)
         return session

@@ -3,8 +3,9 @@
 Each review asks the foreman session about issues that need it: a blocked issue gets its blocking
 notes and the workspace's files, and the foreman answers with ``issue_unblock``; a dead-letter issue
 gets its attempts, and the foreman retries it with ``issue_reopen`` and changed instructions. An
-issue the foreman leaves as it is after :data:`MAX_FOREMAN_TRIES` reviews is marked
-``needs_human`` (a person unblocks or reopens it with the CLI). The run is over when every issue is
+issue the foreman leaves as it is after :data:`MAX_FOREMAN_TRIES` reviews, or that keeps coming
+back blocked after the foreman unblocked it that many times, is marked ``needs_human`` (a person
+unblocks or reopens it with the CLI). The run is over when every issue is
 closed or waits for a human.
 """
 
@@ -14,7 +15,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from foreman.issues import Issue, IssueStore, IssueUpdate, Status
+from foreman.issues import EventKind, Issue, IssueStore, IssueUpdate, Status
 from foreman.sessions import FleetSession
 
 MAX_FOREMAN_TRIES = 2  # reviews of one issue before it is handed to a human
@@ -90,6 +91,9 @@ class Monitor:
         return await asyncio.to_thread(run_state, self.store)
 
     async def _review_one(self, issue: Issue) -> None:
+        if await asyncio.to_thread(self._unblocked_too_often, issue):
+            await asyncio.to_thread(self._hand_to_human, issue)
+            return
         detail = await asyncio.to_thread(self.store.show, issue.id)
         if issue.status == Status.BLOCKED:
             notes = [f"{n.author}: {n.body}" for n in detail.notes]
@@ -104,11 +108,19 @@ class Monitor:
         if after.status == issue.status:
             await asyncio.to_thread(self._count_try, after)
 
+    def _unblocked_too_often(self, issue: Issue) -> bool:
+        """True when the foreman already unblocked this issue MAX_FOREMAN_TRIES times (block/unblock ping-pong)."""
+        unblocks = self.store.events(issue.id, kinds=[EventKind.UNBLOCKED])
+        return issue.status == Status.BLOCKED and sum(e.actor == "foreman" for e in unblocks) >= MAX_FOREMAN_TRIES
+
     def _count_try(self, issue: Issue) -> None:
         tries = int(issue.metadata.get(TRIES, 0)) + 1
-        changes = {TRIES: tries} | ({NEEDS_HUMAN: True} if tries >= MAX_FOREMAN_TRIES else {})
-        self.store.update(issue.id, IssueUpdate(metadata=changes), actor="foreman")
+        self.store.update(issue.id, IssueUpdate(metadata={TRIES: tries}), actor="foreman")
         if tries >= MAX_FOREMAN_TRIES:
-            action = "unblock" if issue.status == Status.BLOCKED else "reopen"
-            self.store.note(issue.id, f"Needs a human: the foreman could not resolve it. "
-                                      f"Run `foreman issues {action} {issue.id} \"...\"`.", author="foreman")
+            self._hand_to_human(issue)
+
+    def _hand_to_human(self, issue: Issue) -> None:
+        self.store.update(issue.id, IssueUpdate(metadata={NEEDS_HUMAN: True}), actor="foreman")
+        action = "unblock" if issue.status == Status.BLOCKED else "reopen"
+        self.store.note(issue.id, f"Needs a human: the foreman could not resolve it. "
+                                  f"Run `foreman issues {action} {issue.id} \"...\"`.", author="foreman")

@@ -135,9 +135,21 @@ class MountPlan(BaseModel):
         if missing:
             listed = ", ".join(p.module for p in self.providers) or "none"
             raise PlanError(f"{self._path}: providers: {', '.join(missing)} not in this plan (it lists: {listed})")
-        copy = self.model_copy(update={"providers": [p for p in self.providers if p.module in modules]})
-        copy._path, copy._skipped = self._path, []
+        copy = _copy(self, providers=[p for p in self.providers if p.module in modules])
+        copy._skipped = []
         return copy
+
+    def with_tool_config(self, module: str, **changes: Any) -> MountPlan:
+        """A copy whose ``module`` tool entry has ``changes`` merged into its config (e.g. fewer operations)."""
+        tools = [ModuleEntry(module=t.module, config=t.config | changes if t.module == module else t.config)
+                 for t in self.tools]
+        return _copy(self, tools=tools)
+
+
+def _copy(plan: MountPlan, **update: Any) -> MountPlan:
+    copy = plan.model_copy(update=update)
+    copy._path, copy._skipped = plan._path, list(plan._skipped)
+    return copy
 
 
 def load_plan(path: str | os.PathLike, *, env: dict[str, str] | None = None) -> MountPlan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from foreman.issues.models import IssueDetail
+from foreman.planner import RUNTIME_ACTOR
 
 AGENT_MODE_TASK = (
     "Look at the ready issues with issue_ready, claim one with issue_claim, do the work, "
@@ -18,9 +19,10 @@ def task_prompt(detail: IssueDetail) -> str:
         lines.append(f"Description: {issue.description}")
     if issue.acceptance_criteria:
         lines.append(f"Acceptance criteria: {issue.acceptance_criteria}")
-    if detail.notes:
+    notes = [note for note in detail.notes if note.author != RUNTIME_ACTOR]  # bookkeeping, not guidance
+    if notes:
         lines.append("Notes so far:")
-        lines += [f"- {note.author}: {note.body}" for note in detail.notes[-8:]]
+        lines += [f"- {note.author}: {note.body}" for note in notes[-8:]]
     failed = [a for a in detail.attempts if a.outcome in ("failed", "lease_expired")]
     if failed:
         lines.append("Earlier attempts failed:")

@@ -216,3 +216,27 @@ def test_foreman_worker_command_joins_a_shared_database(git_workspace):
     assert done.returncode == 0, done.stdout + done.stderr
     assert store.get(mine.id).status == Status.CLOSED and store.get(mine.id).assignee == "shell-1"
     assert store.get(research.id).status == Status.OPEN, "a coding worker leaves research issues alone"
+
+
+def _always_blocking_worker(plan, worker):
+    from foreman.rehearsal import foreman_turn
+    from foreman.testing import ScriptedProvider, call
+
+    def block_then_answer(request):
+        last = request.messages[-1]
+        return "blocked" if last.role == "tool" else call("issue_block", reason="I need the production password")
+
+    return ScriptedProvider([foreman_turn if plan.fleet.role == "foreman" else block_then_answer] * 100)
+
+
+def test_block_unblock_ping_pong_is_handed_to_a_human_and_the_run_ends(git_workspace):
+    task = TaskSpec(title="Rotate the production password", worker_type="coding")
+    fleet, report = run_fleet(FleetConfig(workspace=git_workspace, tasks=[task], workers={"coding": 1, "research": 0},
+                                          provider_factory=_always_blocking_worker, review_interval=0.05))
+
+    issue = report.issues[0]
+    assert report.state.over and [i.id for i in report.state.waiting_for_human] == [issue.id]
+    assert issue.status == Status.BLOCKED and issue.metadata["needs_human"] is True
+    unblocks = fleet.store.events(issue.id, kinds=[EventKind.UNBLOCKED])
+    assert [e.actor for e in unblocks] == ["foreman", "foreman"]
+    assert "Needs a human" in fleet.store.show(issue.id).notes[-1].body
