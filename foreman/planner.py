@@ -1,9 +1,10 @@
 """The foreman's first job: turn a goal (or a task file) into issues in the queue.
 
 The foreman SESSION creates the issues through ``issue_create``. With a task list, the runtime then
-checks the result against the list and repairs what the model got wrong (creates a missing issue,
-sets a wrong ``worker_type``, blocks an issue that should start blocked and unblocks one that should
-not), writing a note on each repair, so a small model cannot derail the run. With a free goal, what the model creates stands.
+checks the result against the list and repairs what the model got wrong (creates a missing issue;
+sets description, acceptance criteria, type, priority and ``worker_type`` as listed; blocks an issue
+that should start blocked and unblocks one that should not), writing a note on each repair, so a
+small model cannot derail the run. With a free goal, what the model creates stands.
 """
 
 from __future__ import annotations
@@ -68,9 +69,10 @@ def reconcile(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
             issue = store.create(task.new_issue(), actor=RUNTIME_ACTOR)
             repairs.append(_note(store, issue.id, "created by the runtime: the foreman model did not create it"))
             continue
-        if issue.metadata.get("worker_type") != task.worker_type:
-            store.update(issue.id, IssueUpdate(metadata={"worker_type": task.worker_type}), actor=RUNTIME_ACTOR)
-            repairs.append(_note(store, issue.id, f"worker_type set to {task.worker_type} by the runtime"))
+        changes = _differences(issue, task)
+        if changes:
+            store.update(issue.id, IssueUpdate(**changes), actor=RUNTIME_ACTOR)
+            repairs.append(_note(store, issue.id, f"{', '.join(sorted(changes))} set from the task list by the runtime"))
         if task.blocked_reason and issue.status == Status.OPEN:
             store.block(issue.id, task.blocked_reason, actor=RUNTIME_ACTOR)
             repairs.append(_note(store, issue.id, "blocked by the runtime, as the task list says"))
@@ -78,6 +80,16 @@ def reconcile(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
             store.unblock(issue.id, "the task list does not block this issue", actor=RUNTIME_ACTOR)
             repairs.append(f"{issue.id}: unblocked by the runtime")
     return repairs
+
+
+def _differences(issue: Issue, task: TaskSpec) -> dict[str, object]:
+    """Fields where the issue the model created differs from the task list (which wins)."""
+    wanted = {"description": task.description, "acceptance_criteria": task.acceptance, "type": task.type,
+              "priority": task.priority}
+    changes = {field: value for field, value in wanted.items() if getattr(issue, field) != value}
+    if issue.metadata.get("worker_type") != task.worker_type:
+        changes["metadata"] = {"worker_type": task.worker_type}
+    return changes
 
 
 def _note(store: IssueStore, issue_id: str, text: str) -> str:

@@ -19,6 +19,8 @@ def test_reconcile_creates_missing_fixes_worker_type_and_blocked_state(tmp_path)
     by_title = {i.title.lower(): i for i in store.list()}
     assert len(by_title) == 5 and len(repairs) == 5
     assert by_title[login.title.lower()].metadata["worker_type"] == "coding"
+    assert by_title[login.title.lower()].description == login.description
+    assert by_title[login.title.lower()].priority == login.priority and by_title[login.title.lower()].type == login.type
     assert by_title[reset.title.lower()].status == Status.OPEN
     assert by_title[queries.title.lower()].status == Status.BLOCKED
     assert by_title[pricing.title.lower()].metadata == {"worker_type": "research"}
