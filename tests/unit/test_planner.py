@@ -17,7 +17,7 @@ def test_reconcile_creates_missing_fixes_worker_type_and_blocked_state(tmp_path)
     repairs = reconcile(store, SEED_TASKS)
 
     by_title = {i.title.lower(): i for i in store.list()}
-    assert len(by_title) == 5 and len(repairs) == 5
+    assert len(by_title) == 5 and len(repairs) == 7  # 2 created, 3 field repairs, 1 unblock, 1 block
     assert by_title[login.title.lower()].metadata["worker_type"] == "coding"
     assert by_title[login.title.lower()].description == login.description
     assert by_title[login.title.lower()].priority == login.priority and by_title[login.title.lower()].type == login.type
