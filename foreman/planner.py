@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 
 from foreman.issues import Issue, IssueStore, IssueUpdate, Status
+from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.sessions import FleetSession
 from foreman.tasks import TaskSpec
 
-RUNTIME_ACTOR = "foreman-runtime"
 
 
 def _task_line(n: int, task: TaskSpec) -> str:

@@ -16,7 +16,7 @@ A plan has the seed's shape (``session`` orchestrator + context, ``providers``, 
 Strings may hold ``${VAR}`` or ``${VAR:-default}``, expanded from the environment (and ``.env``,
 via python-dotenv). A provider entry may say ``"requires_env": "ANTHROPIC_API_KEY"``: without that
 variable it is skipped (and the skip is reported), so a plan can say "Claude if the key is set, else
-the embedded model". Errors name the file, the field and the fix.
+the embedded model". A tool entry may say the same (e.g. web search only when ``SEARXNG_URL`` is set). Errors name the file, the field and the fix.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class ModuleEntry(BaseModel):
     module: str = Field(min_length=1)
     config: dict[str, Any] = Field(default_factory=dict)
     source: str | None = None  #: kept for compatibility with Amplifier plans; not used by the loader
-    requires_env: str | None = None  #: skip this provider unless this environment variable is set
+    requires_env: str | None = None  #: skip this provider or tool unless this environment variable is set
 
 
 class SessionSection(BaseModel):
@@ -99,8 +99,8 @@ class MountPlan(BaseModel):
         return self._path
 
     @property
-    def skipped_providers(self) -> list[str]:
-        """Providers left out because their ``requires_env`` variable is unset (human-readable reasons)."""
+    def skipped_modules(self) -> list[str]:
+        """Providers and tools left out because their ``requires_env`` variable is unset (reasons)."""
         return list(self._skipped)
 
     @property
@@ -168,8 +168,10 @@ def load_plan(path: str | os.PathLike, *, env: dict[str, str] | None = None) -> 
         load_dotenv()
         env = dict(os.environ)
     raw = _read_json(file)
-    kept, skipped = _select_providers(raw, env)
-    expanded = _expand(raw | {"providers": kept}, env, file, "")
+    providers, skipped_providers = _select(raw.get("providers", []), env)
+    tools, skipped_tools = _select(raw.get("tools", []), env)
+    skipped = skipped_providers + skipped_tools
+    expanded = _expand(raw | {"providers": providers, "tools": tools}, env, file, "")
     try:
         plan = MountPlan.model_validate(expanded)
     except ValidationError as exc:
@@ -206,9 +208,10 @@ def _read_json(file: Path) -> dict[str, Any]:
     return data
 
 
-def _select_providers(raw: dict[str, Any], env: dict[str, str]) -> tuple[list[Any], list[str]]:
+def _select(entries: list[Any], env: dict[str, str]) -> tuple[list[Any], list[str]]:
+    """Split module entries into those to mount and reasons for those whose ``requires_env`` is unset."""
     kept, skipped = [], []
-    for entry in raw.get("providers", []):
+    for entry in entries:
         needed = entry.get("requires_env") if isinstance(entry, dict) else None
         if needed and not env.get(needed):
             skipped.append(f"{entry.get('module')}: {needed} is not set")

@@ -41,7 +41,7 @@ class FleetSession:
     session: AmplifierSession
     plan: MountPlan
     provider: str
-    skipped_providers: list[str]
+    skipped_modules: list[str]
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -103,7 +103,7 @@ async def open_session(
     except SessionStartError:
         await session.cleanup()
         raise
-    return FleetSession(session=session, plan=plan, provider=chosen, skipped_providers=plan.skipped_providers)
+    return FleetSession(session=session, plan=plan, provider=chosen, skipped_modules=plan.skipped_modules)
 
 
 def _register(coordinator: Any, workspace: Path, identity: WorkerIdentity | None, store: IssueStore | None) -> None:
@@ -131,6 +131,6 @@ def _check_mounted(plan: MountPlan, coordinator: Any, failures: list[str]) -> st
         raise SessionStartError(f"{plan.path}: modules failed to load: " + "; ".join(failures))
     providers = coordinator.get("providers") or {}
     if not providers:
-        skipped = f" (skipped: {'; '.join(plan.skipped_providers)})" if plan.skipped_providers else ""
+        skipped = f" (skipped: {'; '.join(plan.skipped_modules)})" if plan.skipped_modules else ""
         raise SessionStartError(f"{plan.path}: no provider is mounted{skipped}; add one to 'providers'")
     return select_provider(providers)[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from foreman.issues.models import IssueDetail
-from foreman.planner import RUNTIME_ACTOR
+from foreman.issues.identity import RUNTIME_ACTOR
 
 AGENT_MODE_TASK = (
     "Look at the ready issues with issue_ready, claim one with issue_claim, do the work, "

@@ -16,6 +16,7 @@ from typing import Literal
 from foreman.issues.models import Claim, IssueFilter
 from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL
 
+RUNTIME_ACTOR = "foreman-runtime"  #: author of the runtime's bookkeeping notes (kept out of model prompts)
 IDENTITY_CAPABILITY = "foreman.identity"
 STORE_CAPABILITY = "foreman.store"
 

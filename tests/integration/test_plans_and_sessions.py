@@ -39,7 +39,15 @@ def test_requires_env_picks_claude_only_with_a_key():
     without = load_plan("coding-worker", env={})
     assert [p.module for p in with_key.providers] == ["provider-anthropic", "provider-llamacpp"]
     assert [p.module for p in without.providers] == ["provider-llamacpp"]
-    assert without.skipped_providers == ["provider-anthropic: ANTHROPIC_API_KEY is not set"]
+    assert without.skipped_modules == ["provider-anthropic: ANTHROPIC_API_KEY is not set"]
+
+
+def test_research_worker_gets_web_search_only_with_a_search_backend():
+    offline = load_plan("research-worker", env={})
+    online = load_plan("research-worker", env={"SEARXNG_URL": "http://127.0.0.1:8888/search"})
+    assert "tool-web" not in [t.module for t in offline.tools]
+    assert "tool-web: SEARXNG_URL is not set" in offline.skipped_modules
+    assert online.tools[1].config["search_url"] == "http://127.0.0.1:8888/search"
 
 
 def test_env_expansion_with_defaults_and_errors(tmp_path):

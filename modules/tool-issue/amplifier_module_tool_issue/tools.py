@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from amplifier_module_tool_issue.binding import Binding
 from foreman.issues import Issue, IssueType, NewIssue, Status
 from foreman.issues.errors import InvalidInput, IssueError, NothingReady
+from foreman.issues.identity import RUNTIME_ACTOR
 
 ID = {"type": "string", "description": "Issue id; default: your claimed issue"}
 TEXT = {"type": "string", "maxLength": 2000}
@@ -77,7 +78,7 @@ def _show(b: Binding, a: dict[str, Any]) -> Any:
     return brief(detail.issue) | {
         "description": detail.issue.description,
         "acceptance_criteria": detail.issue.acceptance_criteria,
-        "notes": [f"{n.author}: {n.body}" for n in detail.notes],
+        "notes": [f"{n.author}: {n.body}" for n in detail.notes if n.author != RUNTIME_ACTOR],
         "attempts": [f"#{t.number} {t.worker}: {t.outcome or 'running'} {t.error or ''}".strip() for t in detail.attempts],
     }
 
