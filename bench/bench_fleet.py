@@ -6,7 +6,7 @@
 Efficiency = ideal wall time / measured wall time of the workers' phase, where the ideal is
 ceil(issues / N) x calls per issue x latency: what N workers would take if the runtime, database,
 sessions and tools cost nothing. Every worker call goes to the scripted rehearsal worker (note,
-write a file, close, answer: 4 calls per issue), delayed by ``--latency`` seconds; the foreman's
+write a file, close: 3 calls per issue; the runtime ends the turn once the issue is closed), delayed by ``--latency`` seconds; the foreman's
 planning is scripted without delay and not timed. Sessions, mount plans, tools, leases and the
 database are all real; ``--git`` adds a git worktree per issue and a commit per close.
 """
@@ -30,7 +30,7 @@ from foreman.sessions import open_session
 from foreman.tasks import TaskSpec, create_seed_workspace
 from foreman.testing import ScriptedProvider
 
-CALLS_PER_ISSUE = 4  # rehearsal worker: issue_note, write_file, issue_close, final answer
+CALLS_PER_ISSUE = 3  # rehearsal worker: issue_note, write_file, issue_close (the runtime ends the turn there)
 REVIEW_INTERVAL = 0.1  # seconds between foreman reviews (how soon the end of the run is seen)
 
 

@@ -11,10 +11,12 @@ queue, or to dead letter after ``max_attempts``), with the reason recorded.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from amplifier_core.models import HookResult
 
 from foreman.issues import IssueStore, Status
 from foreman.issues.errors import IssueError, NothingReady
@@ -146,7 +148,21 @@ class Worker:
         session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider)
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.coordinator.hooks)
+        if self.plan.fleet.claim_mode == "runtime":
+            session.coordinator.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
         return session
+
+    def _stop_when_settled(self, session: FleetSession) -> Callable[[str, dict], Awaitable[HookResult]]:
+        """A tool:post hook that ends the turn once the model closed or blocked its issue.
+
+        Small models otherwise keep calling tools on an issue they no longer hold.
+        """
+        async def check(event: str, data: dict) -> HookResult:
+            if self.identity.claim is None:
+                await session.cancel()
+            return HookResult()
+
+        return check
 
     async def _settle(self, issue_id: str, token: int | None, lost: str | None, error: str | None, *,
                       worktree: str) -> None:

@@ -64,7 +64,7 @@ class ModelBackend(Protocol):
         ...
 
 
-PROMPT_CACHE_BYTES = 1 << 30  # RAM for saved KV states of earlier prompts, shared by all sessions (bytes)
+PROMPT_CACHE_BYTES = 2 << 30  # RAM for saved states of earlier prompts, shared by all sessions (bytes)
 
 
 class LlamaBackend:
@@ -86,9 +86,9 @@ class LlamaBackend:
             model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
         )
         # Sessions take turns on one model, so the live KV cache mostly holds another session's prompt.
-        # Saved states (about 29 KB per token for the 1.5B) let each turn resume from its longest
-        # cached prefix: a 378-token prompt re-evaluated in 1.5 s instead of 3.5 s here.
-        self.llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
+        # Saved states let each turn resume from its longest cached prefix: a 378-token prompt
+        # re-evaluated in 1.5 s instead of 3.5 s here.
+        self.llama.set_cache(_bounded_ram_cache(llama_cpp))
         metadata = self.llama.metadata
         self.name = metadata.get("general.name", path.stem)
         self.chat_template = metadata.get("tokenizer.chat_template")
@@ -158,6 +158,23 @@ def _not_installed() -> ModelUnavailableError:
         f"llamacpp: llama-cpp-python is not installed. Install it with: {INSTALL_COMMAND} "
         "(or pip install 'amplifier-foreman[local]' with the same CMAKE_ARGS/CFLAGS/CXXFLAGS)"
     )
+
+
+def _bounded_ram_cache(llama_cpp: Any) -> Any:
+    """A ``LlamaRAMCache`` that counts what a saved state really holds.
+
+    llama-cpp-python's own cache counts only the KV bytes (about 29 KB per token for the 1.5B),
+    but each saved state also copies the logits buffer (n_batch x vocabulary x 4 bytes, 311 MB for
+    Qwen2.5), so its 1 GiB limit let a demo run reach 8.6 GB RSS. Counting both keeps the cache
+    within ``PROMPT_CACHE_BYTES``: about six 1,300-token states, one per live session.
+    """
+
+    class BoundedRAMCache(llama_cpp.LlamaRAMCache):
+        @property
+        def cache_size(self) -> int:
+            return sum(state.llama_state_size + state.scores.nbytes for state in self.cache_state.values())
+
+    return BoundedRAMCache(capacity_bytes=PROMPT_CACHE_BYTES)
 
 
 @lru_cache(maxsize=32)
