@@ -33,6 +33,8 @@ def task_prompt(detail: IssueDetail) -> str:
 
 
 def settle_prompt(issue_id: str) -> str:
-    """The one follow-up a session gets when its turn ended with the issue neither closed nor blocked."""
-    return (f"Issue {issue_id} is still open in your name. If the work is done, call issue_close now with a "
-            "one-line summary. If something is missing, call issue_block saying exactly what.")
+    """The one follow-up a session gets when its turn ended with the issue neither closed nor blocked.
+
+    It asks for the close only: offering "or block" here made small models block finished work.
+    """
+    return f"Now call issue_close with a one-line summary of what you did for issue {issue_id}."
