@@ -17,6 +17,7 @@ import click
 from foreman.cli.fleet import PROVIDERS, console, fail, parse_workers, run_fleet
 from foreman.fleet import FleetConfig
 from foreman.issues.errors import IssueError
+from foreman.planner import PlanningError
 from foreman.plans import PlanError
 from foreman.sessions import SessionStartError
 from foreman.tasks import SEED_TASKS, create_seed_workspace, load_tasks
@@ -70,7 +71,7 @@ def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, proces
                              tasks=tasks, goal=goal, resume=resume, processes=processes)
         console.print(f"workspace: {path.resolve()}")
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
-    except (PlanError, IssueError, SessionStartError) as exc:
+    except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
         fail(str(exc))
 
 

@@ -18,6 +18,10 @@ from foreman.tasks import TaskSpec
 
 
 
+class PlanningError(RuntimeError):
+    """The foreman produced no issue for a free-text goal."""
+
+
 def _task_line(n: int, task: TaskSpec) -> str:
     parts = [f'{n}. title="{task.title}"', f"worker_type={task.worker_type}", f"priority={task.priority}",
              f"type={task.type.value}", f'description="{task.description}"']
@@ -43,19 +47,19 @@ async def plan_issues(session: FleetSession, store: IssueStore, *, tasks: list[T
     """Run the foreman's planning turn; returns the issues that exist afterwards.
 
     Raises:
-        RuntimeError: with a free goal, the foreman created no issue.
+        PlanningError: with a free goal, the foreman created no issue (or its session failed).
     """
     prompt = tasks_prompt(tasks) if tasks else goal_prompt(goal or "", worker_types)
     try:
         await session.execute(prompt)
-    except RuntimeError:
+    except RuntimeError as exc:
         if not tasks:
-            raise
+            raise PlanningError(f"the foreman's planning turn failed: {exc}") from exc
     if tasks:
         await asyncio.to_thread(reconcile, store, tasks)
     issues = await asyncio.to_thread(store.list)
     if not issues:
-        raise RuntimeError("the foreman created no issue for the goal; try a more concrete goal or a task file")
+        raise PlanningError("the foreman created no issue for the goal; try a more concrete goal or a task file")
     return issues
 
 

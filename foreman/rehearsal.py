@@ -5,7 +5,8 @@ else is real: Amplifier sessions from the real mount plans, the issue tools, the
 worker runtime, leases and git worktrees. Output is labelled "rehearsal". The fakes read the
 conversation and answer the way a competent agent would:
 
-- foreman: creates one issue per line of a task list, unblocks a blocked issue by pointing at a
+- foreman: creates one issue per line of a task list (or one per worker type for a free goal),
+  unblocks a blocked issue by pointing at a
   workspace file that matches the missing input, and answers HUMAN to a dead-letter retry;
 - worker: notes its plan, writes a file for its issue, then closes the issue with a summary.
 """
@@ -54,6 +55,10 @@ def foreman_turn(request: ChatRequest) -> Any:
         return "done"
     if prompt.startswith("Create these issues"):
         return [call("issue_create", **_task_args(m)) for m in map(_TASK_LINE.match, prompt.splitlines()) if m]
+    if prompt.startswith("Goal: "):
+        goal = prompt.splitlines()[0].removeprefix("Goal: ")
+        types = re.search(r"worker_type to one of: ([\w\-, ]+)\.", prompt).group(1).split(", ")
+        return [call("issue_create", title=f"{goal[:150]} ({kind} part)", worker_type=kind) for kind in types]
     if " is blocked: " in prompt:
         issue_id = _ISSUE_ID.search(prompt).group(1)
         return call("issue_unblock", id=issue_id, note=_missing_input(prompt))

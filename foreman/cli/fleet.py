@@ -17,6 +17,7 @@ from rich.console import Console
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
+from foreman.planner import PlanningError
 from foreman.plans import PLANS_DIR, PlanError, load_plan
 from foreman.rehearsal import rehearsal_provider
 from foreman.sessions import SessionStartError
@@ -102,7 +103,7 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
                              tasks=load_tasks(tasks_file) if tasks_file else None)
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
-    except (PlanError, IssueError, SessionStartError) as exc:
+    except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
         fail(str(exc))
 
 
@@ -125,7 +126,7 @@ def worker_command(plan_file, name, workspace, db, provider, until_idle, rehears
         options = WorkerOptions(until_idle=until_idle, provider_factory=rehearsal_provider if rehearsal else None)
         stats = asyncio.run(_worker(plan, name or f"{plan.fleet.worker_type}-{os.getpid()}", Path(workspace), db, options))
         console.print(f"{name or plan.fleet.worker_type}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}")
-    except (PlanError, IssueError, SessionStartError) as exc:
+    except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
         fail(str(exc))
 
 

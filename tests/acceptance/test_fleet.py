@@ -15,7 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from click.testing import CliRunner
 
+from foreman.cli.fleet import run_command
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, IssueError, Status, open_store
 from foreman.plans import PLANS_DIR
@@ -240,3 +242,19 @@ def test_block_unblock_ping_pong_is_handed_to_a_human_and_the_run_ends(git_works
     unblocks = fleet.store.events(issue.id, kinds=[EventKind.UNBLOCKED])
     assert [e.actor for e in unblocks] == ["foreman", "foreman"]
     assert "Needs a human" in fleet.store.show(issue.id).notes[-1].body
+
+
+def test_run_with_a_free_goal_plans_one_issue_per_worker_type(git_workspace):
+    done = subprocess.run([sys.executable, "-m", "foreman.cli", "run", "--goal", "Add a health check endpoint",
+                           "--workspace", str(git_workspace), "--rehearsal"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    issues = open_store(git_workspace / ".foreman" / "issues.db").list()
+    assert sorted(i.metadata["worker_type"] for i in issues) == ["coding", "research"]
+    assert all(i.status == Status.CLOSED for i in issues)
+
+
+def test_a_goal_the_foreman_cannot_plan_is_one_clear_error(git_workspace, monkeypatch):
+    monkeypatch.setattr("foreman.rehearsal.foreman_turn", lambda request: "I will not plan anything.")
+    result = CliRunner().invoke(run_command, ["--goal", "x", "--workspace", str(git_workspace), "--rehearsal"])
+    assert result.exit_code == 2 and "created no issue" in result.output and "Traceback" not in result.output
