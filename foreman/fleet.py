@@ -26,11 +26,11 @@ from foreman.tasks import TaskSpec
 from foreman.planner import plan_issues
 from workers.recorder import EventSink, SessionRecorder, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
-from workers.standalone import worker_process_main
+from workers.standalone import RUN_OVER, worker_process_main
 from workers.workspace import Workspace
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
-PLANNED, RUN_OVER = "planned", "run_over"  # fleet_state keys
+PLANNED = "planned"  # fleet_state key: the foreman's planning is done
 PLANNING_TOOLS = ["create", "list"]  # tool-issue operations of the foreman's planning session
 
 

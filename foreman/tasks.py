@@ -61,9 +61,6 @@ SEED_TASKS = [
              blocked_reason="Needs the slow query log from production to know which queries matter."),
 ]
 
-SEED_GOAL = "Run the seed scenario: fix the login bug, add password reset, research competitor pricing and " \
-            "the user onboarding flow, and optimise database queries once the slow query log is available."
-
 
 def create_seed_workspace(path: Path) -> Path:
     """Copy the seed's sample app to ``path`` (which must not exist) as a new git repository with one commit."""

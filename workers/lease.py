@@ -31,7 +31,6 @@ class LeaseKeeper:
                  on_lost: Callable[[str], Awaitable[None]]) -> None:
         self.store, self.current, self.ttl, self.on_lost = store, current, ttl, on_lost
         self.lost_reason: str | None = None
-        self.renewals = 0
         self._task: asyncio.Task | None = None
 
     async def __aenter__(self) -> LeaseKeeper:
@@ -50,7 +49,6 @@ class LeaseKeeper:
                 continue
             try:
                 await asyncio.to_thread(self.store.heartbeat, claim.issue.id, claim.token, ttl=self.ttl)
-                self.renewals += 1
             except IssueError as exc:
                 self.lost_reason = exc.message
                 await self.on_lost(exc.message)

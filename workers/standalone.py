@@ -17,6 +17,7 @@ from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
+RUN_OVER = "run_over"  # fleet_state key: the foreman records here that the run is over
 
 
 async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db: str | None,
@@ -40,7 +41,7 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
 
 async def _follow_run_over(store, run_over: asyncio.Event) -> None:
     """Set ``run_over`` once the foreman records that the run is over."""
-    while not await asyncio.to_thread(store.get_state, "run_over", False):
+    while not await asyncio.to_thread(store.get_state, RUN_OVER, False):
         await asyncio.sleep(RUN_OVER_POLL)
     run_over.set()
 

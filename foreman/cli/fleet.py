@@ -124,8 +124,9 @@ def worker_command(plan_file, name, workspace, db, provider, until_idle, rehears
         if plan.fleet.role != "worker":
             fail(f"{plan_file}: fleet.role is {plan.fleet.role!r}; `foreman worker` needs a worker plan")
         options = WorkerOptions(until_idle=until_idle, provider_factory=rehearsal_provider if rehearsal else None)
-        stats = asyncio.run(_worker(plan, name or f"{plan.fleet.worker_type}-{os.getpid()}", Path(workspace), db, options))
-        console.print(f"{name or plan.fleet.worker_type}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}")
+        name = name or f"{plan.fleet.worker_type}-{os.getpid()}"
+        stats = asyncio.run(_worker(plan, name, Path(workspace), db, options))
+        console.print(f"{name}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}")
     except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
         fail(str(exc))
 
