@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 
 class Status(StrEnum):
@@ -19,6 +19,7 @@ class Status(StrEnum):
 
     OPEN = "open"  #: waiting in the queue (ready when no open blocker or child remains)
     IN_PROGRESS = "in_progress"  #: claimed by a worker holding a lease
+    IN_REVIEW = "in_review"  #: its checks passed; waits for (or is held by) a validator's review
     BLOCKED = "blocked"  #: waits for input named in its blocking notes (the foreman or a human unblocks it)
     CLOSED = "closed"  #: done
     DEAD_LETTER = "dead_letter"  #: failed its last allowed attempt; needs a human
@@ -66,7 +67,18 @@ class EventKind(StrEnum):
     DEPENDENCY_ADDED = "dependency_added"
     DEPENDENCY_REMOVED = "dependency_removed"
     FAILED = "failed"  #: in_progress -> open | dead_letter (the worker reported an error)
+    SUBMITTED = "submitted"  #: in_progress -> in_review (the issue's checks passed at close)
+    REVIEW_CLAIMED = "review_claimed"  #: in_review -> in_review (a validator took the review lease)
+    REVIEW_FAILED = "review_failed"  #: in_review -> in_review (the review ended without a verdict)
+    REVIEW_EXPIRED = "review_expired"  #: in_review -> in_review (the validator's lease ran out)
+    REJECTED = "rejected"  #: in_review -> open | dead_letter (verdict FAIL, or no verdict after every review)
+    CHECKED = "checked"  #: evidence: one run of one check (command, exit code, seconds, output tail, commit)
+    VERDICT = "verdict"  #: evidence: a validator's verdict (PASS/FAIL, critical issues, recommendations)
     SESSION = "session"  #: what an agent did (provider call, tool call), recorded by the fleet
+
+
+Check = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+"""One check: a shell command run with ``bash -c`` in the issue's worktree; exit 0 passes (issue 8)."""
 
 
 def from_epoch(seconds: float | None) -> datetime | None:
@@ -102,7 +114,7 @@ class Attempt(BaseModel):
     token: int
     started_at: datetime
     ended_at: datetime | None = None
-    outcome: str | None = None  #: closed, blocked, released, failed, lease_expired
+    outcome: str | None = None  #: closed, blocked, released, failed, lease_expired, rejected
     error: str | None = None
 
 
@@ -128,13 +140,16 @@ class Issue(BaseModel):
     priority: int = Field(2, ge=0, le=4)
     labels: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    checks: list[str] = Field(default_factory=list)  #: shell commands that must exit 0 in the worktree to close
     status: Status = Status.OPEN
     assignee: str | None = None
+    submitted_by: str | None = None  #: the builder whose work is in review
     blocking_notes: str | None = None
     close_reason: str | None = None
     fence: int = 0
     lease_expires_at: datetime | None = None
     attempts: int = 0
+    reviews: int = 0  #: review claims of the current submission
     max_attempts: int = 3
     created_at: datetime
     updated_at: datetime
@@ -146,6 +161,7 @@ class Issue(BaseModel):
         data = dict(row)
         data["labels"] = json.loads(data["labels"])
         data["metadata"] = json.loads(data["metadata"])
+        data["checks"] = json.loads(data["checks"])
         for key in ("lease_expires_at", "created_at", "updated_at", "closed_at"):
             data[key] = from_epoch(data[key])
         return cls.model_validate(data)
@@ -159,6 +175,7 @@ class IssueDetail(BaseModel):
     dependencies: list[Dependency]
     dependents: list[Dependency]
     attempts: list[Attempt]
+    evidence: list[Event] = Field(default_factory=list)  #: check runs and verdicts, oldest first
 
 
 class Claim(BaseModel):
@@ -180,6 +197,7 @@ class NewIssue(BaseModel):
     priority: int = Field(2, ge=0, le=4)
     labels: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    checks: list[Check] = Field(default_factory=list)
     max_attempts: int = Field(3, ge=1)
     blocked_reason: str | None = None  #: create the issue already blocked, with this blocking note
 
@@ -206,3 +224,4 @@ class IssueUpdate(BaseModel):
     priority: int | None = Field(None, ge=0, le=4)
     labels: list[str] | None = None
     metadata: dict[str, Any] | None = None  #: merged into the existing metadata (a ``None`` value removes a key)
+    checks: list[Check] | None = None  #: replaces the issue's checks

@@ -47,9 +47,13 @@ def _statements(script: str) -> list[str]:
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the schema to :func:`schema_version` in one write transaction.
 
+    Foreign keys are off while migrations run (SQLite's procedure for rebuilding a table) and
+    ``foreign_key_check`` must come back empty before the transaction commits.
+
     Raises:
         SchemaTooNew: the file was written by a newer version of this program.
     """
+    conn.execute("PRAGMA foreign_keys = OFF")  # a table rebuild (003) drops a referenced table; checked below
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -64,7 +68,12 @@ def migrate(conn: sqlite3.Connection) -> None:
                 for statement in _statements(sql):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {version}")
+        broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise sqlite3.IntegrityError(f"migration left {len(broken)} rows with dangling references")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")

@@ -2,7 +2,9 @@
 
 Each :class:`Transition` row names its action, the status it leaves and enters, who may take it,
 whether it needs the claim's fencing token, and the event it writes. ``expire`` and ``fail`` go to
-``dead_letter`` instead of ``open`` once the issue has used ``max_attempts`` claims.
+``dead_letter`` instead of ``open`` once the issue has used ``max_attempts`` claims; from
+``in_review`` (verified work, issue 8) ``reject`` counts builder attempts the same way, while a
+review that ends without a verdict (``fail``, ``expire``) counts the submission's reviews.
 ``tests/unit/test_states.py`` checks this table against the table in the doc.
 """
 
@@ -27,6 +29,10 @@ class Action(StrEnum):
     UNBLOCK = "unblock"
     CLOSE = "close"
     REOPEN = "reopen"
+    SUBMIT = "submit"
+    REVIEW = "review"
+    PASS = "pass"
+    REJECT = "reject"
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,14 @@ class Transition:
     action: Action
     source: Status
     target: Status
-    actor: str  #: who takes it: worker (holds the claim), operator (foreman/human/CLI), sweeper
+    actor: str  #: who takes it: worker (holds the claim), validator (holds the review), operator, sweeper
     fenced: bool  #: True when the write must carry the current claim's fencing token
     event: EventKind
     exhausted: bool | None = None  #: for expire/fail: taken only when attempts >= max_attempts is this
 
 
-O, P, B, C, D = Status.OPEN, Status.IN_PROGRESS, Status.BLOCKED, Status.CLOSED, Status.DEAD_LETTER
+O, P, R = Status.OPEN, Status.IN_PROGRESS, Status.IN_REVIEW
+B, C, D = Status.BLOCKED, Status.CLOSED, Status.DEAD_LETTER
 A, E = Action, EventKind
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -61,7 +68,27 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.CLOSE, B, C, "operator", False, E.CLOSED),
     Transition(A.REOPEN, C, O, "operator", False, E.REOPENED),
     Transition(A.REOPEN, D, O, "operator", False, E.REOPENED),
+    Transition(A.SUBMIT, P, R, "worker", True, E.SUBMITTED),
+    Transition(A.REVIEW, R, R, "validator", False, E.REVIEW_CLAIMED),
+    Transition(A.HEARTBEAT, R, R, "validator", True, E.LEASE_RENEWED),
+    Transition(A.PASS, R, C, "validator", True, E.CLOSED),
+    Transition(A.REJECT, R, O, "validator", True, E.REJECTED, exhausted=False),
+    Transition(A.REJECT, R, D, "validator", True, E.REJECTED, exhausted=True),
+    Transition(A.FAIL, R, R, "validator", True, E.REVIEW_FAILED, exhausted=False),
+    Transition(A.FAIL, R, D, "validator", True, E.REJECTED, exhausted=True),
+    Transition(A.EXPIRE, R, R, "sweeper", False, E.REVIEW_EXPIRED, exhausted=False),
+    Transition(A.EXPIRE, R, D, "sweeper", False, E.REJECTED, exhausted=True),
+    Transition(A.RELEASE, R, R, "validator", True, E.RELEASED),
 )
+
+
+def counter(action: Action, source: Status) -> str:
+    """The issue column that says whether ``action`` from ``source`` is exhausted.
+
+    A review that ends without a verdict counts the submission's ``reviews``; everything else
+    counts the builder's ``attempts``. Both are compared with ``max_attempts``.
+    """
+    return "reviews" if source == Status.IN_REVIEW and action in (Action.FAIL, Action.EXPIRE) else "attempts"
 
 
 def find_transition(action: Action, source: Status, *, exhausted: bool = False) -> Transition:

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from foreman.issues import FakeClock, NewIssue, Status, open_store
 from foreman.issues.errors import IssueError
 
 WORKERS = st.sampled_from(["w1", "w2", "w3"])
+VALIDATORS = st.sampled_from(["v1", "w1"])  # w1 also builds: it must never review its own work
 
 
 def replay(events) -> dict[str, object]:
-    """Rebuild (status, fence, attempts) of one issue from its events alone."""
-    state = {"status": None, "fence": 0, "attempts": 0}
+    """Rebuild (status, fence, attempts, reviews) of one issue from its events alone."""
+    state = {"status": None, "fence": 0, "attempts": 0, "reviews": 0}
     for event in events:
-        if event.kind == "claimed":
+        if event.kind in ("claimed", "review_claimed"):
             state["fence"] = event.data["token"]
-            state["attempts"] += 1
+            state["attempts" if event.kind == "claimed" else "reviews"] += 1
         if event.kind == "reopened":
             state["attempts"] = 0
+        if event.kind == "submitted":
+            state["reviews"] = 0
         if "to" in event.data:
             state["status"] = event.data["to"]
     return state
@@ -49,6 +52,7 @@ class QueueMachine(RuleBasedStateMachine):
     def _pick(self, data):
         return data.draw(st.sampled_from(self.ids)) if self.ids else None
 
+    @precondition(lambda self: len(self.ids) < 6)  # a few issues, many operations on each
     @rule(blocked=st.booleans(), max_attempts=st.integers(1, 3))
     def create(self, blocked, max_attempts):
         new = NewIssue(title="t", max_attempts=max_attempts, blocked_reason="needs input" if blocked else None)
@@ -69,7 +73,23 @@ class QueueMachine(RuleBasedStateMachine):
         if claim:
             self.tokens[issue_id].append(claim.token)
 
-    @rule(data=st.data(), op=st.sampled_from(["heartbeat", "note", "block", "close", "release", "fail"]))
+    @rule(worker=WORKERS)
+    def claim_and_submit(self, worker):
+        """A builder whose checks passed at once (makes the review path common enough to explore)."""
+        claim = self._try(lambda: self.store.claim_next(worker, ttl=5.0))
+        if claim:
+            self.tokens[claim.issue.id].append(claim.token)
+            self.store.submit(claim.issue.id, claim.token, summary="checks passed")
+
+    @rule(worker=VALIDATORS, ttl=st.sampled_from([1.0, 5.0]))
+    def claim_review(self, worker, ttl):
+        claim = self._try(lambda: self.store.claim_review(worker, ttl=ttl))
+        if claim:
+            assert claim.issue.submitted_by != worker
+            self.tokens[claim.issue.id].append(claim.token)
+
+    @rule(data=st.data(), op=st.sampled_from(["heartbeat", "note", "block", "close", "release", "fail",
+                                             "submit", "pass", "reject"]))
     def fenced_write(self, data, op):
         issue_id = self._pick(data)
         if not issue_id or not self.tokens[issue_id]:
@@ -82,6 +102,25 @@ class QueueMachine(RuleBasedStateMachine):
             "close": lambda: self.store.close(issue_id, reason="done", token=token),
             "release": lambda: self.store.release(issue_id, token),
             "fail": lambda: self.store.fail(issue_id, token, error="boom"),
+            "submit": lambda: self.store.submit(issue_id, token, summary="checks passed"),
+            "pass": lambda: self.store.verdict(issue_id, token, passed=True, critical_issues=[], recommendations=[]),
+            "reject": lambda: self.store.verdict(issue_id, token, passed=False, critical_issues=["wrong"],
+                                                 recommendations=[]),
+        }
+        self._try(calls[op])
+
+    @rule(data=st.data(), op=st.sampled_from(["submit", "pass", "reject", "fail"]))
+    def current_holder_write(self, data, op):
+        """The review path needs writes with the current token, which random tokens rarely are."""
+        issue_id = self._pick(data)
+        if not issue_id:
+            return
+        token = self.store.get(issue_id).fence
+        calls = {
+            "submit": lambda: self.store.submit(issue_id, token, summary="checks passed"),
+            "pass": lambda: self.store.verdict(issue_id, token, passed=True, critical_issues=[], recommendations=[]),
+            "reject": lambda: self.store.verdict(issue_id, token, passed=False, critical_issues=["x"], recommendations=[]),
+            "fail": lambda: self.store.fail(issue_id, token, error="no verdict"),
         }
         self._try(calls[op])
 
@@ -110,16 +149,29 @@ class QueueMachine(RuleBasedStateMachine):
     def every_issue_is_legal_and_replays(self):
         for issue in self.store.list():
             in_progress = issue.status == Status.IN_PROGRESS
-            assert in_progress == (issue.lease_expires_at is not None)
-            assert not in_progress or issue.assignee is not None
+            in_review = issue.status == Status.IN_REVIEW
+            assert not in_progress or issue.lease_expires_at is not None
+            assert in_progress or in_review or issue.lease_expires_at is None
+            assert not (in_progress or in_review) or issue.assignee is not None
+            assert not in_review or issue.submitted_by is not None
+            assert not (in_review and issue.lease_expires_at) or issue.assignee != issue.submitted_by
             assert (issue.status == Status.BLOCKED) == (issue.blocking_notes is not None)
             assert (issue.status == Status.CLOSED) == (issue.closed_at is not None)
-            assert issue.status != Status.DEAD_LETTER or issue.attempts >= issue.max_attempts
+            exhausted = max(issue.attempts, issue.reviews) >= issue.max_attempts
+            assert issue.status != Status.DEAD_LETTER or exhausted
             running = [a for a in self.store.attempts(issue.id) if a.outcome is None]
-            assert len(running) == (1 if in_progress else 0)
+            assert len(running) == (1 if in_progress or in_review else 0)
             assert replay(self.store.events(issue.id)) == {
                 "status": issue.status.value, "fence": issue.fence, "attempts": issue.attempts,
+                "reviews": issue.reviews,
             }
+
+    @invariant()
+    def every_verdict_fail_is_a_rejected_attempt(self):
+        for issue in self.store.list():
+            fails = [e for e in self.store.events(issue.id, kinds=["verdict"]) if e.data["verdict"] == "FAIL"]
+            rejected = [a for a in self.store.attempts(issue.id) if a.outcome == "rejected"]
+            assert len(rejected) >= len(fails)
 
 
 QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)

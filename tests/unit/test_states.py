@@ -8,7 +8,7 @@ import pytest
 
 from foreman.issues.errors import IllegalTransition
 from foreman.issues.models import Status
-from foreman.issues.states import TRANSITIONS, Action, find_transition
+from foreman.issues.states import TRANSITIONS, Action, counter, find_transition
 
 DOC = Path(__file__).parents[2] / "docs" / "state-machine.md"
 
@@ -26,7 +26,8 @@ def _code_rows() -> set[tuple[str, str, str, str, str, str]]:
     def action(t):
         if t.exhausted is None:
             return t.action.value
-        return f"{t.action.value} ({'no attempts left' if t.exhausted else 'attempts left'})"
+        left = counter(t.action, t.source)
+        return f"{t.action.value} ({'no ' if t.exhausted else ''}{left} left)"
 
     return {
         (t.source.value, t.target.value, action(t), t.actor, "yes" if t.fenced else "no", t.event.value)
