@@ -5,7 +5,9 @@ The runtime registers, before ``session.initialize()``:
 - ``foreman.identity``: a :class:`WorkerIdentity` (name, role, claim filter, and the current
   :class:`~foreman.issues.models.Claim` with its fencing token), so the issue tool writes with the
   right token without the model ever typing it;
-- ``foreman.store``: the process's shared :class:`~foreman.issues.interfaces.IssueStore`.
+- ``foreman.store``: the process's shared :class:`~foreman.issues.interfaces.IssueStore`;
+- ``foreman.close_gate``: the session's :class:`workers.gate.CloseGate`; ``issue_close`` goes through
+  it (commit, checks, then submit for review or close) instead of closing directly.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL
 RUNTIME_ACTOR = "foreman-runtime"  #: author of the runtime's bookkeeping notes (kept out of model prompts)
 IDENTITY_CAPABILITY = "foreman.identity"
 STORE_CAPABILITY = "foreman.store"
+CLOSE_GATE_CAPABILITY = "foreman.close_gate"  #: runs an issue's checks before a worker's close (workers.gate)
 
 
 @dataclass

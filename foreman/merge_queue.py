@@ -1,0 +1,175 @@
+"""The merge queue: verified branches merged, in closing order, into one integration branch (issue 8).
+
+Each closed issue's branch ``foreman/<id>`` is merged with ``--no-ff`` into the integration branch
+(``foreman/integration`` by default), which starts at the run's base commit and lives in its own
+worktree, ``.foreman/worktrees/_integration``: the user's checked-out branch, index and files are
+never touched. After each merge the checks of every issue merged so far run on the integration
+worktree. A conflict or a failing check is neither lost nor hidden: the merge is undone, the
+issue's branch stays, and a ``merge`` issue for a coding worker carries the details. Its worktree
+starts from the integration branch with the conflicting merge in progress (conflict markers in the
+files) or with the failing merge applied; once it is closed and verified, it is merged like any
+other issue, and the original issue counts as merged through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from foreman.issues import Issue, IssueStore, IssueUpdate, NewIssue, Status
+from foreman.issues.identity import RUNTIME_ACTOR
+from workers.checks import CHECK_TIMEOUT, record_runs, run_checks
+from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError, git
+
+INTEGRATION_BRANCH = "foreman/integration"
+INTEGRATION_KEY = "_integration"  # worktree folder of the integration branch
+MERGE = "merge"  #: issue metadata: how its branch fared ({"state": merged|conflict|failed|skipped, ...})
+MERGE_OF = "merge_of"  #: issue metadata of a merge issue: the issue whose branch it integrates
+NO_MARKERS = "! git grep -nE '^(<<<<<<<|>>>>>>>)( |$)' -- ."  # a check every merge issue gets
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What happened to one issue's branch: ``state`` is merged, conflict, failed or skipped."""
+
+    issue_id: str
+    state: str
+    detail: str = ""
+    merge_issue: str | None = None
+
+
+class MergeQueue:
+    """Integrates closed issues' branches one at a time.
+
+    Args:
+        store: the issue store.
+        workspace: the fleet's workspace (a git repository; otherwise the queue does nothing).
+        base: the commit the integration branch starts from (the run's base commit).
+        into: the integration branch's name.
+        timeout: seconds per check run on the integration branch.
+    """
+
+    def __init__(self, store: IssueStore, workspace: Workspace, *, base: str, into: str = INTEGRATION_BRANCH,
+                 timeout: float = CHECK_TIMEOUT) -> None:
+        self.store, self.workspace, self.base, self.into, self.timeout = store, workspace, base, into, timeout
+        self.path = workspace.root / ".foreman" / "worktrees" / INTEGRATION_KEY
+
+    async def advance(self) -> list[MergeResult]:
+        """Merge every closed issue not yet handled, in closing order; returns what happened to each."""
+        if not self.workspace.git:
+            return []
+        results = []
+        for issue in await asyncio.to_thread(self._waiting):
+            results.append(await self._integrate(issue))
+        return results
+
+    def _waiting(self) -> list[Issue]:
+        closed = [i for i in self.store.list(statuses=[Status.CLOSED]) if MERGE not in i.metadata]
+        return sorted(closed, key=lambda i: (i.closed_at, i.id))
+
+    async def _integrate(self, issue: Issue) -> MergeResult:
+        await asyncio.to_thread(self._ensure_worktree)
+        branch = BRANCH_PREFIX + issue.id
+        if not await asyncio.to_thread(self._has_branch, branch):
+            return await self._settle(issue, MergeResult(issue.id, "skipped", "no branch: closed without a worktree"))
+        conflict = await asyncio.to_thread(self._merge, branch, issue)
+        if conflict is not None:
+            return await self._hand_over(issue, "conflict", conflict)
+        runs = await run_checks(self._merged_checks(issue), self.path, commit=await self._head(), timeout=self.timeout)
+        await record_runs(self.store, issue.id, RUNTIME_ACTOR, runs, where="integration")
+        failed = [run for run in runs if not run.passed]
+        if failed:
+            return await self._hand_over(issue, "failed", "\n\n".join(run.describe() for run in failed))
+        return await self._settle(issue, MergeResult(issue.id, "merged", await self._head()))
+
+    # -- git ------------------------------------------------------------------------------
+
+    def _ensure_worktree(self) -> None:
+        if self.path.exists():
+            return
+        if self._has_branch(self.into):
+            git(self.workspace.root, "worktree", "add", "-q", str(self.path), self.into)
+        else:
+            git(self.workspace.root, "worktree", "add", "-q", "-b", self.into, str(self.path), self.base)
+
+    def _has_branch(self, branch: str) -> bool:
+        try:
+            git(self.workspace.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+            return True
+        except WorkspaceError:
+            return False
+
+    def _merge(self, branch: str, issue: Issue) -> str | None:
+        """Merge ``branch``; on a conflict, abort and return the conflicting files and git's words."""
+        try:
+            git(self.path, "merge", "--no-ff", "-q", "-m", f"Merge {branch}: {issue.title}", branch)
+            return None
+        except WorkspaceError as exc:
+            files = git(self.path, "diff", "--name-only", "--diff-filter=U").split()
+            git(self.path, "merge", "--abort")
+            return f"conflicting files: {', '.join(files) or '(none listed)'}\n{exc}"
+
+    async def _head(self) -> str:
+        return await asyncio.to_thread(git, self.path, "rev-parse", "HEAD")
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _merged_checks(self, issue: Issue) -> list[str]:
+        """The checks of every issue merged so far plus this one's, each command once, in merge order."""
+        merged = [i for i in self.store.list(statuses=[Status.CLOSED]) if i.metadata.get(MERGE, {}).get("state") == "merged"]
+        commands: dict[str, None] = {}
+        for each in [*merged, issue]:
+            commands.update(dict.fromkeys(c for c in each.checks if c != NO_MARKERS))
+        return list(commands)
+
+    async def _settle(self, issue: Issue, result: MergeResult) -> MergeResult:
+        """Record the result on the issue (and, for a merged merge issue, on the issue it integrates)."""
+        record = {"state": result.state, "detail": result.detail[:2000], "into": self.into}
+        if result.merge_issue:
+            record["merge_issue"] = result.merge_issue
+        await asyncio.to_thread(self.store.update, issue.id, IssueUpdate(metadata={MERGE: record}), actor=RUNTIME_ACTOR)
+        original = issue.metadata.get(MERGE_OF)
+        if original and result.state == "merged":
+            via = {"state": "merged", "detail": f"through {issue.id}", "into": self.into}
+            await asyncio.to_thread(self.store.update, original, IssueUpdate(metadata={MERGE: via}), actor=RUNTIME_ACTOR)
+        return result
+
+    async def _hand_over(self, issue: Issue, state: str, detail: str) -> MergeResult:
+        """Undo nothing of the issue's branch; create the merge issue that integrates it."""
+        new = _merge_issue(issue, state, detail, self._merged_checks(issue), self.into)
+        created = await asyncio.to_thread(self.store.create, new, actor=RUNTIME_ACTOR)
+        await asyncio.to_thread(self._prepare_worktree, created.id, BRANCH_PREFIX + issue.id, state)
+        return await self._settle(issue, MergeResult(issue.id, state, detail, merge_issue=created.id))
+
+    def _prepare_worktree(self, key: str, branch: str, state: str) -> None:
+        """The merge issue's worktree: integration HEAD plus the issue's branch, merged but not resolved."""
+        path = self.workspace.root / ".foreman" / "worktrees" / key
+        git(self.workspace.root, "worktree", "add", "-q", "-b", BRANCH_PREFIX + key, str(path), self.into)
+        try:
+            git(path, "merge", "--no-ff", "-q", "-m", f"Merge {branch}", branch)
+        except WorkspaceError:
+            pass  # a conflict: the markers stay in the files for the worker to resolve
+        if state == "failed":
+            git(self.path, "reset", "-q", "--hard", "HEAD~1")  # undo the merge on the integration branch
+
+
+def _merge_issue(issue: Issue, state: str, detail: str, checks: list[str], into: str) -> NewIssue:
+    """The issue that asks a coding worker to integrate ``issue``'s branch."""
+    if state == "conflict":
+        what = (f"Merging {BRANCH_PREFIX}{issue.id} into {into} conflicts. Your worktree holds that merge in "
+                "progress: edit each conflicting file so that it keeps both sides' changes, and remove every "
+                "conflict marker line (<<<<<<<, =======, >>>>>>>).")
+    else:
+        what = (f"After merging {BRANCH_PREFIX}{issue.id} into {into}, checks fail. Your worktree holds the merged "
+                "code: fix it so that every check passes.")
+    return NewIssue(
+        title=f"Merge {issue.id}: {issue.title}"[:200],
+        description=f"{what}\n\n{detail}"[:4000],
+        acceptance_criteria="Every check passes on the merged code; no conflict markers remain.",
+        priority=issue.priority,
+        metadata={"worker_type": "coding", MERGE_OF: issue.id},
+        checks=[*checks, NO_MARKERS],
+    )
+
+
+__all__ = ["INTEGRATION_BRANCH", "MERGE", "MERGE_OF", "NO_MARKERS", "MergeQueue", "MergeResult"]
