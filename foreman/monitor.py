@@ -5,8 +5,9 @@ notes and the workspace's files, and the foreman answers with ``issue_unblock``;
 gets its attempts, and the foreman retries it with ``issue_reopen`` and changed instructions. An
 issue the foreman leaves as it is after :data:`MAX_FOREMAN_TRIES` reviews, or that keeps coming
 back blocked after the foreman unblocked it that many times, is marked ``needs_human`` (a person
-unblocks or reopens it with the CLI). The run is over when every issue is
-closed or waits for a human.
+unblocks or reopens it with the CLI). A person's unblock or reopen (any actor but the foreman and
+the runtime) hands the issue back: its try count and ``needs_human`` flag no longer hold, so a
+later block is reviewed afresh. The run is over when every issue is closed or waits for a human.
 """
 
 from __future__ import annotations
@@ -16,12 +17,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foreman.issues import EventKind, Issue, IssueStore, IssueUpdate, Status
+from foreman.issues.identity import RUNTIME_ACTOR
+from foreman.listing import workspace_listing
 from foreman.sessions import FleetSession
 
 MAX_FOREMAN_TRIES = 2  # reviews of one issue before it is handed to a human
 NEEDS_HUMAN = "needs_human"
 TRIES = "foreman_tries"
-WORKSPACE_LISTING_LIMIT = 40  # files shown to the foreman when it looks for missing input
+ANSWERS = "foreman_answers_seen"  # metadata: a person's unblocks/reopens counted when the two keys above were set
+FOREMAN = "foreman"  # the foreman's actor name
+MACHINE_ACTORS = frozenset({FOREMAN, RUNTIME_ACTOR})  # every other actor of an unblock or reopen is a person
+
+
+@dataclass(frozen=True)
+class Returns:
+    """How an issue came back from blocked or dead letter, read from its event log.
+
+    Attributes:
+        answers: unblocks and reopens by a person (any actor outside :data:`MACHINE_ACTORS`).
+        foreman_unblocks: the foreman's unblocks since the last of those answers.
+    """
+
+    answers: int
+    foreman_unblocks: int
+
+
+def returns(store: IssueStore, issue_id: str) -> Returns:
+    """Count the issue's unblocks and reopens by a person, and the foreman's unblocks since the last one."""
+    events = store.events(issue_id, kinds=[EventKind.UNBLOCKED, EventKind.REOPENED])
+    human = [e.id for e in events if e.actor not in MACHINE_ACTORS]
+    since = human[-1] if human else 0
+    unblocks = sum(e.kind == EventKind.UNBLOCKED and e.actor == FOREMAN and e.id > since for e in events)
+    return Returns(answers=len(human), foreman_unblocks=unblocks)
+
+
+def answered(issue: Issue, seen: Returns) -> bool:
+    """True when a person unblocked or reopened the issue after the foreman last counted a try or escalated it."""
+    escalated = NEEDS_HUMAN in issue.metadata or TRIES in issue.metadata
+    return escalated and seen.answers > int(issue.metadata.get(ANSWERS, 0))
 
 
 @dataclass
@@ -34,26 +67,20 @@ class RunState:
     @property
     def over(self) -> bool:
         """True when every issue is closed or waits for a human."""
-        active = sum(self.counts[s] for s in ("open", "in_progress", "blocked", "dead_letter"))
+        active = sum(self.counts.get(s, 0) for s in ("open", "in_progress", "in_review", "blocked", "dead_letter"))
         return active == len(self.waiting_for_human)
 
 
 def needs_human(issue: Issue) -> bool:
-    """True when the foreman handed this issue to a person."""
+    """True when the foreman handed this issue to a person (it may have been answered since: see :func:`answered`)."""
     return bool(issue.metadata.get(NEEDS_HUMAN)) and issue.status in (Status.BLOCKED, Status.DEAD_LETTER)
 
 
 def run_state(store: IssueStore) -> RunState:
-    """Count issues by status and list those waiting for a human."""
-    waiting = [i for i in store.list(statuses=[Status.BLOCKED, Status.DEAD_LETTER]) if needs_human(i)]
+    """Count issues by status and list those still waiting for a human."""
+    waiting = [i for i in store.list(statuses=[Status.BLOCKED, Status.DEAD_LETTER])
+               if needs_human(i) and not answered(i, returns(store, i.id))]
     return RunState(counts=store.counts(), waiting_for_human=waiting)
-
-
-def workspace_listing(root: Path) -> str:
-    """Up to :data:`WORKSPACE_LISTING_LIMIT` file paths of the workspace (hidden folders skipped)."""
-    files = sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
-    return "\n".join(files[:WORKSPACE_LISTING_LIMIT]) or "(empty)"
 
 
 def unblock_prompt(issue: Issue, notes: list[str], listing: str) -> str:
@@ -81,46 +108,55 @@ class Monitor:
     """
 
     def __init__(self, session: FleetSession, store: IssueStore, workspace: Path) -> None:
-        self.session, self.store, self.workspace = session, store, workspace
+        self.session = session
+        self.store = store
+        self.workspace = workspace
 
     async def review(self) -> RunState:
-        """Review every blocked and dead-letter issue not yet handed to a human; returns the run state."""
+        """Review every blocked and dead-letter issue not waiting for a human; returns the run state.
+
+        An issue a person answered since the foreman's last try or escalation is handed back first
+        (try count and ``needs_human`` cleared), then reviewed like a new one.
+        """
         for issue in await asyncio.to_thread(self.store.list, statuses=[Status.BLOCKED, Status.DEAD_LETTER]):
+            seen = await asyncio.to_thread(returns, self.store, issue.id)
+            if answered(issue, seen):
+                issue = await asyncio.to_thread(self._bookkeep, issue, seen, {NEEDS_HUMAN: None, TRIES: None})
             if not needs_human(issue):
-                await self._review_one(issue)
+                await self._review_one(issue, seen)
         return await asyncio.to_thread(run_state, self.store)
 
-    async def _review_one(self, issue: Issue) -> None:
-        if await asyncio.to_thread(self._unblocked_too_often, issue):
-            await asyncio.to_thread(self._hand_to_human, issue)
+    async def _review_one(self, issue: Issue, seen: Returns) -> None:
+        if issue.status == Status.BLOCKED and seen.foreman_unblocks >= MAX_FOREMAN_TRIES:  # block/unblock ping-pong
+            await asyncio.to_thread(self._hand_to_human, issue, seen)
             return
         detail = await asyncio.to_thread(self.store.show, issue.id)
         if issue.status == Status.BLOCKED:
             notes = [f"{n.author}: {n.body}" for n in detail.notes]
-            prompt = unblock_prompt(issue, notes, await asyncio.to_thread(workspace_listing, self.workspace))
+            listing = await asyncio.to_thread(workspace_listing, self.workspace, issue.blocking_notes or issue.title)
+            prompt = unblock_prompt(issue, notes, listing)
         else:
             prompt = retry_prompt(issue, [f"#{a.number} {a.worker}: {a.error or a.outcome}" for a in detail.attempts])
         try:
             await self.session.execute(prompt)
         except RuntimeError as exc:
-            await asyncio.to_thread(self.store.note, issue.id, f"foreman review failed: {exc}", author="foreman")
+            await asyncio.to_thread(self.store.note, issue.id, f"foreman review failed: {exc}", author=FOREMAN)
         after = await asyncio.to_thread(self.store.get, issue.id)
         if after.status == issue.status:
-            await asyncio.to_thread(self._count_try, after)
+            await asyncio.to_thread(self._count_try, after, seen)
 
-    def _unblocked_too_often(self, issue: Issue) -> bool:
-        """True when the foreman already unblocked this issue MAX_FOREMAN_TRIES times (block/unblock ping-pong)."""
-        unblocks = self.store.events(issue.id, kinds=[EventKind.UNBLOCKED])
-        return issue.status == Status.BLOCKED and sum(e.actor == "foreman" for e in unblocks) >= MAX_FOREMAN_TRIES
+    def _bookkeep(self, issue: Issue, seen: Returns, changes: dict[str, object]) -> Issue:
+        """Write the foreman's metadata ``changes`` with the number of a person's answers they count from."""
+        return self.store.update(issue.id, IssueUpdate(metadata=changes | {ANSWERS: seen.answers}), actor=FOREMAN)
 
-    def _count_try(self, issue: Issue) -> None:
+    def _count_try(self, issue: Issue, seen: Returns) -> None:
         tries = int(issue.metadata.get(TRIES, 0)) + 1
-        self.store.update(issue.id, IssueUpdate(metadata={TRIES: tries}), actor="foreman")
+        issue = self._bookkeep(issue, seen, {TRIES: tries})
         if tries >= MAX_FOREMAN_TRIES:
-            self._hand_to_human(issue)
+            self._hand_to_human(issue, seen)
 
-    def _hand_to_human(self, issue: Issue) -> None:
-        self.store.update(issue.id, IssueUpdate(metadata={NEEDS_HUMAN: True}), actor="foreman")
+    def _hand_to_human(self, issue: Issue, seen: Returns) -> None:
+        self._bookkeep(issue, seen, {NEEDS_HUMAN: True})
         action = "unblock" if issue.status == Status.BLOCKED else "reopen"
         self.store.note(issue.id, f"Needs a human: the foreman could not resolve it. "
-                                  f"Run `foreman issues {action} {issue.id} \"...\"`.", author="foreman")
+                                  f"Run `foreman issues {action} {issue.id} \"...\"`.", author=FOREMAN)

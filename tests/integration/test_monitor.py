@@ -1,0 +1,120 @@
+"""The foreman's escalation to a human, and a human's answer handing the issue back (issue 7, defect 16).
+
+Real SQLite store and the real Monitor; the foreman's session is a FAKE (``FakeForeman``: it records
+each review prompt and answers HUMAN, or unblocks when told to), so every review is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from foreman.issues import NewIssue, Status, open_store
+from foreman.issues.identity import RUNTIME_ACTOR
+from foreman.monitor import MAX_FOREMAN_TRIES, NEEDS_HUMAN, TRIES, Monitor, run_state
+
+
+class FakeForeman:
+    """A FAKE foreman session: records prompts; answers HUMAN, or unblocks the issue as the foreman."""
+
+    def __init__(self, store, unblocks: bool = False) -> None:
+        self.store = store
+        self.unblocks = unblocks
+        self.prompts: list[str] = []
+
+    async def execute(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        if self.unblocks:
+            issue_id = prompt.split()[1]
+            await asyncio.to_thread(self.store.unblock, issue_id, "try the staging password", actor="foreman")
+        return "HUMAN"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "issues.db", create=True)
+    yield s
+    s.disconnect()
+
+
+def _block_by_worker(store, issue_id: str) -> None:
+    claim = store.claim(issue_id, "coding-1")
+    store.block(issue_id, "I need the production password", token=claim.token)
+
+
+def _review(store, session, times: int = 1) -> None:
+    monitor = Monitor(session, store, Path("."))
+    for _ in range(times):
+        asyncio.run(monitor.review())
+
+
+def test_a_human_unblock_hands_the_issue_back_and_its_next_block_is_reviewed(store):
+    issue = store.create(NewIssue(title="Rotate the password"))
+    _block_by_worker(store, issue.id)
+    foreman = FakeForeman(store)
+    _review(store, foreman, times=MAX_FOREMAN_TRIES + 1)
+    assert len(foreman.prompts) == MAX_FOREMAN_TRIES, "handed to a human, then left alone"
+    assert [i.id for i in run_state(store).waiting_for_human] == [issue.id]
+
+    store.unblock(issue.id, "the password is in the vault", actor="ada")
+    _block_by_worker(store, issue.id)
+    _review(store, foreman)
+
+    assert len(foreman.prompts) == MAX_FOREMAN_TRIES + 1, "the second block is reviewed afresh"
+    after = store.get(issue.id)
+    assert NEEDS_HUMAN not in after.metadata and after.metadata[TRIES] == 1
+    assert run_state(store).waiting_for_human == [] and not run_state(store).over
+
+
+def test_a_human_reopen_of_a_dead_letter_issue_clears_the_escalation(store):
+    issue = store.create(NewIssue(title="Flaky job", max_attempts=1))
+    store.fail(issue.id, store.claim(issue.id, "coding-1").token, error="crashed")
+    foreman = FakeForeman(store)
+    _review(store, foreman, times=MAX_FOREMAN_TRIES)
+    assert store.get(issue.id).metadata[NEEDS_HUMAN] is True
+
+    store.reopen(issue.id, reason="fixed the runner", actor="operator")
+    store.fail(issue.id, store.claim(issue.id, "coding-1").token, error="crashed again")
+    _review(store, foreman)
+
+    assert len(foreman.prompts) == MAX_FOREMAN_TRIES + 1
+    assert NEEDS_HUMAN not in store.get(issue.id).metadata
+
+
+def test_foreman_unblocks_before_a_human_answer_do_not_count_after_it(store):
+    issue = store.create(NewIssue(title="Rotate the password"))
+    _block_by_worker(store, issue.id)
+    unblocking = FakeForeman(store, unblocks=True)
+    for _ in range(MAX_FOREMAN_TRIES):  # block/unblock ping-pong: handed to a human
+        _review(store, unblocking)
+        _block_by_worker(store, issue.id)
+    _review(store, unblocking)
+    assert store.get(issue.id).metadata[NEEDS_HUMAN] is True
+
+    store.unblock(issue.id, "use the vault", actor="ada")
+    _block_by_worker(store, issue.id)
+    foreman = FakeForeman(store)
+    _review(store, foreman)
+
+    assert len(foreman.prompts) == 1, "reviewed, not handed straight back to a human"
+
+
+def test_only_a_person_hands_an_issue_back_and_an_answer_before_the_escalation_keeps_it(store):
+    issue = store.create(NewIssue(title="Rotate the password"))
+    _block_by_worker(store, issue.id)
+    store.unblock(issue.id, "answered before any review", actor="ada")
+    _block_by_worker(store, issue.id)
+    foreman = FakeForeman(store)
+    _review(store, foreman, times=MAX_FOREMAN_TRIES)
+    assert store.get(issue.id).metadata[NEEDS_HUMAN] is True
+
+    _review(store, foreman, times=2)
+    assert len(foreman.prompts) == MAX_FOREMAN_TRIES, "an answer older than the escalation does not reopen reviews"
+
+    store.unblock(issue.id, "unblocked by the runtime", actor=RUNTIME_ACTOR)
+    _block_by_worker(store, issue.id)
+    _review(store, foreman)
+    assert len(foreman.prompts) == MAX_FOREMAN_TRIES and store.get(issue.id).status == Status.BLOCKED
+    assert [i.id for i in run_state(store).waiting_for_human] == [issue.id]
