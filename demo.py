@@ -14,24 +14,27 @@ from pathlib import Path
 
 import click
 
-from foreman.cli.fleet import PROVIDERS, console, fail, parse_workers, run_fleet
+from rich.markup import escape
+
+from foreman.cli.fleet import PROVIDERS, START_ERRORS, console, fail, parse_workers, run_fleet
 from foreman.fleet import FleetConfig
-from foreman.issues.errors import IssueError
-from foreman.planner import PlanningError
-from foreman.plans import PlanError
-from foreman.sessions import SessionStartError
 from foreman.tasks import SEED_TASKS, create_seed_workspace, load_tasks
 
 DEFAULT_WORKSPACE = Path(".demo-workspace")
 
 
 def fresh_workspace(path: Path) -> None:
-    """Create the seed workspace as a new git repository; an old one is moved aside, never deleted."""
+    """Create the seed workspace at ``path`` as a new git repository (parents too); an old one is moved aside, never deleted."""
     if path.exists():
         kept = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}")
         path.rename(kept)
-        console.print(f"previous workspace kept at {kept}")
+        console.print(f"previous workspace kept at {escape(str(kept))}")
     create_seed_workspace(path)
+
+
+def wants_fresh_workspace(path: Path, resume: bool) -> bool:
+    """The default workspace is made fresh on every new run, any other path only when it does not exist yet."""
+    return not resume and (path.resolve() == DEFAULT_WORKSPACE.resolve() or not path.exists())
 
 
 def provider_banner(provider: str, rehearsal: bool) -> str:
@@ -49,7 +52,8 @@ def provider_banner(provider: str, rehearsal: bool) -> str:
 @click.option("--goal", help="Plan this goal instead of the seed scenario.")
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list instead of the seed scenario.")
 @click.option("--workspace", type=click.Path(file_okay=False), default=str(DEFAULT_WORKSPACE), show_default=True,
-              help="Work here; the default is created fresh with the seed's sample app as a git repository.")
+              help="Work here. The default, or a path that does not exist yet, is created fresh with the seed's "
+                   "sample app as a git repository (an old default is moved aside); another existing folder is used as is.")
 @click.option("--workers", "workers_spec", default="coding=2,research=1", show_default=True, help="Workers per type.")
 @click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True)
 @click.option("--resume", is_flag=True, help="Finish an interrupted run from its database.")
@@ -57,21 +61,21 @@ def provider_banner(provider: str, rehearsal: bool) -> str:
 @click.option("--processes", is_flag=True, help="Each worker in its own process.")
 @click.option("--rehearsal", is_flag=True, help="Fast scripted rehearsal: fake LLMs, everything else real.")
 def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal):
-    """Multi-worker orchestration demo on real Amplifier sessions."""
+    """Multi-worker orchestration demo on real Amplifier sessions (exit codes as `foreman run`: 0, 2, 130)."""
     path = Path(workspace)
     console.rule("amplifier-foreman demo")
     console.print(provider_banner(provider, rehearsal))
     try:
-        if not resume and path.resolve() == DEFAULT_WORKSPACE.resolve():
+        if wants_fresh_workspace(path, resume):
             fresh_workspace(path)
         elif not path.is_dir():
             fail(f"{path}: no such workspace directory")
         tasks = load_tasks(tasks_file) if tasks_file else (None if goal else SEED_TASKS)
         config = FleetConfig(workspace=path, db=db, workers=parse_workers(workers_spec), provider=PROVIDERS[provider],
                              tasks=tasks, goal=goal, resume=resume, processes=processes)
-        console.print(f"workspace: {path.resolve()}")
+        console.print(f"workspace: {escape(str(path.resolve()))}")
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
-    except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
+    except START_ERRORS as exc:
         fail(str(exc))
 
 

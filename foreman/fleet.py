@@ -2,8 +2,12 @@
 
 By default everything runs in one process as asyncio tasks (sharing one embedded model); with
 ``processes=True`` each worker runs in its own ``spawn`` process on the same database. ``resume``
-continues a run from the database: planning is skipped, closed issues stay closed, claims of a
-killed run come back when their leases expire.
+continues a run from the database: planning is skipped (or finished, if the run was killed while
+planning), closed issues stay closed, claims of a killed run come back when their leases expire.
+
+Before anything is planned or claimed, :meth:`Fleet.prepare` takes the database's run lock (one
+run per database), checks the task list against the worker plans, checks the workspace, and opens
+one session of every plan; each failure is one clear error.
 """
 
 from __future__ import annotations
@@ -17,21 +21,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from foreman import routing
 from foreman.issues import Issue, IssueStore, open_store, resolve_db
+from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.issues.identity import WorkerIdentity
 from foreman.monitor import Monitor, RunState, run_state
+from foreman.planner import check_tasks, create_task_issues, plan_goal
 from foreman.plans import PLANS_DIR, MountPlan, PlanError, load_plans
+from foreman.run_lock import RunLock
 from foreman.sessions import FleetSession, open_session
 from foreman.tasks import TaskSpec
-from foreman.planner import plan_issues
 from workers.recorder import EventSink, SessionRecorder, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.standalone import RUN_OVER, worker_process_main
+from workers.status import StatusReporter
 from workers.workspace import Workspace
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
 PLANNED = "planned"  # fleet_state key: the foreman's planning is done
+RUN = "run"  # fleet_state key: what the run plans ({"goal", "tasks", "started_at"}); set when a run starts
 PLANNING_TOOLS = ["create", "list"]  # tool-issue operations of the foreman's planning session
+
+
+class NothingToResume(RuntimeError):
+    """``--resume`` where no run was started: no database, or a database no ``foreman run`` planned."""
 
 
 @dataclass
@@ -44,8 +57,9 @@ class FleetConfig:
         plans_dir: folder of mount plans: one foreman plan and any number of worker plans.
         workers: per worker type, how many to run (overrides each plan's ``fleet.count``).
         provider: keep only this provider module in every plan (e.g. ``provider-llamacpp``).
-        tasks / goal: what the foreman plans (a task list wins over a goal).
-        resume: continue the run stored in the database.
+        tasks / goal: what the foreman plans (a task list wins over a goal); with ``resume``,
+            default: what the interrupted run planned.
+        resume: continue the run stored in the database (never creates one).
         provider_factory: replaces every plan's providers (scripted rehearsal, tests).
         processes: run each worker in its own spawned process.
         review_interval: seconds between foreman reviews.
@@ -75,29 +89,88 @@ class FleetReport:
     provider: str
     seconds: float
     interrupted: bool
+    changes: list[str] = field(default_factory=list)  #: what the runtime changed or decided itself, one line each
+    fault: str | None = None  #: why the run stopped on a fault (the foreman's watch failed; workers were stopped)
+    started_at: float = 0.0  #: when this invocation started (store clock, seconds since the epoch)
 
 
 class Fleet:
-    """One run. ``stopping`` is set by the first Ctrl-C (graceful stop)."""
+    """One run. ``stopping`` is set by the first Ctrl-C (graceful stop).
+
+    Raises:
+        NothingToResume: ``resume`` without a database, or with one that holds no run.
+        PlanError: the plans folder has no single foreman plan, or ``workers`` names an unknown type.
+    """
 
     def __init__(self, config: FleetConfig) -> None:
         self.config = config
-        self.workspace = Workspace(config.workspace)
-        self.store: IssueStore = open_store(resolve_db(config.db, self.workspace.root), create=True)
+        db = resolve_db(config.db, config.workspace.resolve())
+        if config.resume and not _database_exists(db):
+            raise NothingToResume(f"nothing to resume: no issue database at {db}; start a run with --goal or --tasks")
         self.foreman_plan, self.worker_plans = _select_plans(config)
+        self.workspace = Workspace(config.workspace)
+        self.store: IssueStore = open_store(db, create=not config.resume)
+        if config.resume and self.store.get_state(RUN) is None and self.store.get_state(PLANNED) is None:
+            raise NothingToResume(f"nothing to resume: the database at {db} holds no run; "
+                                  "start one with --goal or --tasks")
         self.stopping, self.run_over = asyncio.Event(), asyncio.Event()
         self.workers: list[Worker] = []
         self.foreman_stats = WorkerStats()
         self.sink = EventSink(self.store)
         self.state: RunState | None = None
+        self.started_at = self.store.clock.now()  # seconds since the epoch; worker rows from here on are this run's
+        self.fault: str | None = None
+        self.changes: list[str] = []
+        self.lock: RunLock | None = None
+        self._keeper: asyncio.Task | None = None
 
     def worker_count(self, plan: MountPlan) -> int:
         """How many workers of this plan run (command line over the plan's ``fleet.count``)."""
         return self.config.workers.get(plan.fleet.worker_type, plan.fleet.count)
 
+    async def prepare(self) -> None:
+        """Everything that can fail before a claim: run lock, task list, workspace, one session of every plan.
+
+        Idempotent; :meth:`run` calls it when the caller did not.
+
+        Raises:
+            RunLocked: another run holds this database.
+            PlanningError: a task no worker plan takes, or two tasks with one key.
+            WorkspaceError: a git repository with no commit, or a ``foreman`` branch that blocks ``foreman/<id>``.
+            SessionStartError: a plan whose session cannot start (module, ``${VAR}`` value, provider).
+        """
+        if self.lock is not None:
+            return
+        lock = await asyncio.to_thread(RunLock.acquire, self.store)
+        try:
+            tasks, _ = self._what_to_plan()
+            if tasks:
+                check_tasks(tasks, self.worker_plans)
+            await asyncio.to_thread(self.workspace.check)
+            for plan in [self.foreman_plan, *self.worker_plans]:
+                await (await self._preflight_session(plan)).cleanup()
+        except BaseException:
+            await asyncio.to_thread(lock.release)
+            raise
+        self.lock = lock
+        self._keeper = asyncio.create_task(lock.keep(self._lock_lost))
+
+    def _lock_lost(self) -> None:
+        self.changes.append("the run lock was taken over by another run (no heartbeat for too long); stopped")
+        self.stopping.set()
+
     async def run(self, on_started: Callable[[Fleet], None] | None = None) -> FleetReport:
-        """Plan (unless resuming), run workers and foreman reviews until the run is over or stopped."""
+        """Prepare, plan (unless resuming a planned run), run workers and foreman reviews until the run is over or stopped."""
         started = time.monotonic()
+        await self.prepare()
+        try:
+            async with StatusReporter(self.store, "foreman", "foreman", self.foreman_stats):
+                return await self._run(started, on_started)
+        finally:
+            self._keeper.cancel()
+            await asyncio.to_thread(self.lock.release)
+
+    async def _run(self, started: float, on_started: Callable[[Fleet], None] | None) -> FleetReport:
         if not (self.config.resume and self.store.get_state(PLANNED)):
             await self._plan()
         foreman = await self._foreman_session(self.foreman_plan)
@@ -107,35 +180,82 @@ class Fleet:
             if on_started:
                 on_started(self)
             running = self._start_processes() if self.config.processes else [asyncio.create_task(w.run()) for w in self.workers]
-            await self._watch(Monitor(foreman, self.store, self.workspace.root))
+            await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root))
             self.store.set_state(RUN_OVER, self.state.over)
             self.run_over.set()
             await asyncio.gather(*running)
+            self.foreman_stats.state = "stopped"
         finally:
             await foreman.cleanup()
             await self.sink.flush()
         return FleetReport(issues=self.store.list(), state=self.state, workers={w.name: w.stats for w in self.workers},
                            foreman=self.foreman_stats, provider=foreman.provider,
-                           seconds=time.monotonic() - started, interrupted=self.stopping.is_set())
+                           seconds=time.monotonic() - started, interrupted=self.stopping.is_set() and not self.fault,
+                           changes=self.changes, fault=self.fault, started_at=self.started_at)
+
+    def _what_to_plan(self) -> tuple[list[TaskSpec] | None, str | None]:
+        """(tasks, goal): the command line's, else (resuming) what the interrupted run stored."""
+        if self.config.tasks or self.config.goal or not self.config.resume:
+            return self.config.tasks, self.config.goal
+        stored = self.store.get_state(RUN) or {}
+        tasks = [TaskSpec.model_validate(t) for t in stored.get("tasks") or []]
+        return tasks or None, stored.get("goal")
 
     async def _plan(self) -> None:
-        """The planning turn, in its own session that sees only ``issue_create`` and ``issue_list``."""
+        """Create the task list's issues directly, or plan the goal in a foreman session."""
         self.foreman_stats.state, self.foreman_stats.last_action = "planning", "planning"
-        planner = await self._foreman_session(self.foreman_plan.with_tool_config("tool-issue", operations=PLANNING_TOOLS))
-        try:
-            await plan_issues(planner, self.store, tasks=self.config.tasks, goal=self.config.goal,
-                              worker_types=[p.fleet.worker_type for p in self.worker_plans])
-        finally:
-            await planner.cleanup()
+        tasks, goal = self._what_to_plan()
+        if not self.config.resume:
+            record = {"goal": goal, "tasks": [t.model_dump(mode="json") for t in tasks or []],
+                      "started_at": self.store.clock.now()}
+            self.store.set_state(RUN, record)
+            self.store.set_state(PLANNED, False)
+        if tasks:
+            self.changes += await asyncio.to_thread(create_task_issues, self.store, tasks)
+        elif not await asyncio.to_thread(self._keep_interrupted_plan):
+            await self._plan_goal(goal)
         self.store.set_state(PLANNED, True)
 
+    def _keep_interrupted_plan(self) -> bool:
+        """Resuming a goal run killed while planning: keep the issues its planning turn had created, if any."""
+        started = (self.store.get_state(RUN) or {}).get("started_at")
+        if not self.config.resume or started is None:
+            return False
+        made = [i.id for i in self.store.list() if i.created_at.timestamp() >= started]
+        if made:
+            self.changes.append(f"planning was interrupted; the {len(made)} issues it created are kept as the plan: "
+                                f"{', '.join(made)}")
+        return bool(made)
+
+    async def _plan_goal(self, goal: str | None) -> None:
+        """The planning turn, in its own session that sees only ``issue_create`` and ``issue_list``."""
+        if not goal:
+            raise NothingToResume("nothing to plan: the interrupted run stored no goal or task list; "
+                                  "give --goal or --tasks")
+        planner = await self._foreman_session(self.foreman_plan.with_tool_config("tool-issue", operations=PLANNING_TOOLS))
+        try:
+            await plan_goal(planner, self.store, goal, [p.fleet.worker_type for p in self.worker_plans])
+        finally:
+            await planner.cleanup()
+
     async def _foreman_session(self, plan: MountPlan) -> FleetSession:
-        factory = self.config.provider_factory
-        provider = factory(plan, "foreman") if factory else None
-        session = await open_session(plan, workspace=self.workspace.root, store=self.store,
-                                     identity=WorkerIdentity(name="foreman", role="foreman"), provider=provider)
-        SessionRecorder(self.sink, "foreman", self.foreman_stats, WorkerIdentity(name="foreman")).attach(session.coordinator.hooks)
+        """A foreman session: recorded, and refused any ``issue_create`` no worker plan would take."""
+        session = await self._session(plan, "foreman", WorkerIdentity(name="foreman", role="foreman"))
+        recorder = SessionRecorder(self.sink, "foreman", self.foreman_stats, WorkerIdentity(name="foreman"), RUN_EVENTS)
+        recorder.attach(session.coordinator.hooks)
+        hook = routing.refuse_untaken_creates(self.worker_plans)
+        session.coordinator.hooks.register("tool:pre", hook, name="foreman-worker-types")
         return session
+
+    async def _preflight_session(self, plan: MountPlan) -> FleetSession:
+        """A session of ``plan`` opened only to prove that it starts (nothing is run in it)."""
+        identity = WorkerIdentity(name="preflight", role=plan.fleet.role, where=plan.fleet.takes)
+        return await self._session(plan, "preflight", identity)
+
+    async def _session(self, plan: MountPlan, name: str, identity: WorkerIdentity) -> FleetSession:
+        factory = self.config.provider_factory
+        return await open_session(plan, workspace=self.workspace.root, store=self.store, identity=identity,
+                                  provider=factory(plan, name) if factory else None)
 
     def _make_workers(self) -> list[Worker]:
         options = WorkerOptions(provider_factory=self.config.provider_factory)
@@ -170,10 +290,20 @@ class Fleet:
         done.add_done_callback(lambda _: stopper.cancel())
         return [done]
 
+    async def _watch_or_stop(self, monitor: Monitor) -> None:
+        """Watch; if the watch fails, stop every worker (each releases its claim) and keep why in ``fault``."""
+        try:
+            await self._watch(monitor)
+        except Exception as exc:
+            self.fault = f"the foreman's watch failed ({type(exc).__name__}: {exc}); every worker was stopped"
+            self.stopping.set()
+            self.state = await asyncio.to_thread(run_state, self.store)
+
     async def _watch(self, monitor: Monitor) -> None:
         """Foreman reviews until every issue is closed or waits for a human, or Ctrl-C."""
         while not self.stopping.is_set():
             self.foreman_stats.state, self.foreman_stats.last_action = "reviewing", "reviewing the queue"
+            self.changes += await asyncio.to_thread(routing.route_untaken, self.store, self.worker_plans)
             self.state = await monitor.review()
             self.foreman_stats.state = "watching"
             if self.state.over or not any(self.worker_count(p) for p in self.worker_plans):
@@ -183,6 +313,11 @@ class Fleet:
             except TimeoutError:
                 pass
         self.state = await asyncio.to_thread(run_state, self.store)
+
+
+def _database_exists(location: str) -> bool:
+    """True when the database file at ``location`` (a path or ``sqlite:///path``) exists."""
+    return Path(location.removeprefix("sqlite:///")).is_file()
 
 
 def _select_plans(config: FleetConfig) -> tuple[MountPlan, list[MountPlan]]:

@@ -1,39 +1,54 @@
-"""The foreman's first job: turn a goal (or a task file) into issues in the queue.
+"""The foreman's first job: turn a task list or a goal into issues in the queue.
 
-The foreman SESSION creates the issues through ``issue_create``. With a task list, the runtime then
-checks the result against the list and repairs what the model got wrong (creates a missing issue;
-sets description, acceptance criteria, type, priority and ``worker_type`` as listed; blocks an issue
-that should start blocked and unblocks one that should not), writing a note on each repair, so a
-small model cannot derail the run. With a free goal, what the model creates stands.
+A task list is already a plan: its issues are created directly, in one transaction, with no model
+call (:func:`create_task_issues`). Each carries its task's stable key, so planning the same list
+again (``--resume`` after a kill) creates nothing twice. A free goal is planned by the foreman
+SESSION through ``issue_create`` (:func:`plan_goal`); what the model creates stands, except that
+an ``issue_create`` no worker plan would take is refused (``foreman.routing``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
-from foreman.issues import Issue, IssueStore, IssueUpdate, Status
+from foreman import routing
+from foreman.issues import Issue, IssueStore
 from foreman.issues.identity import RUNTIME_ACTOR
+from foreman.plans import MountPlan
 from foreman.sessions import FleetSession
-from foreman.tasks import TaskSpec
-
+from foreman.tasks import TASK_KEY, TaskSpec
 
 
 class PlanningError(RuntimeError):
-    """The foreman produced no issue for a free-text goal."""
+    """The work cannot be planned: a task no worker takes, duplicate task keys, or a goal that produced no issue."""
 
 
-def _task_line(n: int, task: TaskSpec) -> str:
-    parts = [f'{n}. title="{task.title}"', f"worker_type={task.worker_type}", f"priority={task.priority}",
-             f"type={task.type.value}", f'description="{task.description}"']
-    if task.blocked_reason:
-        parts.append(f'blocked_reason="{task.blocked_reason}"')
-    return ", ".join(parts)
+def check_tasks(tasks: list[TaskSpec], plans: list[MountPlan]) -> None:
+    """Refuse a task list before anything is created.
+
+    Raises:
+        PlanningError: two tasks share a key (same ``id``, or same title without ids), or a task
+            no worker plan takes (the message names the worker types the plans define).
+    """
+    repeated = sorted(key for key, n in Counter(t.key for t in tasks).items() if n > 1)
+    if repeated:
+        titles = [t.title for t in tasks if t.key in repeated]
+        raise PlanningError(f"tasks {titles} share a key; give each an \"id\" or a different title")
+    untaken = [t for t in tasks if not routing.taken(plans, t.new_issue())]
+    if untaken:
+        listed = "; ".join(f"{t.title!r} (worker_type {t.worker_type!r})" for t in untaken)
+        raise PlanningError(f"no worker plan takes {listed}; the plans define worker types: "
+                            f"{routing.worker_types(plans)}")
 
 
-def tasks_prompt(tasks: list[TaskSpec]) -> str:
-    """Ask the foreman to create exactly these issues."""
-    lines = [_task_line(n, t) for n, t in enumerate(tasks, 1)]
-    return "Create these issues in the work queue, one issue_create call per issue, then say done:\n" + "\n".join(lines)
+def create_task_issues(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
+    """Create the task list's issues in one transaction (each once); returns what was not created, for the summary."""
+    results = store.create_keyed([t.new_issue() for t in tasks], key=TASK_KEY, actor=RUNTIME_ACTOR)
+    kept = [issue.id for issue, created in results if not created]
+    if not kept:
+        return []
+    return [f"{len(kept)} of {len(tasks)} tasks were already in the queue and were not created again: {', '.join(kept)}"]
 
 
 def goal_prompt(goal: str, worker_types: list[str]) -> str:
@@ -42,60 +57,18 @@ def goal_prompt(goal: str, worker_types: list[str]) -> str:
             f"issue_create. Set worker_type to one of: {', '.join(worker_types)}. Then say done.")
 
 
-async def plan_issues(session: FleetSession, store: IssueStore, *, tasks: list[TaskSpec] | None, goal: str | None,
-                      worker_types: list[str]) -> list[Issue]:
-    """Run the foreman's planning turn; returns the issues that exist afterwards.
+async def plan_goal(session: FleetSession, store: IssueStore, goal: str, worker_types: list[str]) -> list[Issue]:
+    """Run the foreman's planning turn for a free goal; returns the issues it created.
 
     Raises:
-        PlanningError: with a free goal, the foreman created no issue (or its session failed).
+        PlanningError: the foreman's session failed, or it created no issue.
     """
-    prompt = tasks_prompt(tasks) if tasks else goal_prompt(goal or "", worker_types)
+    before = {issue.id for issue in await asyncio.to_thread(store.list)}
     try:
-        await session.execute(prompt)
+        await session.execute(goal_prompt(goal, worker_types))
     except RuntimeError as exc:
-        if not tasks:
-            raise PlanningError(f"the foreman's planning turn failed: {exc}") from exc
-    if tasks:
-        await asyncio.to_thread(reconcile, store, tasks)
-    issues = await asyncio.to_thread(store.list)
-    if not issues:
+        raise PlanningError(f"the foreman's planning turn failed: {exc}") from exc
+    created = [issue for issue in await asyncio.to_thread(store.list) if issue.id not in before]
+    if not created:
         raise PlanningError("the foreman created no issue for the goal; try a more concrete goal or a task file")
-    return issues
-
-
-def reconcile(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
-    """Make the queue hold every task as specified; returns a description of each repair."""
-    by_title = {i.title.strip().lower(): i for i in store.list()}
-    repairs = []
-    for task in tasks:
-        issue = by_title.get(task.title.strip().lower())
-        if issue is None:
-            issue = store.create(task.new_issue(), actor=RUNTIME_ACTOR)
-            repairs.append(_note(store, issue.id, "created by the runtime: the foreman model did not create it"))
-            continue
-        changes = _differences(issue, task)
-        if changes:
-            store.update(issue.id, IssueUpdate(**changes), actor=RUNTIME_ACTOR)
-            repairs.append(_note(store, issue.id, f"{', '.join(sorted(changes))} set from the task list by the runtime"))
-        if task.blocked_reason and issue.status == Status.OPEN:
-            store.block(issue.id, task.blocked_reason, actor=RUNTIME_ACTOR)
-            repairs.append(_note(store, issue.id, "blocked by the runtime, as the task list says"))
-        elif not task.blocked_reason and issue.status == Status.BLOCKED:
-            store.unblock(issue.id, "the task list does not block this issue", actor=RUNTIME_ACTOR)
-            repairs.append(f"{issue.id}: unblocked by the runtime")
-    return repairs
-
-
-def _differences(issue: Issue, task: TaskSpec) -> dict[str, object]:
-    """Fields where the issue the model created differs from the task list (which wins)."""
-    wanted = {"description": task.description, "acceptance_criteria": task.acceptance, "type": task.type,
-              "priority": task.priority}
-    changes = {field: value for field, value in wanted.items() if getattr(issue, field) != value}
-    if issue.metadata.get("worker_type") != task.worker_type:
-        changes["metadata"] = {"worker_type": task.worker_type}
-    return changes
-
-
-def _note(store: IssueStore, issue_id: str, text: str) -> str:
-    store.note(issue_id, text, author=RUNTIME_ACTOR)
-    return f"{issue_id}: {text}"
+    return created

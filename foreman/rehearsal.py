@@ -5,9 +5,9 @@ else is real: Amplifier sessions from the real mount plans, the issue tools, the
 worker runtime, leases and git worktrees. Output is labelled "rehearsal". The fakes read the
 conversation and answer the way a competent agent would:
 
-- foreman: creates one issue per line of a task list (or one per worker type for a free goal),
-  unblocks a blocked issue by pointing at a
-  workspace file that matches the missing input, and answers HUMAN to a dead-letter retry;
+- foreman: plans a free goal as one issue per worker type (a task list needs no model: the
+  runtime creates it), unblocks a blocked issue by pointing at a workspace file that matches the
+  missing input, and answers HUMAN to a dead-letter retry;
 - worker: notes its plan, writes a file for its issue, then closes the issue with a summary.
 """
 
@@ -26,8 +26,6 @@ from foreman.testing import ScriptedProvider, call
 
 TURNS_PER_SESSION = 200  # more than any rehearsal session uses
 DELAY_ENV = "FOREMAN_REHEARSAL_DELAY"
-_TASK_LINE = re.compile(r'^\d+\. title="(?P<title>[^"]+)", worker_type=(?P<worker_type>[\w-]+), priority=(?P<priority>\d)'
-                        r', type=(?P<type>\w+), description="(?P<description>[^"]*)"(?:, blocked_reason="(?P<blocked>[^"]*)")?')
 _ISSUE_ID = re.compile(r"\b(fm-[0-9a-z]{4,})\b")
 
 
@@ -53,8 +51,6 @@ def foreman_turn(request: ChatRequest) -> Any:
     prompt, called = _since_last_prompt(request)
     if called:
         return "done"
-    if prompt.startswith("Create these issues"):
-        return [call("issue_create", **_task_args(m)) for m in map(_TASK_LINE.match, prompt.splitlines()) if m]
     if prompt.startswith("Goal: "):
         goal = prompt.splitlines()[0].removeprefix("Goal: ")
         types = re.search(r"worker_type to one of: ([\w\-, ]+)\.", prompt).group(1).split(", ")
@@ -63,12 +59,6 @@ def foreman_turn(request: ChatRequest) -> Any:
         issue_id = _ISSUE_ID.search(prompt).group(1)
         return call("issue_unblock", id=issue_id, note=_missing_input(prompt))
     return "HUMAN"
-
-
-def _task_args(match: re.Match) -> dict[str, Any]:
-    args = {"title": match["title"], "worker_type": match["worker_type"], "priority": int(match["priority"]),
-            "type": match["type"], "description": match["description"]}
-    return args | ({"blocked_reason": match["blocked"]} if match["blocked"] else {})
 
 
 def _missing_input(prompt: str) -> str:

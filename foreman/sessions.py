@@ -27,7 +27,7 @@ module_cache.install()
 
 
 class SessionStartError(RuntimeError):
-    """A session whose plan names a module that failed to load, or that has no provider."""
+    """A session that cannot start: a module failed to load or mount, the kernel refused the plan, or no provider."""
 
 
 @dataclass
@@ -84,7 +84,8 @@ async def open_session(
         system_prompt: overrides the plan's ``fleet.instructions``.
 
     Raises:
-        SessionStartError: a module of the plan failed to load, or no provider is mounted.
+        SessionStartError: the kernel refused the plan or failed to initialise it, a module of the
+            plan failed to load, or no provider is mounted (every way a session fails to start).
     """
     config = plan.kernel_config()
     prompt = system_prompt if system_prompt is not None else plan.fleet.instructions
@@ -92,10 +93,16 @@ async def open_session(
         config["session"]["orchestrator"]["config"].setdefault("system_prompt", prompt)
     if provider is not None:
         config["providers"] = []
-    session = AmplifierSession(config)
+    try:
+        session = AmplifierSession(config)
+    except Exception as exc:  # the kernel refuses the configuration (e.g. no orchestrator)
+        raise SessionStartError(f"{plan.path}: the session cannot start: {exc}") from exc
     _register(session.coordinator, workspace, identity, store)
     failures = _collect_load_failures(session.coordinator)
-    await session.initialize()
+    try:
+        await session.initialize()
+    except Exception as exc:  # an orchestrator or context that does not load is fatal in the kernel
+        raise SessionStartError(f"{plan.path}: the session cannot start: {exc}") from exc
     if provider is not None:
         await session.coordinator.mount("providers", provider, name=getattr(provider, "name", "provider"))
     try:

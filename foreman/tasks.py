@@ -1,12 +1,15 @@
 """Task files: a JSON list of issues for the foreman to create (``--tasks FILE``), and the seed scenario.
 
-Each task: ``title`` (required), ``description``, ``acceptance``, ``type``, ``priority`` (0-4),
-``worker_type`` (matched by a worker plan's ``fleet.takes``), ``blocked_reason`` (create it
-blocked). The seed scenario is the five issues of the user's original demo.
+Each task: ``title`` (required), ``id`` (a stable key), ``description``, ``acceptance``, ``type``,
+``priority`` (0-4), ``worker_type`` (matched by a worker plan's ``fleet.takes``), ``blocked_reason``
+(create it blocked). Each task's issue carries its :attr:`TaskSpec.key` in ``metadata.task_key``,
+so a task list planned twice creates every task once. The seed scenario is the five issues of the
+user's original demo.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -18,6 +21,7 @@ from foreman.issues import IssueType, NewIssue
 from foreman.plans import PlanError
 
 SEED_WORKSPACE = Path(__file__).parent / "seed_workspace"
+TASK_KEY = "task_key"  #: issue metadata key holding the task's stable key
 
 
 class TaskSpec(BaseModel):
@@ -26,6 +30,7 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
+    id: str | None = Field(None, min_length=1, max_length=100)  #: stable key; default: a hash of the title
     description: str = ""
     acceptance: str = ""
     type: IssueType = IssueType.TASK
@@ -33,10 +38,19 @@ class TaskSpec(BaseModel):
     worker_type: str
     blocked_reason: str | None = None
 
+    @property
+    def key(self) -> str:
+        """The task's stable key: its ``id``, else ``title:`` and a hash of its title (case and spacing ignored)."""
+        if self.id is not None:
+            return self.id
+        title = " ".join(self.title.split()).casefold()
+        return "title:" + hashlib.sha256(title.encode()).hexdigest()[:16]
+
     def new_issue(self) -> NewIssue:
-        """The issue to create for this task."""
+        """The issue to create for this task (its key in ``metadata.task_key``)."""
         return NewIssue(title=self.title, description=self.description, acceptance_criteria=self.acceptance,
-                        type=self.type, priority=self.priority, metadata={"worker_type": self.worker_type},
+                        type=self.type, priority=self.priority,
+                        metadata={"worker_type": self.worker_type, TASK_KEY: self.key},
                         blocked_reason=self.blocked_reason)
 
 

@@ -42,6 +42,12 @@ def _git_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _ref_exists(cwd: Path, ref: str) -> bool:
+    """True when ``ref`` (``HEAD``, ``refs/heads/x``) names a commit in the repository at ``cwd``."""
+    done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=cwd, capture_output=True)
+    return done.returncode == 0
+
+
 def is_git_repo(path: Path) -> bool:
     """True when ``path`` is inside a git work tree."""
     done = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, text=True)
@@ -65,6 +71,23 @@ class Workspace:
         self.root = root.resolve()
         ensure_foreman_dir(self.root)
         self.git = is_git_repo(self.root)
+
+    def check(self) -> None:
+        """Refuse, before any claim, a git workspace where no worktree could be made.
+
+        Raises:
+            WorkspaceError: the repository has no commit yet (worktrees start from HEAD), or a
+                branch named ``foreman`` exists (git cannot create ``foreman/<id>`` next to it).
+        """
+        if not self.git:
+            return
+        if not _ref_exists(self.root, "HEAD"):
+            raise WorkspaceError(f"{self.root}: the git repository has no commit yet, and each issue's worktree "
+                                 "starts from HEAD; commit something first (git commit --allow-empty -m start)")
+        if _ref_exists(self.root, "refs/heads/" + BRANCH_PREFIX.rstrip("/")):
+            raise WorkspaceError(f"{self.root}: a branch named {BRANCH_PREFIX.rstrip('/')!r} exists, so git cannot "
+                                 f"create the {BRANCH_PREFIX}<issue> branches; rename it "
+                                 f"(git branch -m {BRANCH_PREFIX.rstrip('/')} NEW-NAME)")
 
     async def checkout(self, key: str) -> Path:
         """The directory to work in: the worktree of branch ``foreman/<key>`` in a git repository, else the root.

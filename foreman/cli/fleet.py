@@ -1,6 +1,9 @@
 """``foreman run`` (a whole fleet) and ``foreman worker`` (one worker joining a shared database).
 
 Ctrl-C once: workers finish their current step, release their claims and stop; twice: stop at once.
+Exit codes: 0 the run is over, 1 a fault stopped it (the foreman's watch failed; every worker was
+stopped), 2 it could not start (one error line: bad input, a run already holding the database, a
+plan or workspace that cannot work), 130 stopped by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,21 +16,27 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
-from foreman.fleet import Fleet, FleetConfig
+from foreman.fleet import Fleet, FleetConfig, NothingToResume
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
 from foreman.planner import PlanningError
 from foreman.plans import PLANS_DIR, PlanError, load_plan
 from foreman.rehearsal import rehearsal_provider
+from foreman.run_lock import RunLocked
 from foreman.sessions import SessionStartError
 from foreman.summary import print_summary
 from foreman.tasks import load_tasks
 from workers.runtime import WorkerOptions
 from workers.standalone import run_standalone_worker
+from workers.workspace import WorkspaceError
 
 PROVIDERS = {"auto": None, "anthropic": "provider-anthropic", "openai": "provider-openai", "llamacpp": "provider-llamacpp"}
 EXIT_STOPPED = 130  # like a shell after SIGINT
+EXIT_FAULT = 1  # a fault stopped the run (the summary says which)
+#: what stops a run or worker before it works: each is printed as one error line, exit 2
+START_ERRORS = (PlanError, PlanningError, IssueError, SessionStartError, WorkspaceError, RunLocked, NothingToResume)
 console = Console(highlight=False)
 
 
@@ -67,16 +76,20 @@ async def run_fleet(config: FleetConfig, *, rehearsal: bool) -> int:
         console.print("[bold magenta]REHEARSAL[/]: scripted fake LLMs play every role; sessions, tools and database are real")
     fleet = Fleet(config)
     install_interrupts(fleet.stopping)
-    rows = {"foreman": fleet.foreman_stats}
-    async with live_view(fleet.store, rows, console):
-        report = await fleet.run(on_started=lambda f: rows.update({w.name: w.stats for w in f.workers}))
+    await fleet.prepare()
+    async with live_view(fleet.store, console, since=fleet.started_at):
+        report = await fleet.run()
     print_summary(report, fleet.store, fleet.workspace.root, console)
+    for change in report.changes:
+        console.print(f"[cyan]runtime[/]: {escape(change)}")
+    if report.fault:
+        return EXIT_FAULT
     return EXIT_STOPPED if report.interrupted else 0
 
 
 def fail(message: str) -> None:
-    """Print one clear error line and exit 2."""
-    console.print(f"[red]error[/]: {message}")
+    """Print one clear error line (``message`` printed literally, brackets included) and exit 2."""
+    console.print(f"[red]error[/]: {escape(message)}")
     sys.exit(2)
 
 
@@ -103,7 +116,7 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
                              tasks=load_tasks(tasks_file) if tasks_file else None)
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
-    except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
+    except START_ERRORS as exc:
         fail(str(exc))
 
 
@@ -126,8 +139,8 @@ def worker_command(plan_file, name, workspace, db, provider, until_idle, rehears
         options = WorkerOptions(until_idle=until_idle, provider_factory=rehearsal_provider if rehearsal else None)
         name = name or f"{plan.fleet.worker_type}-{os.getpid()}"
         stats = asyncio.run(_worker(plan, name, Path(workspace), db, options))
-        console.print(f"{name}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}")
-    except (PlanError, PlanningError, IssueError, SessionStartError) as exc:
+        console.print(escape(f"{name}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}"))
+    except START_ERRORS as exc:
         fail(str(exc))
 
 

@@ -34,7 +34,7 @@ from foreman.issues.errors import (
     NothingReady,
     StaleToken,
 )
-from foreman.issues.filters import event_where, issue_where
+from foreman.issues.filters import KEY_PATTERN, event_where, issue_where
 from foreman.issues.models import (
     Attempt,
     Claim,
@@ -61,6 +61,7 @@ LOCK_POLL_MIN, LOCK_POLL_MAX = 0.0001, 0.002  # seconds between attempts to take
 STATEMENT_BUSY_MS = 50  # SQLite's own busy wait for single statements (reads during a checkpoint), ms
 WAL_CHECKPOINT_PAGES = 10_000  # pages (~40 MB) of WAL between checkpoints; SQLite's 1,000 costs ~20% throughput
 _ID_TRIES = 8  # id collisions tolerated before an id grows by one character
+RUN_LOCK_KEY = "run_lock"  # fleet_state key of the run lock (holder JSON; updated_at is its heartbeat)
 
 class SQLiteStore:
     """Issue store on one SQLite file; safe to share between threads and processes.
@@ -160,6 +161,11 @@ class SQLiteStore:
 
     def create(self, new: NewIssue, *, actor: str = "operator") -> Issue:
         """Add an issue (status ``open``, or ``blocked`` when ``new.blocked_reason`` is set)."""
+        with self._write() as conn:
+            return self._create_in(conn, new, actor)
+
+    def _create_in(self, conn: sqlite3.Connection, new: NewIssue, actor: str) -> Issue:
+        """Insert ``new`` and its ``created`` event in the caller's write transaction."""
         status = Status.BLOCKED if new.blocked_reason else Status.OPEN
         params = new.model_dump(exclude={"blocked_reason"}, mode="json") | {
             "labels": json.dumps(new.labels),
@@ -168,10 +174,9 @@ class SQLiteStore:
             "blocking_notes": new.blocked_reason,
             "now": self.clock.now(),
         }
-        with self._write() as conn:
-            params["id"] = self._insert_with_fresh_id(conn, params)
-            self._event(conn, params["id"], EventKind.CREATED, actor, {"to": status.value, "title": new.title})
-            return Issue.from_row(self._row(conn, params["id"]))
+        params["id"] = self._insert_with_fresh_id(conn, params)
+        self._event(conn, params["id"], EventKind.CREATED, actor, {"to": status.value, "title": new.title})
+        return Issue.from_row(self._row(conn, params["id"]))
 
     def _insert_with_fresh_id(self, conn: sqlite3.Connection, params: dict) -> str:
         length = ids.DEFAULT_LENGTH
@@ -527,6 +532,64 @@ class SQLiteStore:
         with self._read() as conn:
             row = conn.execute(self._sql["state_get"], (key,)).fetchone()
         return default if row is None else json.loads(row["value"])
+
+    def create_keyed(self, news: list[NewIssue], *, key: str, actor: str = "operator") -> list[tuple[Issue, bool]]:
+        """Create each issue unless one with the same ``metadata[key]`` exists, all in one transaction.
+
+        Makes planning idempotent: a task list planned twice (``--resume`` after a kill) creates
+        every task once. Each of ``news`` must carry ``metadata[key]``.
+
+        Returns:
+            ``(issue, created)`` per entry of ``news``, in order: the new issue, or the one already there.
+
+        Raises:
+            InvalidInput: a key outside ``[A-Za-z0-9_-]{1,64}``, or an entry without ``metadata[key]``.
+        """
+        if not KEY_PATTERN.match(key):
+            raise InvalidInput(f"metadata key {key!r} must be 1-64 letters, digits, '_' or '-'")
+        if any(new.metadata.get(key) is None for new in news):
+            raise InvalidInput(f"every issue created by key needs metadata[{key!r}]")
+        results: list[tuple[Issue, bool]] = []
+        with self._write() as conn:
+            for new in news:
+                found = conn.execute(self._sql["issue_by_key"], {"path": f'$."{key}"', "value": new.metadata[key]}).fetchone()
+                results.append((Issue.from_row(found), False) if found else (self._create_in(conn, new, actor), True))
+        return results
+
+    def run_lock_acquire(
+        self, holder: dict[str, Any], *, stale_after: float, replacing: str | None = None
+    ) -> tuple[dict[str, Any], float]:
+        """Take the database's run lock (one ``foreman run`` per database) for ``holder``, in one transaction.
+
+        Args:
+            holder: JSON object naming the run; needs a unique ``run_id`` (plus e.g. host and pid).
+            stale_after: seconds without a heartbeat after which another holder's lock is taken over.
+            replacing: the ``run_id`` of a holder the caller knows is dead (its process is gone): taken over at once.
+
+        Returns:
+            ``(holder, heartbeat_age)`` after the call: ``holder`` itself when taken (age 0), else
+            the live holder that keeps the lock and the seconds since its last heartbeat.
+        """
+        now = self.clock.now()
+        with self._write() as conn:
+            row = conn.execute(self._sql["run_lock_get"], {"key": RUN_LOCK_KEY}).fetchone()
+            if row is not None:
+                current, age = json.loads(row["value"]), now - row["updated_at"]
+                if age <= stale_after and current.get("run_id") not in (holder["run_id"], replacing):
+                    return current, age
+            conn.execute(self._sql["state_put"], {"key": RUN_LOCK_KEY, "value": json.dumps(holder), "now": now})
+        return holder, 0.0
+
+    def run_lock_renew(self, run_id: str) -> bool:
+        """Heartbeat the run lock; False when ``run_id`` no longer holds it (taken over as stale)."""
+        with self._write() as conn:
+            params = {"key": RUN_LOCK_KEY, "run_id": run_id, "now": self.clock.now()}
+            return conn.execute(self._sql["run_lock_renew"], params).rowcount == 1
+
+    def run_lock_release(self, run_id: str) -> None:
+        """Drop the run lock if ``run_id`` still holds it (a lock taken over meanwhile is left alone)."""
+        with self._write() as conn:
+            conn.execute(self._sql["run_lock_release"], {"key": RUN_LOCK_KEY, "run_id": run_id})
 
 
 # -- helpers ----------------------------------------------------------------------------

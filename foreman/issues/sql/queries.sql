@@ -82,3 +82,15 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.up
 
 -- state_get: read a fleet state value
 SELECT value FROM fleet_state WHERE key = ?;
+
+-- issue_by_key: the issue whose metadata holds :value at the JSON path :path (idempotent planning)
+SELECT * FROM issues WHERE json_extract(metadata, :path) = :value ORDER BY created_at, id LIMIT 1;
+
+-- run_lock_get: the run lock's holder (JSON) and its last heartbeat (updated_at)
+SELECT value, updated_at FROM fleet_state WHERE key = :key;
+
+-- run_lock_renew: heartbeat the run lock, only while :run_id holds it
+UPDATE fleet_state SET updated_at = :now WHERE key = :key AND json_extract(value, '$.run_id') = :run_id;
+
+-- run_lock_release: drop the run lock, only while :run_id holds it
+DELETE FROM fleet_state WHERE key = :key AND json_extract(value, '$.run_id') = :run_id;
