@@ -1,7 +1,7 @@
 """``foreman issues ...``: the operator's commands on the issue database.
 
 Every command takes ``--db`` (or ``$FOREMAN_DB``; default ``.foreman/issues.db``) and ``--json``.
-Exit codes (docs/cli.md): 0 ok, 2 bad input, 3 not found, 4 refused (illegal transition, cycle,
+Exit codes (docs/cli.md): 0 ok, 2 bad input (or a full disk), 3 not found, 4 refused (illegal transition, cycle,
 not ready), 5 conflict (lost the race, not your claim, stale token, lease expired), 6 nothing
 ready, 7 database missing or unreadable, 1 internal error.
 """
@@ -12,12 +12,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
 
-from foreman.cli.render import emit, emit_error
+from foreman.cli.render import DependencyEdge, DependencyRemoved, emit, emit_error
 from foreman.issues import (
     DEFAULT_LEASE_TTL,
     DependencyType,
@@ -30,7 +31,8 @@ from foreman.issues import (
     open_store,
     resolve_db,
 )
-from foreman.issues.errors import EXIT_INTERNAL, EXIT_INVALID, InvalidInput, IssueError
+from foreman.issues import limits
+from foreman.issues.errors import EXIT_INTERNAL, EXIT_INVALID, InvalidDatabasePath, InvalidInput, IssueError
 
 TYPES = click.Choice([t.value for t in IssueType])
 STATUSES = click.Choice([s.value for s in Status])
@@ -38,9 +40,11 @@ DEP_TYPES = click.Choice([d.value for d in DependencyType])
 
 
 def store_command(*, create: bool = False) -> Callable:
-    """Decorator: adds ``--db`` and ``--json``, opens the store, prints the result, maps errors to exit codes.
+    """Decorator: adds ``--db`` and ``--json``, checks the inputs, opens the store, prints the result,
+    maps errors to exit codes.
 
-    The wrapped function takes ``store`` first and returns what to print.
+    Put it above the command's other decorators that can raise (``filter_options``), so their errors
+    are reported the same way. The wrapped function takes ``store`` first and returns what to print.
     """
 
     def decorate(func: Callable) -> Callable:
@@ -49,7 +53,10 @@ def store_command(*, create: bool = False) -> Callable:
         @functools.wraps(func)
         def wrapper(db: str | None, as_json: bool, **kwargs: Any) -> None:
             try:
-                store = open_store(resolve_db(db), create=create)
+                _check_inputs(click.get_current_context().command.params, kwargs | {"db": db})
+                location = resolve_db(db)
+                _check_db_path(location)
+                store = open_store(location, create=create)
                 try:
                     result = func(store, **kwargs)
                 finally:
@@ -68,6 +75,41 @@ def store_command(*, create: bool = False) -> Callable:
         return wrapper
 
     return decorate
+
+
+def _check_inputs(params: list[click.Parameter], values: dict[str, Any]) -> None:
+    """Refuse what the database cannot store, naming the option: text that is not UTF-8 (argv bytes
+    arrive as surrogates), integers past 64 bits, ``inf`` and ``nan``.
+
+    Raises:
+        InvalidText, NumberOutOfRange.
+    """
+    labels = {p.name: p.opts[0] if isinstance(p, click.Option) else p.human_readable_name for p in params}
+    for name, given in values.items():
+        label = labels.get(name, name)
+        for value in given if isinstance(given, tuple) else (given,):
+            if isinstance(value, str):
+                limits.check_text(label, value)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                limits.check_int(label, value)
+            elif isinstance(value, float):
+                limits.check_finite(label, value)
+
+
+def _check_db_path(location: str) -> None:
+    """A folder, or a path below a file, cannot hold the database: say so before SQLite does.
+
+    Raises:
+        InvalidDatabasePath: ``location`` is a folder, or its nearest existing parent is a file.
+    """
+    if location == ":memory:" or "://" in location.removeprefix("sqlite:///"):
+        return
+    path = Path(location.removeprefix("sqlite:///"))
+    if path.is_dir():
+        raise InvalidDatabasePath(f"--db {location} is a folder; give a file, e.g. {path / 'issues.db'}", path=location)
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InvalidDatabasePath(f"--db {location}: {parent} is a file, not a folder", path=location)
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -149,8 +191,8 @@ def create(store, title, description, acceptance, issue_type, priority, labels, 
 @click.option("--status", "-s", "statuses", multiple=True, type=STATUSES, help="Only this status (repeatable).")
 @click.option("--assignee", help="Only issues assigned to this worker.")
 @click.option("--limit", type=click.IntRange(1), help="At most this many.")
-@filter_options
 @store_command()
+@filter_options
 def list_(store, statuses, assignee, limit, where):
     """List issues, oldest first."""
     return store.list(statuses=[Status(s) for s in statuses], assignee=assignee, where=where, limit=limit)
@@ -166,8 +208,8 @@ def show(store, issue_id):
 
 @issues.command()
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
-@filter_options
 @store_command()
+@filter_options
 def ready(store, limit, where):
     """List ready issues: open, no open blocker or child; by priority, then age."""
     return store.ready(where, limit=limit)
@@ -178,8 +220,8 @@ def ready(store, limit, where):
 @click.option("--next", "next_", is_flag=True, help="Claim the next ready issue matching the filters.")
 @click.option("--worker", "-w", required=True, help="Your worker identity (becomes the assignee).")
 @ttl_option
-@filter_options
 @store_command()
+@filter_options
 def claim(store, issue_id, next_, worker, ttl, where):
     """Claim ISSUE_ID, or the next ready issue with --next. Prints the fencing token.
 
@@ -316,7 +358,7 @@ def dep_add(store, issue_id, depends_on, dep_type, actor):
 def dep_remove(store, issue_id, depends_on, dep_type, actor):
     """Remove a dependency."""
     store.dep_remove(issue_id, depends_on, DependencyType(dep_type), actor=actor)
-    return {"removed": {"issue_id": issue_id, "depends_on": depends_on, "type": dep_type}}
+    return DependencyRemoved(removed=DependencyEdge(issue_id=issue_id, depends_on=depends_on, type=dep_type))
 
 
 @issues.command()

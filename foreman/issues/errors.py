@@ -40,6 +40,36 @@ class InvalidInput(IssueError):
     code, exit_code = "invalid_input", EXIT_INVALID
 
 
+class NumberOutOfRange(InvalidInput):
+    """A number the database cannot hold, or a lease length that is not finite positive seconds (see limits.py)."""
+
+    code = "number_out_of_range"
+
+
+class InvalidText(InvalidInput):
+    """Text that is not valid Unicode (e.g. bytes that are not UTF-8, passed through argv as surrogates)."""
+
+    code = "invalid_text"
+
+
+class InvalidDatabasePath(InvalidInput):
+    """The database path cannot hold a database: it is a folder, or one of its parents is a file."""
+
+    code = "invalid_db_path"
+
+
+class DiskFull(InvalidInput):
+    """SQLite reported a full disk or quota; the transaction was rolled back and nothing changed."""
+
+    code = "disk_full"
+
+
+class NotTaken(IssueError):
+    """Claim by id of an issue outside the worker's filter (its plan's ``fleet.takes``)."""
+
+    code, exit_code = "not_taken", EXIT_REFUSED
+
+
 class IssueNotFound(IssueError):
     """No issue has the given id."""
 

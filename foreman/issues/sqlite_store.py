@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -20,18 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from foreman.issues import ids
+from foreman.issues.limits import DISK_FULL_BYTES, check_ttl
 from foreman.issues.clock import Clock, SystemClock
 from foreman.issues.errors import (
     ClaimConflict,
     DatabaseMissing,
     DatabaseUnreadable,
     DependencyCycle,
+    DiskFull,
     InvalidInput,
+    InvalidText,
     IssueError,
     IssueNotFound,
     LeaseExpired,
     NotReady,
     NothingReady,
+    NumberOutOfRange,
     StaleToken,
 )
 from foreman.issues.filters import KEY_PATTERN, event_where, issue_where
@@ -305,8 +310,7 @@ class SQLiteStore:
         raise refused
 
     def _claim_row(self, conn: sqlite3.Connection, issue_id: str, worker: str, ttl: float) -> Claim:
-        if ttl <= 0:
-            raise InvalidInput(f"lease ttl must be positive seconds, got {ttl}")
+        check_ttl(ttl)
         now = self.clock.now()
         row = conn.execute(
             self._sql["issue_claim"], {"id": issue_id, "worker": worker, "lease_expires_at": now + ttl, "now": now}
@@ -324,8 +328,7 @@ class SQLiteStore:
         Raises:
             StaleToken: the token is not the current claim's. LeaseExpired: too late; the issue went back.
         """
-        if ttl <= 0:
-            raise InvalidInput(f"lease ttl must be positive seconds, got {ttl}")
+        check_ttl(ttl)
         with self._write() as conn:
             return self._apply(conn, issue_id, Action.HEARTBEAT, token=token, sets={"lease_expires_at": self.clock.now() + ttl})
 
@@ -661,18 +664,47 @@ def _check_is_issue_database(conn: sqlite3.Connection, path: str, create: bool) 
 
 @contextmanager
 def _translated_errors(path: str) -> Iterator[None]:
-    """Turn sqlite3 faults into :class:`DatabaseUnreadable` with one clear message."""
+    """Turn sqlite3 faults (and values SQLite cannot bind) into one clear :class:`IssueError` each.
+
+    The failed transaction has been rolled back, so nothing changed. See :func:`_database_error`.
+    """
     try:
         yield
     except IssueError:
         raise
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise DatabaseUnreadable(f"{path} stayed locked by another writer ({exc}); try again", path=path) from exc
-        raise DatabaseUnreadable(f"cannot use the issue database at {path}: {exc}; nothing was changed", path=path) from exc
+    except OverflowError as exc:  # sqlite3 cannot bind a Python int past 64 bits
+        raise NumberOutOfRange(f"a number is too large for the database ({exc}); nothing was changed") from exc
+    except UnicodeEncodeError as exc:  # a lone surrogate: non-UTF-8 bytes from argv, or an escaped one in JSON
+        raise InvalidText(f"text is not valid UTF-8 at character {exc.start + 1}; nothing was changed") from exc
     except sqlite3.DatabaseError as exc:
-        raise DatabaseUnreadable(
+        raise _database_error(path, exc) from exc
+
+
+def _database_error(path: str, exc: sqlite3.DatabaseError) -> IssueError:
+    """The error to raise for an SQLite result code (``SQLITE_IOERR_WRITE`` is read as ``IOERR``).
+
+    A full disk shows as ``SQLITE_FULL``, or as an I/O error when even the ``-shm`` file cannot
+    grow: an I/O error with less than :data:`~foreman.issues.limits.DISK_FULL_BYTES` free is a full
+    disk. Only "not a database" and "corrupt" suggest a backup.
+    """
+    kind = (getattr(exc, "sqlite_errorname", None) or "").split("_")[1:2]
+    if kind == ["FULL"] or (kind == ["IOERR"] and _disk_nearly_full(path)):
+        return DiskFull(f"the disk holding {path} is full ({exc}); nothing was changed. Free some space and retry",
+                        path=path)
+    if kind in (["BUSY"], ["LOCKED"]):
+        return DatabaseUnreadable(f"{path} stayed locked by another writer ({exc}); try again", path=path)
+    if kind in (["NOTADB"], ["CORRUPT"]):
+        return DatabaseUnreadable(
             f"{path} is not a readable issue database ({exc}); nothing was changed. "
             "Restore it from a backup, or pass --db to use another file",
             path=path,
-        ) from exc
+        )
+    return DatabaseUnreadable(f"cannot use the issue database at {path}: {exc}; nothing was changed", path=path)
+
+
+def _disk_nearly_full(path: str) -> bool:
+    """True when the folder of ``path`` has less than DISK_FULL_BYTES free (False if it cannot be told)."""
+    try:
+        return shutil.disk_usage(Path(path).parent).free < DISK_FULL_BYTES
+    except OSError:
+        return False

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sqlite3
 import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -100,3 +103,227 @@ def test_installed_console_script(tmp_path):
     assert json.loads(out.stdout)["title"] == "first"
     helped = subprocess.run(["foreman", "issues", "claim", "--help"], capture_output=True, text=True, check=True)
     assert "--next" in helped.stdout and "--ttl" in helped.stdout
+
+
+# -- issue 7: hostile and odd input (defects 12, 14, 21) --------------------------------------
+
+
+def _cli(*args: str, db: str, as_json: bool = True):
+    """Run ``foreman issues ARGS --db DB`` in-process; returns click's result (exceptions are caught)."""
+    return CliRunner().invoke(cli, ["issues", *args, "--db", db, *(["--json"] if as_json else [])])
+
+
+def _error_of(result, code: str, exit_code: int = errors.EXIT_INVALID) -> str:
+    """Assert ``result`` is the one JSON error ``code`` with ``exit_code``; returns its message."""
+    assert result.exit_code == exit_code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == code, error
+    return error["message"]
+
+
+@pytest.mark.parametrize("command", [["list"], ["ready"], ["claim", "--next", "-w", "w1"]])
+def test_meta_filter_without_equals_is_one_error(tmp_path, command):
+    db = str(tmp_path / "m.db")
+    _cli("create", "x", db=db)
+    assert "KEY=VALUE" in _error_of(_cli(*command, "--meta", "a", db=db), "invalid_input")
+
+
+HUGE = "99999999999999999999"  # past SQLite's 64-bit INTEGER
+
+
+@pytest.mark.parametrize("args", [
+    ["create", "t", "--max-attempts", HUGE], ["list", "--limit", HUGE], ["ready", "--limit", HUGE],
+    ["events", "--after", HUGE], ["events", "--after", f"-{HUGE}"], ["close", "ID", "--token", HUGE],
+])
+def test_huge_integers_are_out_of_range(tmp_path, args):
+    db = str(tmp_path / "n.db")
+    issue = json.loads(_cli("create", "first", db=db).stdout)
+    args = [issue["id"] if a == "ID" else a for a in args]
+    message = _error_of(_cli(*args, db=db), "number_out_of_range")
+    assert HUGE in message and "--" in message
+    assert [i["title"] for i in json.loads(_cli("list", db=db).stdout)] == ["first"]
+
+
+@pytest.mark.parametrize("ttl", ["inf", "nan", "-inf", "0", "-5", "1e12"])
+def test_lease_ttl_must_be_finite_positive_seconds(tmp_path, ttl):
+    db = str(tmp_path / "ttl.db")
+    issue = json.loads(_cli("create", "x", db=db).stdout)
+    message = _error_of(_cli("claim", issue["id"], "-w", "w1", "--ttl", ttl, db=db), "number_out_of_range")
+    assert "backup" not in message
+    assert json.loads(_cli("show", issue["id"], db=db).stdout)["issue"]["status"] == "open"
+    claim = json.loads(_cli("claim", issue["id"], "-w", "w1", db=db).stdout)
+    renewed = _cli("heartbeat", issue["id"], "--token", str(claim["token"]), "--ttl", ttl, db=db)
+    _error_of(renewed, "number_out_of_range")
+
+
+BAD = "caf\udce9"  # how Python hands over the Latin-1 byte 0xE9 from argv: not UTF-8
+
+
+@pytest.mark.parametrize("args", [
+    ["create", BAD], ["create", "t", "-d", BAD], ["create", "t", "--meta", f"k={BAD}"], ["note", "ID", BAD],
+    ["note", "ID", "ok", "--author", BAD], ["claim", "ID", "-w", BAD], ["block", "ID", BAD], ["list", "--label", BAD],
+])
+def test_text_that_is_not_utf8_is_refused_by_name(tmp_path, args):
+    db = str(tmp_path / "u.db")
+    issue = json.loads(_cli("create", "first", db=db).stdout)
+    args = [issue["id"] if a == "ID" else a for a in args]
+    assert "UTF-8" in _error_of(_cli(*args, db=db), "invalid_text")
+    assert [e["kind"] for e in json.loads(_cli("events", db=db).stdout)] == ["created"]
+
+
+def test_non_utf8_argv_bytes_through_the_real_script(tmp_path):
+    db = str(tmp_path / "bytes.db")
+    script = [sys.executable, "-m", "foreman.cli", "issues"]
+    subprocess.run([*script, "create", "first", "--db", db], check=True, capture_output=True)
+    result = subprocess.run([*script, "create", b"caf\xe9", "--db", db], capture_output=True)
+    assert result.returncode == errors.EXIT_INVALID
+    assert b"invalid_text" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_db_below_a_file_or_at_a_folder_is_a_bad_path(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("keep me")
+    for command in (["create", "x"], ["list"]):
+        message = _error_of(_cli(*command, db=str(blocker / "sub" / "issues.db")), "invalid_db_path")
+        assert "is a file" in message
+    assert "is a folder" in _error_of(_cli("list", db=str(tmp_path)), "invalid_db_path")
+    assert blocker.read_text() == "keep me"
+
+
+def test_only_a_file_that_is_not_a_database_suggests_a_backup(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_text("garbage" * 1000)
+    assert "backup" in _error_of(_cli("list", db=str(bad)), "database_unreadable", errors.EXIT_DATABASE)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 200 KiB tmpfs (needs root and mount); skipped with the reason when it cannot be mounted."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs to fill: {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: a leaked handle never leaves it mounted
+
+
+def _fill(folder):
+    """Write zeros into ``folder/filler`` until the disk refuses (ENOSPC)."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("held_open", [False, True], ids=["no-wal-yet", "wal-held-open"])
+def test_full_disk_is_disk_full_and_loses_nothing(tiny_disk, held_open):
+    db = str(tiny_disk / "issues.db")
+    first = json.loads(_cli("create", "first", db=db).stdout)
+    holder = sqlite3.connect(db) if held_open else None  # a running fleet keeps -wal/-shm in place
+    if holder:
+        holder.execute("SELECT count(*) FROM issues").fetchall()
+    _fill(tiny_disk)
+    script = [sys.executable, "-m", "foreman.cli", "issues", "create", "second", "-d", "x" * 100_000, "--db", db, "--json"]
+    full = subprocess.run(script, capture_output=True, text=True)  # its own process: nothing stays open on the mount
+    assert full.returncode == errors.EXIT_INVALID, full.stderr
+    error = json.loads(full.stdout)["error"]
+    assert error["code"] == "disk_full" and "backup" not in error["message"]
+    if holder:
+        holder.close()
+    (tiny_disk / "filler").unlink()
+    assert [i["id"] for i in json.loads(_cli("list", db=db).stdout)] == [first["id"]]
+
+
+def test_brackets_in_values_and_errors_print_as_typed(tmp_path):
+    db = str(tmp_path / "b.db")
+    title = "pip install 'amplifier-foreman[local]' [x] [bold]b[/]"
+    made = _cli("create", title, db=db, as_json=False)
+    assert title in made.output
+    issue_id = json.loads(_cli("list", db=db).stdout)[0]["id"]
+    claimed = _cli("claim", issue_id, "-w", "[w1]", db=db, as_json=False)
+    assert "as [w1]:" in claimed.output
+    _cli("note", issue_id, "see [docs] for [red]x[/]", "--token", "1", db=db)
+    for args in (["list"], ["show", issue_id], ["events", issue_id]):
+        output = _cli(*args, db=db, as_json=False).output
+        assert "[local]" in output and "[w1]" in output
+    assert "see [docs] for [red]x[/]" in _cli("show", issue_id, db=db, as_json=False).output
+    assert "no issue '[x]'" in _cli("show", "[x]", db=db, as_json=False).output
+    assert "--meta expects KEY=VALUE, got '[a]'" in _cli("list", "--meta", "[a]", db=db, as_json=False).output
+
+
+def test_dependency_commands_print_sentences(tmp_path):
+    db = str(tmp_path / "d.db")
+    a, b = (json.loads(_cli("create", name, db=db).stdout)["id"] for name in ("a", "b"))
+    added = _cli("dep", "add", a, b, db=db, as_json=False)
+    assert added.output.strip() == f"added: {a} waits until {b} is closed (blocks)"
+    removed = _cli("dep", "remove", a, b, db=db, as_json=False)
+    assert removed.output.strip() == f"removed: {a} no longer depends on {b} (blocks)"
+    child = _cli("dep", "add", a, b, "-t", "parent-child", db=db, as_json=False)
+    assert f"{a} is a child of {b}" in child.output
+    assert json.loads(_cli("dep", "remove", a, b, "-t", "parent-child", db=db).stdout) == {
+        "removed": {"issue_id": a, "depends_on": b, "type": "parent-child"}}
+
+
+LONG_TITLE = "Research competitor pricing models for the onboarding flow and summarise the findings"
+
+
+@pytest.fixture
+def listed_db(tmp_path):
+    """A database with one long-titled, claimed issue carrying metadata."""
+    db = str(tmp_path / "w.db")
+    issue = json.loads(_cli("create", LONG_TITLE, "--meta", "worker_type=research", db=db).stdout)
+    _cli("claim", issue["id"], "-w", "research-worker-1", db=db)
+    return db, issue["id"]
+
+
+def test_piped_list_keeps_each_issue_on_one_full_line(listed_db):
+    db, issue_id = listed_db
+    env = os.environ | {"COLUMNS": "80"}
+    piped = subprocess.run([sys.executable, "-m", "foreman.cli", "issues", "list", "--db", db],
+                           capture_output=True, text=True, env=env, check=True)
+    row = next(line for line in piped.stdout.splitlines() if issue_id in line)
+    assert "in_progress" in row and LONG_TITLE in row and "worker_type=research" in row and "…" not in piped.stdout
+
+
+def test_list_on_an_80_column_terminal_wraps_without_cutting(listed_db):
+    db, issue_id = listed_db
+    screen = _run_in_terminal([sys.executable, "-m", "foreman.cli", "issues", "list", "--db", db], columns=80)
+    lines = screen.splitlines()
+    assert all(len(line) <= 80 for line in lines), screen
+    row = next(line for line in lines if issue_id in line)
+    assert "in_progress" in row and "…" not in screen
+    title_cells = "".join(line.split("│")[6].strip() + " " for line in lines if line.count("│") == 7)
+    assert LONG_TITLE in " ".join(title_cells.split()) and "worker_type=research" in title_cells
+
+
+def _run_in_terminal(argv: list[str], *, columns: int) -> str:
+    """Run ``argv`` on a pseudo-terminal ``columns`` wide; returns what it printed, colours stripped."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(argv, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait() == 0
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from amplifier_core.models import ToolResult
 from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ToolBehaviorTests
 
@@ -107,3 +108,67 @@ def test_whole_tool_set_fits_the_schema_budget():
                                                 "required": list(op.required)}}))
                for op in OPERATIONS.values())
     assert size / 4 <= SCHEMA_TOKEN_BUDGET, f"{size} characters ~ {size / 4:.0f} tokens"
+
+
+# -- issue 7: the worker's filter on claim by id (defect 11), hostile input (defect 13) -----------
+
+
+async def test_claim_by_id_obeys_the_worker_filter(shared):
+    research = shared.create(NewIssue(title="pricing", metadata={"worker_type": "research"}))
+    coding = shared.create(NewIssue(title="fix login", metadata={"worker_type": "coding"}))
+    identity = WorkerIdentity(name="coding-1", where=IssueFilter(metadata={"worker_type": "coding"}))
+    tools = await _mounted(shared, identity, ["claim"])
+
+    refused = await tools["issue_claim"].execute({"id": research.id})
+    assert not refused.success and refused.error["code"] == "not_taken"
+    assert "coding-1" in refused.error["message"] and '"worker_type": "research"' in refused.error["message"]
+    assert shared.get(research.id).status == Status.OPEN and identity.claim is None
+    assert [e.kind.value for e in shared.events(research.id)] == ["created"]
+
+    taken = await tools["issue_claim"].execute({"id": coding.id})
+    assert taken.success and identity.claim.issue.id == coding.id
+
+
+async def test_claim_by_id_without_a_filter_takes_any_issue(shared):
+    issue = shared.create(NewIssue(title="anything", metadata={"worker_type": "research"}))
+    tools = await _mounted(shared, WorkerIdentity(name="generalist"), ["claim"])
+    assert (await tools["issue_claim"].execute({"id": issue.id})).success
+
+
+def _hostile_inputs(schema: dict) -> list:
+    """Inputs no tool accepts: not an object, unknown keys, and per property a wrong type, a 1 MB
+    string, huge or non-finite numbers."""
+    inputs: list = [None, [], "issue_note", 42, {"__proto__": 1, "unknown": True}]
+    for name, spec in schema["properties"].items():
+        inputs += [{name: {"nested": {"text": "x"}}}, {name: ["a", "list"]}]
+        if spec.get("type") == "string" or "enum" in spec:
+            inputs.append({name: "x" * 1_000_000})
+        if spec.get("type") == "integer":
+            inputs += [{name: 10**30}, {name: -(10**30)}, {name: float("inf")}, {name: float("nan")}, {name: 2.5}]
+    return inputs
+
+
+@pytest.mark.parametrize("role", ["worker", "foreman"])
+async def test_every_tool_answers_hostile_input_with_one_error(shared, role):
+    issue = shared.create(NewIssue(title="target"))
+    claim = shared.claim(issue.id, "w1") if role == "worker" else None
+    identity = WorkerIdentity(name="w1" if claim else "foreman", role=role, claim=claim)
+    tools = await _mounted(shared, identity, list(OPERATIONS))
+    before = shared.show(issue.id)
+    for name, tool in tools.items():
+        for hostile in _hostile_inputs(tool.input_schema):
+            result = await tool.execute(hostile)
+            assert isinstance(result, ToolResult) and not result.success, (name, str(hostile)[:80], result)
+            assert result.error["code"] == "invalid_input", (name, str(hostile)[:80], result.error)
+            assert len(result.error["message"]) <= 400, (name, result.error["message"][:80])
+    assert shared.show(issue.id) == before
+
+
+async def test_a_store_fault_is_a_tool_error_not_an_exception(shared):
+    class Broken:
+        def __getattr__(self, name):
+            raise RuntimeError("the disk went away")
+
+    tools = await _mounted(Broken(), WorkerIdentity(name="foreman", role="foreman"), ["list"])
+    result = await tools["issue_list"].execute({})
+    assert not result.success and result.error["code"] == "internal_error" and "disk went away" in result.error["message"]

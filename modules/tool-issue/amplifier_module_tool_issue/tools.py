@@ -3,27 +3,37 @@
 A worker acts on its own claim (the ``id`` argument may be left out); the fencing token comes
 from the session's :class:`~foreman.issues.identity.WorkerIdentity`. A foreman acts on any
 issue by id as an operator. The schemas are kept terse: the whole set stays far below 1,500
-tokens (``tests/modules/test_tool_issue.py`` measures it).
+tokens (``tests/modules/test_tool_issue.py`` measures it). Every input is validated against the
+tool's own schema (jsonschema, draft 2020-12) before anything runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 from amplifier_core.models import ToolResult
 from pydantic import ValidationError
 
 from amplifier_module_tool_issue.binding import Binding
-from foreman.issues import Issue, IssueType, NewIssue, Status
-from foreman.issues.errors import InvalidInput, IssueError, NothingReady
+from foreman.issues import Issue, IssueFilter, IssueType, NewIssue, Status
+from foreman.issues.errors import InvalidInput, IssueError, NothingReady, NotTaken
 from foreman.issues.identity import RUNTIME_ACTOR
 
-ID = {"type": "string", "description": "Issue id; default: your claimed issue"}
+logger = logging.getLogger(__name__)
+
+ISSUE_ID = {"type": "string", "maxLength": 64}
+ID = ISSUE_ID | {"description": "Issue id; default: your claimed issue"}
 TEXT = {"type": "string", "maxLength": 2000}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 50}
+MESSAGE_CHARS = 300  # longest schema complaint echoed to the model (the offending value may be megabytes)
+JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number",
+              type(None): "null"}
 
 
 @dataclass(frozen=True)
@@ -92,12 +102,37 @@ def _claim(b: Binding, a: dict[str, Any]) -> Any:
     if identity.claim is not None:
         raise InvalidInput(f"you already hold {identity.claim.issue.id}; close, block or release it first")
     if a.get("id"):
+        _check_taken(b, a["id"])
         claim = b.store.claim(a["id"], identity.name, ttl=identity.lease_ttl)
     else:
         claim = b.store.claim_next(identity.name, identity.where, ttl=identity.lease_ttl)
     identity.claim = claim
     identity.claimed.append(claim.issue.id)
     return brief(claim.issue) | {"description": claim.issue.description}
+
+
+def _check_taken(b: Binding, issue_id: str) -> None:
+    """Claim by id obeys the worker's filter (its plan's ``fleet.takes``) like claim-next does.
+
+    The store's own filter SQL decides, so both claims agree on what matches. (The check and the
+    claim are two transactions: an issue re-routed in between is claimed as it was a moment ago.)
+
+    Raises:
+        IssueNotFound, NotTaken: the issue is outside the filter.
+    """
+    where = b.identity.where
+    if where == IssueFilter():
+        return
+    issue = b.store.get(issue_id)
+    if any(i.id == issue.id for i in b.store.list(statuses=[issue.status], where=where)):
+        return
+    takes = json.dumps(where.model_dump(mode="json", exclude_defaults=True))
+    raise NotTaken(
+        f"{issue.id} is not an issue {b.identity.name} takes: it takes {takes}; {issue.id} has type "
+        f"{issue.type.value}, labels {json.dumps(issue.labels)}, metadata {json.dumps(issue.metadata)}. "
+        "Claim without an id to get the next issue you take",
+        id=issue.id,
+    )
 
 
 def _note(b: Binding, a: dict[str, Any]) -> Any:
@@ -156,9 +191,9 @@ OPERATIONS: dict[str, Operation] = {
         Operation("issue_release", "Give your claimed issue back to the queue.",
                   {"reason": TEXT}, (), _finishing("release")),
         Operation("issue_unblock", "Unblock a blocked issue, giving the missing input.",
-                  {"id": {"type": "string"}, "note": TEXT}, ("id", "note"), _unblock),
+                  {"id": ISSUE_ID, "note": TEXT}, ("id", "note"), _unblock),
         Operation("issue_reopen", "Retry a closed or dead-letter issue with changed instructions.",
-                  {"id": {"type": "string"}, "note": TEXT}, ("id", "note"), _reopen),
+                  {"id": ISSUE_ID, "note": TEXT}, ("id", "note"), _reopen),
     )
 }
 
@@ -176,6 +211,7 @@ class IssueTool:
         self.binding = binding
         self.name = operation.name
         self.description = operation.description
+        self._validator = jsonschema.Draft202012Validator(self.input_schema)
 
     @property
     def input_schema(self) -> dict[str, Any]:
@@ -183,9 +219,18 @@ class IssueTool:
         op = self.operation
         return {"type": "object", "properties": op.properties, "required": list(op.required), "additionalProperties": False}
 
-    async def execute(self, input: dict[str, Any]) -> ToolResult:
-        """Run the operation; every failure comes back as ``ToolResult(success=False)``."""
-        args = {k: v for k, v in input.items() if not k.startswith("_")}
+    async def execute(self, input: Any) -> ToolResult:
+        """Run the operation; every failure, whatever the input, comes back as ``ToolResult(success=False)``.
+
+        Keys starting with ``_`` (added by orchestrators) are dropped; the rest must match
+        :attr:`input_schema`, and required text must not be empty.
+        """
+        if not isinstance(input, dict):
+            return _error("invalid_input", f"{self.name} takes a JSON object of arguments, not {_json_type(input)}")
+        args = {k: v for k, v in input.items() if not str(k).startswith("_")}
+        problem = jsonschema.exceptions.best_match(self._validator.iter_errors(args))
+        if problem is not None:
+            return _error("invalid_input", f"{self.name}: {_schema_message(problem)}")
         missing = [key for key in self.operation.required if not args.get(key)]
         if missing:
             return _error("invalid_input", f"{self.name} needs {', '.join(missing)}")
@@ -197,6 +242,28 @@ class IssueTool:
             return ToolResult(success=False, output=exc.message, error=exc.to_dict())
         except ValidationError as exc:
             return _error("invalid_input", str(exc.errors()[0]["msg"]))
+        except Exception as exc:  # a bug: the session still gets one result, the log gets the traceback
+            logger.exception("%s failed", self.name)
+            return _error("internal_error", f"{self.name} failed: {type(exc).__name__}: {exc}"[:MESSAGE_CHARS])
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    """One short line naming the argument and the rule it breaks, never echoing a long value."""
+    where = "/".join(map(str, error.absolute_path)) or "input"
+    limit = error.validator_value
+    if error.validator == "type":
+        return f"{where} must be of type {limit}, not {_json_type(error.instance)}"
+    if error.validator == "maxLength":
+        return f"{where} is {len(error.instance)} characters long; at most {limit} are allowed"
+    if error.validator in ("maximum", "minimum"):
+        return f"{where} must be at {'most' if error.validator == 'maximum' else 'least'} {limit}"
+    if error.validator == "enum":
+        return f"{where} must be one of {', '.join(map(str, limit))}"
+    return error.message[:MESSAGE_CHARS]
+
+
+def _json_type(value: Any) -> str:
+    return JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def _error(code: str, message: str) -> ToolResult:
