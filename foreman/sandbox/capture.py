@@ -25,6 +25,11 @@ class HeadTailBuffer:
         self._tail += data
         del self._tail[: max(0, len(self._tail) - self._tail_limit)]
 
+    @property
+    def truncated(self) -> bool:
+        """Whether some of the stream was cut (more than `limit` bytes were seen)."""
+        return self.total > len(self._head) + len(self._tail)
+
     def text(self) -> str:
         """The kept bytes as UTF-8 (undecodable bytes replaced), with a marker where bytes were cut."""
         omitted = self.total - len(self._head) - len(self._tail)

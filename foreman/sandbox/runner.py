@@ -1,13 +1,15 @@
-"""Running `bash -c` in its own process group, and making sure the whole group is gone afterwards.
+"""Running `bash -c` so that nothing it starts outlives the call, and so that it can start only so much.
 
-The command starts in a new session (`start_new_session=True`), so its process group id is its
-pid and every process it forks, background jobs included, shares that group unless it calls
-`setsid` itself. After the call nothing of the group is left running:
+Each command gets a `ProcessTree` (`tree.py`): a cookie in its environment, its own pids cgroup
+where one is writable (the bound on processes, `cgroup.py`) and a PID namespace where `unshare`
+works (`namespace.py`); it also starts in a new session, away from the worker's terminal. After the
+call every process of the tree is gone:
 
-- normal exit: any process the command left behind (`sleep 300 &`) gets SIGKILL;
-- timeout: SIGTERM to the group, `TERM_GRACE` seconds for bash to exit, then SIGKILL to the group;
-- cancellation of the awaiting task: SIGKILL to the group at once, then `CancelledError` goes on
-  (also when cancelled while bash is still starting: the group is killed as soon as it exists).
+- normal exit: whatever the command left behind (`sleep 300 &`, `setsid daemon`, `set -m; job &`)
+  is killed;
+- timeout: SIGTERM to every process of the tree, `TERM_GRACE` seconds for bash to exit, then SIGKILL;
+- cancellation of the awaiting task: SIGKILL at once, then `CancelledError` goes on (also when
+  cancelled while bash is still starting: the tree is killed as soon as it exists).
 
 Output (stdout and stderr through one pipe, so interleaved as written) is read as it arrives into a
 `HeadTailBuffer`. The exit is taken from the child watcher, not from the pipe's end, because a
@@ -15,24 +17,39 @@ background process can hold the pipe open after bash has exited.
 """
 
 import asyncio
-import os
 import signal
 import subprocess
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from .capture import HeadTailBuffer
+from .environment import tool_environment
+from .tree import ProcessTree
 
+DEFAULT_MAX_PROCESSES = 256  # processes and threads one command may have at once (its bash included)
 TERM_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on timeout
-DRAIN_GRACE = 1.0  # seconds to wait for the pipe to close once the group is killed
+DRAIN_GRACE = 1.0  # seconds to wait for the pipe to close once the tree is killed
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a command did: `exit_code` (negative: killed by that signal), `timed_out`, `output` text."""
+    """What a command did.
+
+    Attributes:
+        exit_code: bash's exit status; negative: killed by that signal; None if it never ended.
+        timed_out: True when the timeout passed and the tree was killed.
+        output: stdout and stderr interleaved, the head and tail kept within `max_output_bytes`.
+        seconds: wall time of the call.
+        truncated: True when output was cut (a marker line says how many bytes).
+    """
 
     exit_code: int | None
     timed_out: bool
     output: str
+    seconds: float
+    truncated: bool
 
 
 class _Collector(asyncio.SubprocessProtocol):
@@ -54,56 +71,78 @@ class _Collector(asyncio.SubprocessProtocol):
         self.closed.set_result(None)
 
 
-async def run_command(command: str, cwd: str, timeout: float, max_output_bytes: int) -> Outcome:
+async def run_command(
+    command: str,
+    cwd: str | Path,
+    *,
+    timeout: float,
+    max_output_bytes: int,
+    env: Mapping[str, str] | None = None,
+    max_processes: int | None = DEFAULT_MAX_PROCESSES,
+) -> Outcome:
     """Run `bash -c command` in `cwd` with stdin from /dev/null, for at most `timeout` seconds.
 
     Args:
-        command: the script for `bash -c`; cwd: its working directory;
-        timeout: seconds before the group is terminated; max_output_bytes: output kept (head + tail).
+        command: the script for `bash -c`.
+        cwd: its working directory.
+        timeout: seconds before the tree is terminated.
+        max_output_bytes: bytes of output kept (head + tail).
+        env: its environment; None means `tool_environment()` (the worker's, without secrets).
+        max_processes: processes and threads the command may have at once, bash included; bound
+            by a pids cgroup where one is writable (docs/sandbox.md); None for no bound.
 
     Raises:
         OSError: when bash cannot be started (missing binary, `cwd` not a directory).
-        asyncio.CancelledError: when cancelled, after the group was sent SIGKILL.
+        asyncio.CancelledError: when cancelled, after every process of the tree was killed.
     """
+    started = time.monotonic()
     capture = HeadTailBuffer(max_output_bytes)
-    transport, collector = await _spawn(command, cwd, capture)
-    group = transport.get_pid()
+    tree = ProcessTree(max_processes)
+    environment = tree.environment(tool_environment() if env is None else env)
+    try:
+        transport, collector = await _spawn(tree, command, cwd, environment, capture)
+    except OSError:
+        tree.kill()
+        raise
     try:
         try:
             timed_out = not await _settled(collector.exited, timeout)
             if timed_out:
-                _signal_group(group, signal.SIGTERM)
+                tree.signal(signal.SIGTERM)
                 await _settled(collector.exited, TERM_GRACE)
         finally:
-            _signal_group(group, signal.SIGKILL)
+            tree.kill()
         await _settled(collector.closed, DRAIN_GRACE)
     finally:
         _close_after_exit(transport, collector)
-    return Outcome(transport.get_returncode(), timed_out, capture.text())
+    seconds = time.monotonic() - started
+    return Outcome(transport.get_returncode(), timed_out, capture.text(), seconds, capture.truncated)
 
 
-async def _spawn(command: str, cwd: str, capture: HeadTailBuffer) -> tuple[asyncio.SubprocessTransport, _Collector]:
-    """Start bash in a new session. Cancelled while starting, the group is killed once it exists:
-    asyncio's own clean-up kills only bash, then waits for the pipe, which a background job holds."""
+async def _spawn(
+    tree: ProcessTree, command: str, cwd: str | Path, env: dict[str, str], capture: HeadTailBuffer
+) -> tuple[asyncio.SubprocessTransport, _Collector]:
+    """Start the tree's bash in a new session. Cancelled while starting, the tree is killed once
+    it exists: asyncio's own clean-up kills only the first process, then waits for the pipe, which
+    a background job holds."""
     spawning = asyncio.ensure_future(asyncio.get_running_loop().subprocess_exec(
         lambda: _Collector(capture),
-        "bash", "-c", command,
-        cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        *tree.argv(command),
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     ))
     try:
         return await asyncio.shield(spawning)
     except asyncio.CancelledError:
-        spawning.add_done_callback(_abandon)
+        spawning.add_done_callback(lambda done: _abandon(done, tree))
         raise
 
 
-def _abandon(spawning: asyncio.Future) -> None:
-    """Kill the group of a start that nobody awaits any more, and close its transport."""
+def _abandon(spawning: asyncio.Future, tree: ProcessTree) -> None:
+    """Kill the tree of a start that nobody awaits any more, and close its transport."""
+    tree.kill()
     if not spawning.cancelled() and spawning.exception() is None:
-        transport, collector = spawning.result()
-        _signal_group(transport.get_pid(), signal.SIGKILL)
-        _close_after_exit(transport, collector)
+        _close_after_exit(*spawning.result())
 
 
 def _close_after_exit(transport: asyncio.SubprocessTransport, collector: _Collector) -> None:
@@ -119,10 +158,3 @@ async def _settled(future: asyncio.Future, seconds: float) -> bool:
     """Whether `future` is done within `seconds` (it is not cancelled on timeout)."""
     done, _ = await asyncio.wait({future}, timeout=seconds)
     return bool(done)
-
-
-def _signal_group(group: int, signum: int) -> None:
-    try:
-        os.killpg(group, signum)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is already empty (its id may even belong to someone else by now)

@@ -1,18 +1,23 @@
-"""tool-bash: the Tool contract, the process-group lifecycle (timeout, cancellation, leftovers),
-output capping and the deny list."""
+"""tool-bash: the Tool contract, the process tree's lifecycle (timeout, cancellation, leftovers),
+the environment without secrets, output capping and the deny list."""
 
 import asyncio
 from pathlib import Path
 
 import pytest
+from amplifier_core import AmplifierSession
 from amplifier_core.testing import MockCoordinator, wait_for
 from amplifier_core.validation.behavioral import ToolBehaviorTests
 from hypothesis import given
 from hypothesis import strategies as st
 
 from amplifier_module_tool_bash import mount
-from amplifier_module_tool_bash.capture import HeadTailBuffer
 from amplifier_module_tool_bash.denylist import DEFAULT_DENIED_COMMANDS, denied_pattern
+from foreman.sandbox.capture import HeadTailBuffer
+from foreman.testing import ScriptedProvider, call, last_tool_result, mount_scripted, session_plan
+from tests.support.processes import cgroup_available, live_with, marker
+
+SECRET = "sk-test-0123456789abcdef"
 
 
 async def mounted(config: dict, capability: str | None = None):
@@ -26,20 +31,6 @@ async def mounted(config: dict, capability: str | None = None):
 @pytest.fixture
 async def bash(tmp_path: Path):
     return await mounted({"working_dir": str(tmp_path)})
-
-
-def live_members(group: int) -> list[int]:
-    """Pids in process group `group` that have not exited. Zombies do not count: nothing reaps
-    orphans in this container, and `os.killpg(group, 0)` still succeeds on them."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 class TestBashToolContract(ToolBehaviorTests):
@@ -90,10 +81,16 @@ async def test_a_missing_workspace_is_a_spawn_failure(tmp_path):
     assert (await bash.execute({"command": "true"})).error["code"] == "spawn_failed"
 
 
-@pytest.mark.parametrize("key", ["timeout", "max_timeout", "max_output_bytes"])
+@pytest.mark.parametrize("key", ["timeout", "max_timeout", "max_output_bytes", "max_processes"])
 async def test_non_positive_limits_fail_the_mount(key):
     with pytest.raises(ValueError, match=f"tool-bash: config {key} must be > 0"):
         await mounted({key: 0})
+
+
+@pytest.mark.parametrize("names", ["GITHUB_TOKEN", [1], {"GITHUB_TOKEN": True}])
+async def test_env_allow_must_be_a_list_of_names(names):
+    with pytest.raises(ValueError, match="tool-bash: config env_allow must be a list of variable names"):
+        await mounted({"env_allow": names})
 
 
 @pytest.mark.parametrize("input", [{}, {"command": "  "}, {"command": 5}, {"command": "true", "timeout": 0}, {"command": "true", "timeout": "9"}])
@@ -101,22 +98,15 @@ async def test_bad_input_is_refused(bash, input):
     assert (await bash.execute(input)).error["code"] == "invalid_input"
 
 
-# --- the process group -------------------------------------------------------------------------
+# --- the process tree (the runner itself: tests/integration/test_sandbox.py) -------------------
 
 
-async def test_timeout_kills_the_whole_group(bash):
-    result = await bash.execute({"command": "echo $$; sleep 300 & sleep 300", "timeout": 1})
+async def test_timeout_kills_every_process_and_says_so(bash):
+    m = marker()
+    result = await bash.execute({"command": f"setsid sleep {m} & sleep {m}", "timeout": 1})
     assert result.error["code"] == "timeout"
-    assert "timed out after 1 s; its process group was killed" in result.output
-    group = int(result.output.splitlines()[0])
-    assert await wait_for(lambda: not live_members(group), timeout=5)
-
-
-async def test_timeout_escalates_to_sigkill_when_sigterm_is_ignored(bash):
-    result = await bash.execute({"command": "trap '' TERM; echo $$; sleep 300 & sleep 300", "timeout": 0.5})
-    assert result.error["code"] == "timeout"
-    group = int(result.output.splitlines()[0])
-    assert await wait_for(lambda: not live_members(group), timeout=5)
+    assert "timed out after 1 s; its processes were killed" in result.output
+    assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
 async def test_timeout_is_lowered_to_max_timeout(tmp_path):
@@ -126,38 +116,66 @@ async def test_timeout_is_lowered_to_max_timeout(tmp_path):
 
 
 async def test_background_processes_do_not_outlive_the_call(bash):
-    result = await bash.execute({"command": "echo $$; sleep 300 & echo started"})
+    m = marker()
+    result = await bash.execute({"command": f"sleep {m} & (set -m; sleep {m} &); echo started"})
     assert result.success and result.output.endswith("started\n[exit code 0]")
-    group = int(result.output.splitlines()[0])
-    assert await wait_for(lambda: not live_members(group), timeout=5)
+    assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
-async def test_cancelling_execute_kills_the_group(bash, tmp_path):
-    marker = tmp_path / "group"
-    task = asyncio.create_task(bash.execute({"command": "echo $$ > group.tmp && mv group.tmp group; sleep 300 & sleep 300"}))
-    assert await wait_for(marker.exists, timeout=10)
-    group = int(marker.read_text())
-    assert live_members(group)
+async def test_cancelling_execute_kills_every_process(bash, tmp_path):
+    m = marker()
+    task = asyncio.create_task(bash.execute({"command": f"setsid sleep {m} & touch up; sleep {m}"}))
+    assert await wait_for(lambda: (tmp_path / "up").exists() and len(live_with(m)) == 2, timeout=10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await wait_for(lambda: not live_members(group), timeout=5)
+    assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
-async def test_cancelling_just_as_bash_starts_leaves_no_group(bash, tmp_path):
-    """Races a cancellation against asyncio's start-up of the subprocess, 20 times: cancelled inside
-    `subprocess_exec`, asyncio would kill bash alone and then wait for the pipe the jobs hold."""
-    for attempt in range(20):
-        marker = tmp_path / f"group{attempt}"
-        command = f"sleep 300 & sleep 300 & echo $$ > {marker.name}.tmp && mv {marker.name}.tmp {marker.name}; wait"
-        task = asyncio.create_task(bash.execute({"command": command}))
-        while not marker.exists():
-            await asyncio.sleep(0)
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=5)
-        assert done and task.cancelled()
-        group = int(marker.read_text())
-        assert await wait_for(lambda: not live_members(group), timeout=5)
+async def test_max_processes_from_config_bounds_a_command(tmp_path):
+    if not cgroup_available():
+        pytest.skip("no writable pids cgroup here: the process bound is not available")
+    bash = await mounted({"working_dir": str(tmp_path), "max_processes": 5})
+    m = marker()
+    result = await bash.execute({"command": f"sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep {m} & done'"})
+    assert "Cannot fork" in result.output
+    assert await wait_for(lambda: not live_with(m), timeout=5)
+
+
+# --- the environment (issue 7, defect 6) ---------------------------------------------------------
+
+
+async def test_commands_do_not_see_secrets(bash, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("GITHUB_TOKEN", SECRET + "-gh")
+    monkeypatch.setenv("PLAIN_SETTING", "visible")
+    output = (await bash.execute({"command": "env"})).output
+    assert SECRET not in output
+    assert "PLAIN_SETTING=visible" in output
+
+
+async def test_env_allow_passes_the_named_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", SECRET)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET + "-anthropic")
+    bash = await mounted({"working_dir": str(tmp_path), "env_allow": ["GITHUB_TOKEN"]})
+    output = (await bash.execute({"command": "env"})).output
+    assert f"GITHUB_TOKEN={SECRET}\n" in output
+    assert "ANTHROPIC_API_KEY" not in output
+
+
+async def test_a_sessions_bash_tool_shows_the_model_no_key(tmp_path, monkeypatch):
+    """A real session on the fake LLM (ScriptedProvider) runs `env` through the mounted tool."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    session = AmplifierSession(session_plan())
+    await session.initialize()
+    try:
+        provider = ScriptedProvider([call("bash", command="env"), lambda request: last_tool_result(request)])
+        await mount_scripted(session, provider, tools=[await mounted({"working_dir": str(tmp_path)})])
+        answer = await session.execute("show the environment")
+    finally:
+        await session.cleanup()
+    assert "PATH=" in answer
+    assert SECRET not in answer and SECRET not in str(provider.requests)
 
 
 # --- output capping ----------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Amplifier module tool-bash: the `bash` tool, run in the workspace in its own process group.
+"""Amplifier module tool-bash: the `bash` tool, run in the workspace as a complete, bounded process tree.
 
 Config keys, the deny-list rule and error codes: docs/modules/tool-bash.md.
 """
 
 import os
 from typing import Any
+
+from foreman.sandbox import DEFAULT_MAX_PROCESSES
 
 from .denylist import DEFAULT_DENIED_COMMANDS
 from .tool import BashTool
@@ -23,11 +25,13 @@ async def mount(coordinator: Any, config: dict[str, Any] | None) -> None:
 
     The workspace is config `working_dir`, else the coordinator capability `session.working_dir`,
     else the process's current directory at mount time. Other keys: `timeout`, `max_timeout`
-    (seconds), `denied_commands` (list of patterns; replaces the defaults, `[]` disables) and
-    `max_output_bytes`.
+    (seconds), `denied_commands` (list of patterns; replaces the defaults, `[]` disables),
+    `max_output_bytes`, `max_processes` (processes and threads per command) and
+    `env_allow` (names of secret variables commands may still see).
 
     Raises:
-        ValueError: when `timeout`, `max_timeout` or `max_output_bytes` is not positive.
+        ValueError: when `timeout`, `max_timeout`, `max_output_bytes` or `max_processes` is not
+            positive, or `env_allow` is not a list of strings.
     """
     config = config or {}
     workspace = config.get("working_dir") or coordinator.get_capability("session.working_dir") or os.getcwd()
@@ -38,6 +42,8 @@ async def mount(coordinator: Any, config: dict[str, Any] | None) -> None:
         max_timeout=_positive(config, "max_timeout", DEFAULT_MAX_TIMEOUT, float),
         denied_commands=tuple(DEFAULT_DENIED_COMMANDS if denied is None else denied),
         max_output_bytes=_positive(config, "max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES),
+        max_processes=_positive(config, "max_processes", DEFAULT_MAX_PROCESSES),
+        env_allow=_names(config, "env_allow"),
     )
     await coordinator.mount("tools", tool, name=tool.name)
 
@@ -47,3 +53,10 @@ def _positive(config: dict[str, Any], key: str, default: float, kind: type = int
     if value > 0:
         return value
     raise ValueError(f"{MODULE}: config {key} must be > 0, got {value!r}")
+
+
+def _names(config: dict[str, Any], key: str) -> tuple[str, ...]:
+    names = config.get(key) or []
+    if isinstance(names, list) and all(isinstance(name, str) for name in names):
+        return tuple(names)
+    raise ValueError(f"{MODULE}: config {key} must be a list of variable names, got {names!r}")

@@ -5,8 +5,9 @@ from typing import Any
 
 from amplifier_core.models import ToolResult
 
+from foreman.sandbox import Outcome, run_command, tool_environment
+
 from .denylist import denied_pattern
-from .process import Outcome, run_command
 
 
 def _failure(code: str, message: str, output: str | None = None) -> ToolResult:
@@ -15,12 +16,17 @@ def _failure(code: str, message: str, output: str | None = None) -> ToolResult:
 
 @dataclass
 class BashTool:
-    """Runs `command` with `bash -c` in `working_dir` (see `process.py` for the process-group rules).
+    """Runs `command` with `bash -c` in `working_dir` through `foreman.sandbox.run_command` (every
+    process it starts is killed when the call ends; docs/sandbox.md).
 
     Attributes:
-        working_dir: the workspace; timeout: default seconds per call; max_timeout: ceiling for the
-        `timeout` input (larger values are lowered to it); denied_commands: patterns refused before
-        running (`denylist.py`); max_output_bytes: output kept per call, head and tail.
+        working_dir: the workspace.
+        timeout: default seconds per call.
+        max_timeout: ceiling for the `timeout` input (larger values are lowered to it).
+        denied_commands: patterns refused before running (`denylist.py`).
+        max_output_bytes: output kept per call, head and tail.
+        max_processes: processes and threads a command may have at once.
+        env_allow: secret-named variables passed to commands anyway (`foreman.sandbox.tool_environment`).
 
     Output: the combined stdout/stderr, then `[exit code N]` (or the timeout note). `success` is
     true only for exit code 0. Errors: `invalid_input`, `command_denied`, `spawn_failed`,
@@ -32,6 +38,8 @@ class BashTool:
     max_timeout: float
     denied_commands: tuple[str, ...]
     max_output_bytes: int
+    max_processes: int
+    env_allow: tuple[str, ...] = ()
 
     name = "bash"
     input_schema = {
@@ -57,7 +65,14 @@ class BashTool:
             return _failure("command_denied", message)
         timeout = min(timeout, self.max_timeout)
         try:
-            outcome = await run_command(command, self.working_dir, timeout, self.max_output_bytes)
+            outcome = await run_command(
+                command,
+                self.working_dir,
+                timeout=timeout,
+                max_output_bytes=self.max_output_bytes,
+                env=tool_environment(allow=self.env_allow),
+                max_processes=self.max_processes,
+            )
         except OSError as error:
             return _failure("spawn_failed", f"Could not start bash in {self.working_dir}: {error}.")
         return _report(outcome, timeout)
@@ -66,7 +81,7 @@ class BashTool:
 def _report(outcome: Outcome, timeout: float) -> ToolResult:
     output = outcome.output.rstrip("\n")
     if outcome.timed_out:
-        note = f"timed out after {timeout:g} s; its process group was killed"
+        note = f"timed out after {timeout:g} s; its processes were killed"
         return _failure("timeout", f"The command {note}.", f"{output}\n[{note}]".lstrip("\n"))
     code = outcome.exit_code
     status = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
