@@ -1,9 +1,9 @@
 """``foreman issues ...``: the operator's commands on the issue database.
 
 Every command takes ``--db`` (or ``$FOREMAN_DB``; default ``.foreman/issues.db``) and ``--json``.
-Exit codes (docs/cli.md): 0 ok, 2 bad input (or a full disk), 3 not found, 4 refused (illegal transition, cycle,
-not ready), 5 conflict (lost the race, not your claim, stale token, lease expired), 6 nothing
-ready, 7 database missing or unreadable, 1 internal error.
+Exit codes (docs/cli.md): 0 ok, 2 bad input (or a full disk), 3 not found, 4 refused (illegal
+transition, cycle, not ready), 5 conflict (lost the race, not your claim, stale token, lease
+expired), 6 nothing ready, 7 database missing or unreadable, 1 internal error.
 """
 
 from __future__ import annotations
@@ -153,7 +153,8 @@ def filter_options(func: Callable) -> Callable:
 
 
 ttl_option = click.option(
-    "--ttl", type=float, default=DEFAULT_LEASE_TTL, show_default=True, help="Lease length in seconds."
+    "--ttl", type=float, default=DEFAULT_LEASE_TTL, show_default=True,
+    help="Lease length in seconds (above 0, at most a year).",
 )
 token_option = click.option("--token", type=int, help="Fencing token of your claim (required for a worker's writes).")
 actor_option = click.option("--actor", default="operator", show_default=True, help="Who is acting (recorded in events).")
@@ -229,6 +230,8 @@ def claim(store, issue_id, next_, worker, ttl, where):
     """
     if bool(issue_id) == next_:
         raise InvalidInput("give an ISSUE_ID or --next, not both and not neither")
+    if issue_id and where != IssueFilter():
+        raise InvalidInput("--label, --type and --meta choose the issue for --next; with an ISSUE_ID they would be ignored")
     return store.claim_next(worker, where, ttl=ttl) if next_ else store.claim(issue_id, worker, ttl=ttl)
 
 

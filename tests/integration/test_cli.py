@@ -129,6 +129,14 @@ def test_meta_filter_without_equals_is_one_error(tmp_path, command):
     assert "KEY=VALUE" in _error_of(_cli(*command, "--meta", "a", db=db), "invalid_input")
 
 
+def test_claim_by_id_refuses_filters_it_would_ignore(tmp_path):
+    db = str(tmp_path / "f.db")
+    issue = json.loads(_cli("create", "pricing", "--meta", "worker_type=research", db=db).stdout)
+    refused = _cli("claim", issue["id"], "-w", "coding-1", "--meta", "worker_type=coding", db=db)
+    assert "--next" in _error_of(refused, "invalid_input")
+    assert json.loads(_cli("show", issue["id"], db=db).stdout)["issue"]["status"] == "open"
+
+
 HUGE = "99999999999999999999"  # past SQLite's 64-bit INTEGER
 
 
@@ -150,7 +158,7 @@ def test_lease_ttl_must_be_finite_positive_seconds(tmp_path, ttl):
     db = str(tmp_path / "ttl.db")
     issue = json.loads(_cli("create", "x", db=db).stdout)
     message = _error_of(_cli("claim", issue["id"], "-w", "w1", "--ttl", ttl, db=db), "number_out_of_range")
-    assert "backup" not in message
+    assert "Restore" not in message
     assert json.loads(_cli("show", issue["id"], db=db).stdout)["issue"]["status"] == "open"
     claim = json.loads(_cli("claim", issue["id"], "-w", "w1", db=db).stdout)
     renewed = _cli("heartbeat", issue["id"], "--token", str(claim["token"]), "--ttl", ttl, db=db)
@@ -194,7 +202,7 @@ def test_db_below_a_file_or_at_a_folder_is_a_bad_path(tmp_path):
 def test_only_a_file_that_is_not_a_database_suggests_a_backup(tmp_path):
     bad = tmp_path / "bad.db"
     bad.write_text("garbage" * 1000)
-    assert "backup" in _error_of(_cli("list", db=str(bad)), "database_unreadable", errors.EXIT_DATABASE)
+    assert "Restore it from a backup" in _error_of(_cli("list", db=str(bad)), "database_unreadable", errors.EXIT_DATABASE)
 
 
 @pytest.fixture
@@ -233,7 +241,7 @@ def test_full_disk_is_disk_full_and_loses_nothing(tiny_disk, held_open):
     full = subprocess.run(script, capture_output=True, text=True)  # its own process: nothing stays open on the mount
     assert full.returncode == errors.EXIT_INVALID, full.stderr
     error = json.loads(full.stdout)["error"]
-    assert error["code"] == "disk_full" and "backup" not in error["message"]
+    assert error["code"] == "disk_full" and "Restore" not in error["message"]
     if holder:
         holder.close()
     (tiny_disk / "filler").unlink()

@@ -164,6 +164,15 @@ async def test_every_tool_answers_hostile_input_with_one_error(shared, role):
     assert shared.show(issue.id) == before
 
 
+async def test_a_lone_surrogate_from_json_is_invalid_text(shared):
+    issue = shared.create(NewIssue(title="target"))
+    identity = WorkerIdentity(name="w1", claim=shared.claim(issue.id, "w1"))
+    tools = await _mounted(shared, identity, ["note"])
+    result = await tools["issue_note"].execute(json.loads('{"text": "caf\\udce9"}'))
+    assert not result.success and result.error["code"] == "invalid_text"
+    assert shared.show(issue.id).notes == []
+
+
 async def test_a_store_fault_is_a_tool_error_not_an_exception(shared):
     class Broken:
         def __getattr__(self, name):
