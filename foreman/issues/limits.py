@@ -31,7 +31,8 @@ def check_int(label: str, value: int) -> None:
     if not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
         digits = str(value)
         shown = digits if len(digits) <= _SHOWN_DIGITS else f"{digits[:_SHOWN_DIGITS]}... ({len(digits)} digits)"
-        raise NumberOutOfRange(f"{label}: {shown} is outside what the database can store ({SQLITE_INT_MIN} to {SQLITE_INT_MAX})")
+        bounds = f"{SQLITE_INT_MIN} to {SQLITE_INT_MAX}"
+        raise NumberOutOfRange(f"{label}: {shown} is outside what the database can store ({bounds})")
 
 
 def check_finite(label: str, value: float) -> None:
