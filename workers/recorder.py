@@ -5,6 +5,7 @@ Hooks on ``provider:response``, ``provider:error``, ``tool:post`` and ``tool:err
 every model call (tokens, cost) and tool call (arguments, result) of every attempt. Events go
 through one :class:`EventSink` per process, which writes whatever accumulated while the previous
 write ran in a single transaction (32 busy workers would otherwise queue one commit per event).
+Secret values (``foreman.sandbox.secret_values``) are redacted from every event before it is queued.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from amplifier_core.models import HookResult
 
 from foreman.issues import EventKind, IssueStore
 from foreman.issues.identity import WorkerIdentity
+from foreman.sandbox import redact, secret_values
 
 RECORDED_EVENTS = ("provider:response", "provider:error", "tool:post", "tool:error")
 MAX_TEXT = 400  # characters of a tool result or model answer kept in an event
@@ -76,7 +78,7 @@ class SessionRecorder:
             hooks.register(event, self._on_event, name=f"foreman-recorder-{event}")
 
     async def _on_event(self, event: str, data: dict[str, Any]) -> HookResult:
-        summary = self._summarise(event, data)
+        summary = self._summarise(event, _redacted(data, secret_values()))
         claim = self.identity.claim
         issue_id = claim.issue.id if claim else self.stats.issue_id
         if issue_id:
@@ -105,3 +107,14 @@ class SessionRecorder:
 def _clip(value: Any) -> Any:
     text = value if isinstance(value, str) or value is None else json.dumps(value, default=str)
     return text if text is None or len(text) <= MAX_TEXT else text[:MAX_TEXT] + "..."
+
+def _redacted(value: Any, secrets: list[str]) -> Any:
+    """`value` (JSON-like: dicts, lists, strings) with every secret in its strings replaced, so no
+    secret reaches the event log (issue 7, defect 6); done before clipping cuts a secret in two."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {key: _redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item, secrets) for item in value]
+    return value
