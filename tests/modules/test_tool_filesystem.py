@@ -1,6 +1,8 @@
 """tool-filesystem: the Tool contract for each of its five tools, confinement, and each tool's behaviour."""
 
+import errno
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -223,6 +225,72 @@ async def test_write_overwrites_and_keeps_line_endings(tools, workspace):
 
 async def test_write_refuses_a_directory_target(tools):
     assert (await run(tools, "write_file", path="src", content="x")).error["code"] == "not_a_file"
+
+
+# --- atomic writes (issue 7, defect 8) ---------------------------------------------------------
+
+ORIGINAL = "import os\nprint('hello')\n"
+CHANGES = {
+    "write_file": {"path": "src/main.py", "content": "replaced\n"},
+    "edit_file": {"path": "src/main.py", "old_string": "'hello'", "new_string": "'bye'"},
+}
+
+
+def disk_full(*args):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("tool", CHANGES)
+async def test_a_write_that_fails_keeps_the_original_and_leaves_no_temporary_file(tools, workspace, tool, monkeypatch):
+    monkeypatch.setattr(os, "fsync", disk_full)
+    result = await tools[tool].execute(CHANGES[tool])
+    assert result.error["code"] == "io_error"
+    assert "No space left on device" in result.error["message"]
+    assert "its previous content is unchanged" in result.error["message"]
+    assert (workspace / "src" / "main.py").read_text() == ORIGINAL
+    assert sorted(p.name for p in (workspace / "src").iterdir()) == ["main.py", "pkg"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs mounted at tmp_path/disk (skipped where mounting is not allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted_ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
+    if mounted_ok.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted_ok.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+async def test_a_full_disk_keeps_the_original(tiny_disk):
+    (tiny_disk / "notes.txt").write_text("keep me\n")
+    tools = await mounted({"working_dir": str(tiny_disk)})
+    result = await run(tools, "write_file", path="notes.txt", content="x" * 200_000)
+    assert result.error["code"] == "io_error" and "No space left on device" in result.error["message"]
+    assert (tiny_disk / "notes.txt").read_text() == "keep me\n"
+    assert [p.name for p in tiny_disk.iterdir()] == ["notes.txt"]
+
+
+async def test_a_failed_new_file_is_not_created(tools, workspace, monkeypatch):
+    monkeypatch.setattr(os, "fsync", disk_full)
+    result = await run(tools, "write_file", path="new.txt", content="x")
+    assert "no file was created" in result.error["message"]
+    assert not (workspace / "new.txt").exists()
+
+
+@pytest.mark.parametrize("tool", CHANGES)
+async def test_a_write_keeps_the_files_mode(tools, workspace, tool):
+    target = workspace / "src" / "main.py"
+    target.chmod(0o750)
+    assert (await tools[tool].execute(CHANGES[tool])).success
+    assert target.stat().st_mode & 0o7777 == 0o750
+
+
+async def test_a_new_file_gets_the_mode_open_would_give_it(tools, workspace):
+    (workspace / "reference.txt").touch()
+    assert (await run(tools, "write_file", path="new.txt", content="x")).success
+    assert (workspace / "new.txt").stat().st_mode == (workspace / "reference.txt").stat().st_mode
 
 
 # --- edit_file ---------------------------------------------------------------------------------
