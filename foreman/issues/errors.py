@@ -134,3 +134,9 @@ class SchemaTooNew(IssueError):
     """The database was written by a newer version of this program."""
 
     code, exit_code = "schema_too_new", EXIT_DATABASE
+
+
+class ChecksFailed(IssueError):
+    """A close refused by the runtime: a check (or the commit) failed; the message has each command and its output."""
+
+    code, exit_code = "checks_failed", EXIT_REFUSED

@@ -39,6 +39,7 @@ from foreman.issues.errors import (
     NumberOutOfRange,
     StaleToken,
 )
+from foreman.issues.fleet_records import RUN_EVENTS, WorkerStatus
 from foreman.issues.filters import KEY_PATTERN, event_where, issue_where
 from foreman.issues.models import (
     Attempt,
@@ -57,7 +58,7 @@ from foreman.issues.models import (
     from_epoch,
 )
 from foreman.issues.sql_queries import migrate, queries
-from foreman.issues.states import Action, Transition, find_transition
+from foreman.issues.states import Action, Transition, counter, find_transition
 
 DEFAULT_LEASE_TTL = 120.0  # seconds a claim lives without a heartbeat
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock
@@ -175,6 +176,7 @@ class SQLiteStore:
         params = new.model_dump(exclude={"blocked_reason"}, mode="json") | {
             "labels": json.dumps(new.labels),
             "metadata": json.dumps(new.metadata),
+            "checks": json.dumps(new.checks),
             "status": status.value,
             "blocking_notes": new.blocked_reason,
             "now": self.clock.now(),
@@ -209,6 +211,7 @@ class SQLiteStore:
                 dependencies=[Dependency(**_with_times(r)) for r in conn.execute(sql["deps_of"], (issue_id,))],
                 dependents=[Dependency(**_with_times(r)) for r in conn.execute(sql["dependents_of"], (issue_id,))],
                 attempts=[Attempt(**_with_times(r)) for r in conn.execute(sql["attempts_of"], (issue_id,))],
+                evidence=[_event_from_row(r) for r in conn.execute(sql["evidence_of"], (issue_id,))],
             )
 
     def list(
@@ -245,11 +248,11 @@ class SQLiteStore:
     def events(
         self, issue_id: str | None = None, *, kinds: list[EventKind] | None = None, after: int = 0, limit: int | None = None
     ) -> list[Event]:
-        """Events in log order, optionally of one issue / of some kinds / after an event id."""
+        """Events in log order, optionally of one issue (or of the run: :data:`RUN_EVENTS`) / of some kinds / after an event id."""
         fragment, params = event_where(issue_id, kinds)
         sql = self._sql["events_list"].format(where=fragment)
         with self._read() as conn:
-            if issue_id is not None:
+            if issue_id not in (None, RUN_EVENTS):
                 self._row(conn, issue_id)
             rows = conn.execute(sql, params | {"after": after, "limit": NO_LIMIT if limit is None else limit})
             return [_event_from_row(r) for r in rows]
@@ -419,6 +422,65 @@ class SQLiteStore:
             self._event(conn, issue_id, EventKind.UPDATED, actor, {"fields": sorted(given)})
             return updated
 
+    # -- verified work (issue 8) ---------------------------------------------------------
+
+    def submit(self, issue_id: str, token: int, *, summary: str) -> Issue:
+        """in_progress -> in_review: the builder's checks passed; a validator reviews it next.
+
+        The builder stays the assignee (and becomes ``submitted_by``); ``summary`` becomes the close
+        reason if the review passes. Raises StaleToken / LeaseExpired like every fenced write.
+        """
+        with self._write() as conn:
+            return self._apply(conn, issue_id, Action.SUBMIT, token=token, sets={"close_reason": summary})
+
+    def claim_review(self, worker: str, where: IssueFilter | None = None, *, ttl: float = DEFAULT_LEASE_TTL) -> Claim:
+        """Take the review of the oldest unheld in_review issue matching ``where`` that ``worker`` did not build.
+
+        The review is a fenced lease like any claim (heartbeat, release, expiry); each claim counts
+        one of the submission's ``reviews``. Raises NothingReady when no review is waiting.
+        """
+        check_ttl(ttl)
+
+        def pick(conn: sqlite3.Connection) -> Claim:
+            fragment, params = issue_where(where)
+            sql = self._sql["review_ready"].format(where=fragment)
+            row = conn.execute(sql, params | {"worker": worker}).fetchone()
+            if row is None:
+                raise NothingReady("no issue waits for a review", filter=(where or IssueFilter()).model_dump(mode="json"))
+            now = self.clock.now()
+            claimed = conn.execute(self._sql["review_claim"],
+                                   {"id": row["id"], "worker": worker, "lease_expires_at": now + ttl, "now": now}).fetchone()
+            issue = Issue.from_row(claimed)
+            data = {"from": "in_review", "to": "in_review", "token": issue.fence, "assignee": worker, "ttl": ttl,
+                    "builder": issue.submitted_by}
+            self._event(conn, issue.id, EventKind.REVIEW_CLAIMED, worker, data)
+            return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)
+
+        return self._claim_after_sweep(pick)
+
+    def verdict(self, issue_id: str, token: int, *, passed: bool, critical_issues: list[str],
+                recommendations: list[str]) -> Issue:
+        """A validator's answer on the review it holds: PASS closes the issue, FAIL sends it back.
+
+        The verdict is recorded as evidence (a ``verdict`` event). FAIL appends the findings as a
+        note the next builder sees and ends the builder's attempt as ``rejected``: back to open, or
+        to dead letter once the issue has used ``max_attempts`` claims (seed 004: PASS/FAIL with
+        critical issues). Raises StaleToken / LeaseExpired like every fenced write.
+        """
+        with self._write() as conn:
+            row = self._row(conn, issue_id)
+            self._check_token(conn, row, token)
+            reviewer = row["assignee"]
+            findings = {"verdict": "PASS" if passed else "FAIL", "critical_issues": critical_issues,
+                        "recommendations": recommendations, "reviewer": reviewer, "builder": row["submitted_by"]}
+            self._event(conn, issue_id, EventKind.VERDICT, reviewer, findings)
+            if passed:
+                return self._apply(conn, issue_id, Action.PASS, token=token, sets={"closed_at": self.clock.now()})
+            summary = "; ".join(critical_issues) or "no reason given"
+            issue = self._apply(conn, issue_id, Action.REJECT, token=token, error=f"review FAIL: {summary}"[:500])
+            self._note(conn, issue_id, reviewer, _findings_note(critical_issues, recommendations))
+            return issue
+
     # -- the one place status changes ----------------------------------------------------
 
     def _apply(
@@ -436,7 +498,9 @@ class SQLiteStore:
         row = self._row(conn, issue_id)
         if token is not None:
             self._check_token(conn, row, token)
-        edge = find_transition(Action(action), Status(row["status"]), exhausted=row["attempts"] >= row["max_attempts"])
+        source = Status(row["status"])
+        exhausted = row[counter(action, source)] >= row["max_attempts"]
+        edge = find_transition(action, source, exhausted=exhausted)
         if edge.fenced and token is None:
             raise ClaimConflict(
                 f"{issue_id} is claimed by {row['assignee']}; only that claim's fencing token can {action.value} it",
@@ -461,7 +525,7 @@ class SQLiteStore:
 
     def _check_token(self, conn: sqlite3.Connection, row: sqlite3.Row, token: int) -> None:
         """A fenced write needs the current claim's token and a live lease."""
-        if row["status"] != Status.IN_PROGRESS or row["fence"] != token:
+        if row["lease_expires_at"] is None or row["fence"] != token:
             raise StaleToken(
                 f"token {token} is not the current claim of {row['id']} (status {row['status']}, "
                 f"current token {row['fence']}); this worker no longer owns the issue",
@@ -514,11 +578,13 @@ class SQLiteStore:
     def record_events(self, events: list[tuple[str, EventKind, str, dict[str, Any]]]) -> int:
         """Append events that change nothing else, ``(issue_id, kind, actor, data)`` each, in one transaction.
 
-        Used for what agent sessions did on their issues. Returns how many were written; an event of
-        an unknown issue is skipped (its issue id is checked, never invented).
+        Used for what agent sessions did on their issues (the foreman's under :data:`RUN_EVENTS`).
+        Returns how many were written; an event of an unknown issue is skipped (its issue id is
+        checked, never invented).
         """
         with self._write() as conn:
-            known = [e for e in events if conn.execute(self._sql["issue_get"], (e[0],)).fetchone() is not None]
+            known = [e for e in events
+                     if e[0] == RUN_EVENTS or conn.execute(self._sql["issue_get"], (e[0],)).fetchone() is not None]
             for issue_id, kind, actor, data in known:
                 self._event(conn, issue_id, kind, actor, data)
             return len(known)
@@ -594,27 +660,56 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(self._sql["run_lock_release"], {"key": RUN_LOCK_KEY, "run_id": run_id})
 
+    def worker_put(self, status: WorkerStatus) -> None:
+        """Insert or replace the reported status of ``status.name``; its ``heartbeat_at`` becomes now."""
+        params = status.model_dump(exclude={"heartbeat_at"}) | {"now": self.clock.now()}
+        with self._write() as conn:
+            conn.execute(self._sql["worker_put"], params)
+
+    def worker_list(self, *, since: float = 0.0) -> list[WorkerStatus]:
+        """Reported worker statuses written at or after ``since`` (seconds since the epoch), by name."""
+        with self._read() as conn:
+            rows = conn.execute(self._sql["worker_list"], {"since": since}).fetchall()
+        return [WorkerStatus(**dict(r) | {"heartbeat_at": from_epoch(r["heartbeat_at"])}) for r in rows]
+
 
 # -- helpers ----------------------------------------------------------------------------
 
 
 def _status_columns(edge: Transition, row: sqlite3.Row) -> dict[str, Any]:
-    """Columns a transition sets besides what the caller passes: leaving in_progress ends the lease."""
-    if edge.target == Status.IN_PROGRESS:
+    """Columns a transition sets besides what the caller passes.
+
+    Leaving a leased status ends the lease. A closed or blocked issue keeps its builder as assignee
+    (a reviewed one: the builder who submitted it, not the validator); an issue going back to wait
+    for a review gets its builder back too.
+    """
+    if edge.target == Status.IN_PROGRESS or edge.action in (Action.REVIEW, Action.HEARTBEAT):
         return {}
-    keep_assignee = edge.target in (Status.CLOSED, Status.BLOCKED)
-    columns = {"status": edge.target.value, "lease_expires_at": None, "assignee": row["assignee"] if keep_assignee else None}
+    builder = row["submitted_by"] if edge.source == Status.IN_REVIEW else row["assignee"]
+    keep_assignee = edge.target in (Status.CLOSED, Status.BLOCKED, Status.IN_REVIEW)
+    columns = {"status": edge.target.value, "lease_expires_at": None, "assignee": builder if keep_assignee else None}
+    if edge.action == Action.SUBMIT:
+        columns |= {"submitted_by": row["assignee"], "reviews": 0}
     return columns | ({} if edge.target == Status.BLOCKED else {"blocking_notes": None})
 
 
 def _update_columns(row: sqlite3.Row, given: dict[str, Any]) -> dict[str, Any]:
-    sets = {k: v for k, v in given.items() if k not in ("labels", "metadata")}
-    if "labels" in given:
-        sets["labels"] = json.dumps(given["labels"])
+    sets = {k: v for k, v in given.items() if k not in ("labels", "metadata", "checks")}
+    for key in ("labels", "checks"):
+        if key in given:
+            sets[key] = json.dumps(given[key])
     if "metadata" in given:
         merged = json.loads(row["metadata"]) | given["metadata"]
         sets["metadata"] = json.dumps({k: v for k, v in merged.items() if v is not None})
     return sets
+
+
+def _findings_note(critical_issues: list[str], recommendations: list[str]) -> str:
+    """The note a FAIL verdict leaves for the next builder."""
+    lines = ["Review FAIL. Critical issues:"] + [f"- {c}" for c in critical_issues or ["(none given)"]]
+    if recommendations:
+        lines += ["Recommendations:"] + [f"- {r}" for r in recommendations]
+    return "\n".join(lines)
 
 
 def _with_times(row: sqlite3.Row) -> dict[str, Any]:

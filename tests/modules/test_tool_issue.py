@@ -181,3 +181,47 @@ async def test_a_store_fault_is_a_tool_error_not_an_exception(shared):
     tools = await _mounted(Broken(), WorkerIdentity(name="foreman", role="foreman"), ["list"])
     result = await tools["issue_list"].execute({})
     assert not result.success and result.error["code"] == "internal_error" and "disk went away" in result.error["message"]
+
+
+async def test_close_without_a_gate_refuses_an_issue_that_has_checks(shared):
+    issue = shared.create(NewIssue(title="fix login", checks=["python3 -m unittest tests.test_login"]))
+    identity = WorkerIdentity(name="coding-1")
+    tools = await _mounted(shared, identity, ["claim", "close"])
+    assert (await tools["issue_claim"].execute({"id": issue.id})).success
+    refused = await tools["issue_close"].execute({"summary": "trust me"})
+    assert not refused.success and refused.error["code"] == "checks_failed"
+    assert shared.get(issue.id).status == "in_progress" and identity.claim is not None
+
+
+async def test_verdict_fail_reopens_with_the_findings_and_pass_closes(shared):
+    issue = shared.create(NewIssue(title="add reset"))
+    claim = shared.claim(issue.id, "coding-1", ttl=60)
+    shared.submit(issue.id, claim.token, summary="added reset_password")
+    validator = WorkerIdentity(name="validator-1")
+    tools = await _mounted(shared, validator, ["verdict"])
+    validator.claim = shared.claim_review("validator-1", ttl=60)
+    failed = await tools["issue_verdict"].execute({"verdict": "FAIL", "critical_issues": ["reset_password is missing"]})
+    assert failed.success and failed.output["status"] == "open" and validator.claim is None
+    detail = shared.show(issue.id)
+    assert detail.attempts[-1].outcome == "rejected" and "reset_password is missing" in detail.notes[-1].body
+    claim = shared.claim(issue.id, "coding-2", ttl=60)
+    shared.submit(issue.id, claim.token, summary="now really added")
+    validator.claim = shared.claim_review("validator-1", ttl=60)
+    passed = await tools["issue_verdict"].execute({"verdict": "PASS"})
+    assert passed.output["status"] == "closed" and shared.get(issue.id).assignee == "coding-2"
+    assert [e.data["verdict"] for e in shared.show(issue.id).evidence] == ["FAIL", "PASS"]
+
+
+async def test_planning_with_require_checks_refuses_unverifiable_issues(shared):
+    coordinator = MockCoordinator()
+    coordinator.register_capability(STORE_CAPABILITY, shared)
+    coordinator.register_capability(IDENTITY_CAPABILITY, WorkerIdentity(name="foreman", role="foreman"))
+    await amplifier_module_tool_issue.mount(coordinator, {"operations": ["create"], "require_checks": True})
+    create = coordinator.mount_points["tools"]["issue_create"]
+    bare = await create.execute({"title": "fix it", "worker_type": "coding"})
+    assert not bare.success and "give checks" in bare.error["message"]
+    research = await create.execute({"title": "pricing", "type": "research", "checks": ["true"]})
+    assert not research.success and "test -s" in research.error["message"]
+    made = await create.execute({"title": "pricing", "type": "research", "checks": ["test -s research/p.md"],
+                                 "acceptance": "three models"})
+    assert made.success and shared.get(made.output["id"]).acceptance_criteria == "three models"

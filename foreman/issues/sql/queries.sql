@@ -2,9 +2,9 @@
 -- Sections containing {where} or {sets} get fixed fragments built by the store (never user text).
 
 -- issue_insert: add a new issue
-INSERT INTO issues (id, title, description, acceptance_criteria, type, priority, labels, metadata,
+INSERT INTO issues (id, title, description, acceptance_criteria, type, priority, labels, metadata, checks,
                     status, blocking_notes, max_attempts, created_at, updated_at)
-VALUES (:id, :title, :description, :acceptance_criteria, :type, :priority, :labels, :metadata,
+VALUES (:id, :title, :description, :acceptance_criteria, :type, :priority, :labels, :metadata, :checks,
         :status, :blocking_notes, :max_attempts, :now, :now);
 
 -- issue_get: one issue by id
@@ -35,8 +35,22 @@ UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source 
 -- issue_counts: number of issues per status
 SELECT status, count(*) AS n FROM issues GROUP BY status;
 
--- leases_due: in-progress issues whose lease ran out at or before :now
-SELECT * FROM issues WHERE status = 'in_progress' AND lease_expires_at <= :now ORDER BY lease_expires_at;
+-- leases_due: claims (work or review) whose lease ran out at or before :now
+SELECT * FROM issues WHERE lease_expires_at <= :now ORDER BY lease_expires_at;
+
+-- review_ready: issues in review that nobody holds, matching {where}, not submitted by :worker, by priority then age
+SELECT i.* FROM issues i
+WHERE i.status = 'in_review' AND i.lease_expires_at IS NULL AND i.submitted_by IS NOT :worker {where}
+ORDER BY i.priority, i.updated_at, i.id LIMIT 1;
+
+-- review_claim: compare-and-swap: take the review lease of an unheld in_review issue, with a new fencing token
+UPDATE issues
+SET assignee = :worker, fence = fence + 1, reviews = reviews + 1, lease_expires_at = :lease_expires_at, updated_at = :now
+WHERE id = :id AND status = 'in_review' AND lease_expires_at IS NULL
+RETURNING *;
+
+-- evidence_of: check runs and verdicts of one issue, oldest first
+SELECT * FROM events WHERE issue_id = ? AND kind IN ('checked', 'verdict') ORDER BY id;
 
 -- attempts_of: every attempt of one issue, first first (a view over the event log)
 SELECT * FROM attempts WHERE issue_id = ? ORDER BY number;
@@ -94,3 +108,17 @@ UPDATE fleet_state SET updated_at = :now WHERE key = :key AND json_extract(value
 
 -- run_lock_release: drop the run lock, only while :run_id holds it
 DELETE FROM fleet_state WHERE key = :key AND json_extract(value, '$.run_id') = :run_id;
+
+-- worker_put: insert or replace a worker's reported status (one row per worker name)
+INSERT INTO workers (name, worker_type, host, pid, state, issue_id, last_action, model_calls, input_tokens,
+                     output_tokens, cost_usd, closed, blocked, failed, heartbeat_at)
+VALUES (:name, :worker_type, :host, :pid, :state, :issue_id, :last_action, :model_calls, :input_tokens,
+        :output_tokens, :cost_usd, :closed, :blocked, :failed, :now)
+ON CONFLICT (name) DO UPDATE SET
+    worker_type = excluded.worker_type, host = excluded.host, pid = excluded.pid, state = excluded.state,
+    issue_id = excluded.issue_id, last_action = excluded.last_action, model_calls = excluded.model_calls,
+    input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd,
+    closed = excluded.closed, blocked = excluded.blocked, failed = excluded.failed, heartbeat_at = excluded.heartbeat_at;
+
+-- worker_list: reported worker statuses written at or after :since, by name
+SELECT * FROM workers WHERE heartbeat_at >= :since ORDER BY name;

@@ -10,6 +10,12 @@ Config keys:
     db: database path; else the ``foreman.store`` capability, else ``$FOREMAN_DB``, else
         ``<session.working_dir>/.foreman/issues.db``.
     worker: identity name when no ``foreman.identity`` capability is registered (default: the role).
+    require_checks: ``issue_create`` refuses an issue without checks (a research issue needs a
+        ``test -s FILE`` check); the foreman's planning session sets it (issue 8).
+
+A worker's ``issue_close`` goes through the runtime's close gate (capability
+``foreman.close_gate``): the issue's checks run first and a failure refuses the close with
+their output. Without a gate, an issue that has checks cannot be closed through the tool.
 
 The worker's identity and fencing token come from the session (capability ``foreman.identity``),
 never from the model. Every failure is a ``ToolResult(success=False, error={"code", "message"})``.

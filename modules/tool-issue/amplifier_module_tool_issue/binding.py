@@ -7,16 +7,23 @@ from functools import cached_property
 from typing import Any
 
 from foreman.issues import IssueStore, open_store, resolve_db
-from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
+from foreman.issues.identity import CLOSE_GATE_CAPABILITY, IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
 
 
 @dataclass
 class Binding:
-    """The identity plus a lazily opened store (opening waits for the first tool call)."""
+    """The identity plus a lazily opened store (opening waits for the first tool call).
+
+    ``gate`` is the runtime's close gate (capability ``foreman.close_gate``): an object with
+    ``async close(issue_id, token, summary) -> Issue`` that commits, runs the issue's checks and
+    raises ``ChecksFailed`` when they fail. Without one, issues that have checks cannot be closed here.
+    """
 
     identity: WorkerIdentity
     db: str | None
     shared_store: IssueStore | None
+    gate: Any = None
+    require_checks: bool = False  #: config ``require_checks``: issue_create refuses an issue without checks
 
     @cached_property
     def store(self) -> IssueStore:
@@ -25,14 +32,16 @@ class Binding:
 
 
 def bind(coordinator: Any, config: dict[str, Any]) -> Binding:
-    """Read capabilities ``foreman.identity`` / ``foreman.store`` and config keys ``role``, ``worker``, ``db``."""
+    """Read capabilities ``foreman.identity`` / ``foreman.store`` / ``foreman.close_gate`` and config keys ``role``, ``worker``, ``db``."""
     identity = _capability(coordinator, IDENTITY_CAPABILITY)
     if identity is None:
         role = config.get("role", "worker")
         identity = WorkerIdentity(name=config.get("worker", role), role=role)
     workspace = _capability(coordinator, "session.working_dir")
     db = resolve_db(config.get("db"), workspace)
-    return Binding(identity=identity, db=db, shared_store=_capability(coordinator, STORE_CAPABILITY))
+    return Binding(identity=identity, db=db, shared_store=_capability(coordinator, STORE_CAPABILITY),
+                   gate=_capability(coordinator, CLOSE_GATE_CAPABILITY),
+                   require_checks=bool(config.get("require_checks", False)))
 
 
 def _capability(coordinator: Any, name: str) -> Any:

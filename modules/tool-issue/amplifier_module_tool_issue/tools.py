@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from amplifier_module_tool_issue.binding import Binding
 from foreman.issues import Issue, IssueFilter, IssueType, NewIssue, Status
-from foreman.issues.errors import InvalidInput, IssueError, NothingReady, NotTaken
+from foreman.issues.errors import ChecksFailed, InvalidInput, IssueError, NothingReady, NotTaken
 from foreman.issues.identity import RUNTIME_ACTOR
 
 logger = logging.getLogger(__name__)
@@ -72,9 +72,26 @@ def _target(binding: Binding, args: dict[str, Any]) -> tuple[str, int | None]:
 
 def _create(b: Binding, a: dict[str, Any]) -> Any:
     meta = {"worker_type": a["worker_type"]} if a.get("worker_type") else {}
-    new = NewIssue(title=a["title"], description=a.get("description", ""), type=a.get("type", "task"),
-                   priority=a.get("priority", 2), metadata=meta, blocked_reason=a.get("blocked_reason"))
+    new = NewIssue(title=a["title"], description=a.get("description", ""), acceptance_criteria=a.get("acceptance", ""),
+                   type=a.get("type", "task"), priority=a.get("priority", 2), metadata=meta,
+                   checks=a.get("checks", []), blocked_reason=a.get("blocked_reason"))
+    if b.require_checks:
+        _check_verifiable(new)
     return brief(b.store.create(new, actor=b.identity.name))
+
+
+def _check_verifiable(new: NewIssue) -> None:
+    """Issue 8: a planned issue says how it is verified; research needs a check that its output file is not empty.
+
+    Raises:
+        InvalidInput: no checks, or a research issue without a ``test -s FILE`` check.
+    """
+    if not new.checks:
+        raise InvalidInput("give checks: shell commands that exit 0 only when the work is done "
+                           "(e.g. 'python3 -m unittest -q tests.test_x', or 'test -s research/notes.md')")
+    if new.type == IssueType.RESEARCH and not any(c.startswith("test -s ") for c in new.checks):
+        raise InvalidInput("a research issue needs a check that its output file exists and is not empty: "
+                           "'test -s <file>'")
 
 
 def _list(b: Binding, a: dict[str, Any]) -> Any:
@@ -149,8 +166,6 @@ def _finishing(action: str) -> Callable[[Binding, dict[str, Any]], Any]:
         store, actor = b.store, b.identity.name
         if action == "block":
             issue = store.block(issue_id, a["reason"], actor=actor, token=token)
-        elif action == "close":
-            issue = store.close(issue_id, reason=a["summary"], actor=actor, token=token)
         else:
             issue = store.release(issue_id, token, reason=a.get("reason"))
         if token is not None:
@@ -158,6 +173,37 @@ def _finishing(action: str) -> Callable[[Binding, dict[str, Any]], Any]:
         return brief(issue)
 
     return handler
+
+
+async def _close(b: Binding, a: dict[str, Any]) -> Any:
+    """A worker's close goes through the runtime's close gate (commit, checks, then review); see workers/gate.py."""
+    issue_id, token = _target(b, a)
+    if b.gate is not None and token is not None:
+        issue = await b.gate.close(issue_id, token, a["summary"])
+    else:
+        issue = await asyncio.to_thread(_close_ungated, b, issue_id, token, a["summary"])
+    if token is not None:
+        b.identity.claim = None
+    return brief(issue) | ({"next": "a validator reviews it"} if issue.status == Status.IN_REVIEW else {})
+
+
+def _close_ungated(b: Binding, issue_id: str, token: int | None, summary: str) -> Issue:
+    """A close with no gate to run checks: allowed only for an issue that has none."""
+    if b.store.get(issue_id).checks:
+        raise ChecksFailed(f"{issue_id} has checks, and only the runtime's close gate runs them: close it from a "
+                           "fleet worker or with `foreman issues close`")
+    return b.store.close(issue_id, reason=summary, actor=b.identity.name, token=token)
+
+
+def _verdict(b: Binding, a: dict[str, Any]) -> Any:
+    """A validator's answer on the review it holds (seed 004: PASS/FAIL with critical issues)."""
+    issue_id, token = _target(b, a)
+    if token is None:
+        raise InvalidInput("only the validator holding the review can give a verdict")
+    issue = b.store.verdict(issue_id, token, passed=a["verdict"] == "PASS",
+                            critical_issues=a.get("critical_issues", []), recommendations=a.get("recommendations", []))
+    b.identity.claim = None
+    return brief(issue)
 
 
 def _unblock(b: Binding, a: dict[str, Any]) -> Any:
@@ -176,6 +222,9 @@ OPERATIONS: dict[str, Operation] = {
             "type": {"enum": [t.value for t in IssueType]}, "priority": {"type": "integer", "minimum": 0, "maximum": 4},
             "worker_type": {"type": "string", "maxLength": 40, "description": "Worker type that should take it"},
             "blocked_reason": {"type": "string", "maxLength": 500, "description": "Create it blocked, waiting for this"},
+            "acceptance": TEXT,
+            "checks": {"type": "array", "items": {"type": "string", "maxLength": 500}, "maxItems": 10,
+                       "description": "Shell commands that exit 0 only when the work is done"},
         }, ("title",), _create),
         Operation("issue_list", "List issues, optionally by status.", {
             "status": {"enum": [s.value for s in Status]}, "limit": LIMIT,
@@ -186,8 +235,13 @@ OPERATIONS: dict[str, Operation] = {
         Operation("issue_note", "Add a progress note to an issue.", {"id": ID, "text": TEXT}, ("text",), _note),
         Operation("issue_block", "Mark an issue blocked, saying what input is missing.",
                   {"id": ID, "reason": TEXT}, ("reason",), _finishing("block")),
-        Operation("issue_close", "Close an issue as done, summarising the result.",
-                  {"id": ID, "summary": TEXT}, ("summary",), _finishing("close")),
+        Operation("issue_close", "Close an issue as done, summarising the result. Its checks run first.",
+                  {"id": ID, "summary": TEXT}, ("summary",), _close),
+        Operation("issue_verdict", "Give your review verdict on the issue you review.", {
+            "verdict": {"enum": ["PASS", "FAIL"]},
+            "critical_issues": {"type": "array", "items": TEXT, "maxItems": 20, "description": "What must be fixed"},
+            "recommendations": {"type": "array", "items": TEXT, "maxItems": 20},
+        }, ("verdict",), _verdict),
         Operation("issue_release", "Give your claimed issue back to the queue.",
                   {"reason": TEXT}, (), _finishing("release")),
         Operation("issue_unblock", "Unblock a blocked issue, giving the missing input.",
@@ -219,6 +273,13 @@ class IssueTool:
         op = self.operation
         return {"type": "object", "properties": op.properties, "required": list(op.required), "additionalProperties": False}
 
+    async def _run(self, args: dict[str, Any]) -> Any:
+        """Call the handler: a coroutine function is awaited, a plain one runs in a thread (store I/O)."""
+        handler = self.operation.handler
+        if asyncio.iscoroutinefunction(handler):
+            return await handler(self.binding, args)
+        return await asyncio.to_thread(handler, self.binding, args)
+
     async def execute(self, input: Any) -> ToolResult:
         """Run the operation; every failure, whatever the input, comes back as ``ToolResult(success=False)``.
 
@@ -235,7 +296,7 @@ class IssueTool:
         if missing:
             return _error("invalid_input", f"{self.name} needs {', '.join(missing)}")
         try:
-            return ToolResult(success=True, output=await asyncio.to_thread(self.operation.handler, self.binding, args))
+            return ToolResult(success=True, output=await self._run(args))
         except NothingReady as exc:
             return ToolResult(success=True, output={"ready": [], "message": exc.message})
         except IssueError as exc:
