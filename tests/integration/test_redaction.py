@@ -56,7 +56,8 @@ async def bash_tool(workspace):
 
 
 async def test_a_session_that_runs_env_and_types_the_key_stores_no_key(recorded, store, tmp_path):
-    provider = ScriptedProvider([call("bash", command=f"echo {SECRET} > typed.txt; echo listing; env"), f"The key is {SECRET}."])
+    command = f"echo {SECRET} > typed.txt; echo listing; env"
+    provider = ScriptedProvider([call("bash", command=command), f"The key is {SECRET}."])
     await mount_scripted(recorded.session, provider, tools=[await bash_tool(tmp_path)])
     assert await recorded.session.execute("show me the environment") == f"The key is {SECRET}."
     log = await stored(store, recorded)
@@ -68,7 +69,8 @@ async def test_a_session_that_runs_env_and_types_the_key_stores_no_key(recorded,
 
 async def test_a_secret_where_the_clip_cuts_is_redacted_before_the_cut(recorded, store):
     result = "x" * (MAX_TEXT - 5) + SECRET
-    await recorded.session.coordinator.hooks.emit("tool:post", {"tool_name": "bash", "arguments": {}, "result": result})
+    event = {"tool_name": "bash", "arguments": {}, "result": result}
+    await recorded.session.coordinator.hooks.emit("tool:post", event)
     log = await stored(store, recorded)
     assert SECRET[:5] not in log
     assert "x" * (MAX_TEXT - 5) + "[reda..." in log

@@ -12,7 +12,7 @@ from amplifier_core.testing import wait_for
 
 from foreman.sandbox import run_command
 from foreman.sandbox.cgroup import NAME_PREFIX, candidate_parents
-from tests.support.processes import cgroup_available, live_with, marker
+from tests.support.processes import assert_cancelling_kills, cgroup_available, live_with, marker
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -46,19 +46,17 @@ async def test_children_that_leave_the_process_group_do_not_outlive_the_call(tmp
 
 async def test_a_timeout_kills_the_tree_even_when_sigterm_is_ignored(tmp_path):
     m = marker()
-    outcome = await run(f"trap '' TERM; setsid bash -c \"trap '' TERM; sleep {m}\" & sleep {m}", tmp_path, timeout=0.5)
+    command = f"trap '' TERM; setsid bash -c \"trap '' TERM; sleep {m}\" & sleep {m}"
+    outcome = await run(command, tmp_path, timeout=0.5)
     assert outcome.timed_out
     assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
 async def test_cancelling_mid_run_kills_the_tree(tmp_path):
     m = marker()
-    task = asyncio.create_task(run(f"setsid sleep {m} & (set -m; sleep {m} &); {until_running(m)} > up; wait", tmp_path))
-    assert await wait_for(lambda: (tmp_path / "up").exists() and len(live_with(m)) == 2, timeout=10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await wait_for(lambda: not live_with(m), timeout=5)
+    command = f"setsid sleep {m} & (set -m; sleep {m} &); {until_running(m)} > up; wait"
+    task = asyncio.create_task(run(command, tmp_path))
+    await assert_cancelling_kills(task, m, tmp_path / "up", running=2)
 
 
 async def test_cancelling_just_as_bash_starts_leaves_nothing(tmp_path):

@@ -15,7 +15,7 @@ from amplifier_module_tool_bash import mount
 from amplifier_module_tool_bash.denylist import DEFAULT_DENIED_COMMANDS, denied_pattern
 from foreman.sandbox.capture import HeadTailBuffer
 from foreman.testing import ScriptedProvider, call, last_tool_result, mount_scripted, session_plan
-from tests.support.processes import cgroup_available, live_with, marker
+from tests.support.processes import assert_cancelling_kills, cgroup_available, live_with, marker
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -125,11 +125,7 @@ async def test_background_processes_do_not_outlive_the_call(bash):
 async def test_cancelling_execute_kills_every_process(bash, tmp_path):
     m = marker()
     task = asyncio.create_task(bash.execute({"command": f"setsid sleep {m} & touch up; sleep {m}"}))
-    assert await wait_for(lambda: (tmp_path / "up").exists() and len(live_with(m)) == 2, timeout=10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await wait_for(lambda: not live_with(m), timeout=5)
+    await assert_cancelling_kills(task, m, tmp_path / "up", running=2)
 
 
 async def test_max_processes_from_config_bounds_a_command(tmp_path):

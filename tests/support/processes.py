@@ -1,7 +1,11 @@
 """Finding live processes by a marker in their arguments, for tests of process clean-up."""
 
+import asyncio
 import uuid
 from pathlib import Path
+
+import pytest
+from amplifier_core.testing import wait_for
 
 from foreman.sandbox.cgroup import PidsCgroup
 
@@ -34,3 +38,13 @@ def live_with(argument: str) -> list[int]:
         if argument.encode() in arguments and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+async def assert_cancelling_kills(task: asyncio.Task, argument: str, flag: Path, running: int) -> None:
+    """Wait until `flag` exists and `running` processes with `argument` run, cancel `task`, check
+    that it raises `CancelledError` and that every one of them is gone."""
+    assert await wait_for(lambda: flag.exists() and len(live_with(argument)) == running, timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await wait_for(lambda: not live_with(argument), timeout=5)

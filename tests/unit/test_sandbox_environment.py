@@ -56,4 +56,5 @@ def test_redact_replaces_every_occurrence(text, expected):
 
 
 def test_a_longer_secret_containing_a_shorter_one_is_redacted_whole():
-    assert redact("x=prefix-secret-value", secret_values({"A_KEY": "secret-value", "B_KEY": "prefix-secret-value"})) == "x=[redacted]"
+    secrets = secret_values({"A_KEY": "secret-value", "B_KEY": "prefix-secret-value"})
+    assert redact("x=prefix-secret-value", secrets) == "x=[redacted]"

@@ -76,8 +76,8 @@ def _mode_and_owner(path: Path) -> tuple[int, tuple[int, int] | None]:
 def _umask() -> int:
     """The process's umask, read from /proc (setting it to read it would race the other threads)."""
     with contextlib.suppress(OSError, StopIteration, ValueError):
-        line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("Umask:"))
-        return int(line.split()[1], 8)
+        lines = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in lines if line.startswith("Umask:")).split()[1], 8)
     return 0o022
 
 
