@@ -35,8 +35,11 @@ class CloseGate:
         self.store, self.workspace, self.key = store, workspace, key
         self.validation, self.actor, self.timeout = validation, actor, timeout
 
-    async def close(self, issue_id: str, token: int, summary: str) -> Issue:
+    async def close(self, issue_id: str, token: int | None, summary: str) -> Issue:
         """Close (or submit for review) ``issue_id`` held with ``token`` if its checks pass.
+
+        ``token`` None is an operator's close of an unclaimed issue (``foreman issues close``): the
+        checks still run, then the issue closes (an operator is its own reviewer).
 
         Raises:
             ChecksFailed: the commit or a check failed (the message, the model's feedback, says which and why).
@@ -49,9 +52,9 @@ class CloseGate:
         failed = [run for run in runs if not run.passed]
         if failed:
             raise ChecksFailed(refusal(failed, len(runs)))
-        if self.validation:
+        if self.validation and token is not None:
             return await asyncio.to_thread(self.store.submit, issue_id, token, summary=summary)
-        return await asyncio.to_thread(self.store.close, issue_id, reason=summary, token=token)
+        return await asyncio.to_thread(self.store.close, issue_id, reason=summary, actor=self.actor, token=token)
 
     async def _commit(self, issue: Issue, summary: str) -> str | None:
         """Commit the worktree; returns the commit the checks run on (None outside git)."""
@@ -71,5 +74,5 @@ class CloseGate:
 
 def refusal(failed: list[CheckRun], total: int) -> str:
     """The feedback a refused close gives the model: each failing check with its output tail."""
-    head = f"close refused: {len(failed)} of {total} checks failed. Fix the work, then call issue_close again."
+    head = f"close refused: {len(failed)} of {total} checks failed. Fix the work, then close again."
     return "\n\n".join([head, *(run.describe() for run in failed)])

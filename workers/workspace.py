@@ -24,7 +24,8 @@ class WorkspaceError(RuntimeError):
     """A git command on the workspace failed; the message has git's own words."""
 
 
-def _git(cwd: Path, *args: str) -> str:
+def git(cwd: Path, *args: str) -> str:
+    """Run ``git args`` in ``cwd`` as the foreman's author; returns stdout. Raises WorkspaceError with git's words."""
     done = subprocess.run(["git", *GIT_AUTHOR, *args], cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise WorkspaceError(f"git {' '.join(args)} in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
@@ -109,12 +110,22 @@ class Workspace:
         branch = BRANCH_PREFIX + key
         with _git_lock(self.root):  # concurrent `git worktree add` in one repository can read half-made entries
             try:
-                _git(self.root, "worktree", "add", "-q", "-b", branch, str(path), "HEAD")
+                git(self.root, "worktree", "add", "-q", "-b", branch, str(path), "HEAD")
             except WorkspaceError as exc:
                 if "already exists" not in str(exc):
                     raise
-                _git(self.root, "worktree", "add", "-q", str(path), branch)
+                git(self.root, "worktree", "add", "-q", str(path), branch)
         return path
+
+    def worktree_of(self, key: str) -> Path:
+        """Where the session of ``key`` works: its worktree when it has one, else the root."""
+        return self._path(key) if self.git and self._path(key).exists() else self.root
+
+    async def head(self, key: str) -> str | None:
+        """The commit the worktree of ``key`` is at (None outside git or before it exists)."""
+        if not self.git or not self._path(key).exists():
+            return None
+        return await asyncio.to_thread(git, self._path(key), "rev-parse", "HEAD")
 
     async def commit(self, key: str, message: str) -> list[str]:
         """Commit everything changed in the worktree of ``key``; returns the changed paths (empty: nothing)."""
@@ -124,8 +135,8 @@ class Workspace:
 
     @staticmethod
     def _commit(path: Path, message: str) -> list[str]:
-        _git(path, "add", "-A")
-        changed = _git(path, "diff", "--cached", "--name-only").splitlines()
+        git(path, "add", "-A")
+        changed = git(path, "diff", "--cached", "--name-only").splitlines()
         if changed:
-            _git(path, "commit", "-q", "-m", message)
+            git(path, "commit", "-q", "-m", message)
         return changed

@@ -8,6 +8,7 @@ expired), 6 nothing ready, 7 database missing or unreadable, 1 internal error.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import sys
@@ -32,6 +33,9 @@ from foreman.issues import (
     resolve_db,
 )
 from foreman.issues import limits
+from workers.checks import CHECK_TIMEOUT
+from workers.gate import CloseGate
+from workers.workspace import Workspace
 from foreman.issues.errors import EXIT_INTERNAL, EXIT_INVALID, InvalidDatabasePath, InvalidInput, IssueError
 
 TYPES = click.Choice([t.value for t in IssueType])
@@ -158,6 +162,9 @@ ttl_option = click.option(
 )
 token_option = click.option("--token", type=int, help="Fencing token of your claim (required for a worker's writes).")
 actor_option = click.option("--actor", default="operator", show_default=True, help="Who is acting (recorded in events).")
+check_option = click.option(
+    "--check", "checks", multiple=True, metavar="CMD",
+    help="A shell command that must exit 0 in the issue's worktree before it closes (repeatable).")
 
 
 @click.group()
@@ -176,14 +183,16 @@ def issues() -> None:
 @click.option("--metadata", "metadata_json", help="Metadata as a JSON object.")
 @click.option("--max-attempts", type=click.IntRange(1), default=3, show_default=True, help="Claims before dead letter.")
 @click.option("--blocked", "blocked_reason", help="Create it already blocked, with this reason.")
+@check_option
 @actor_option
 @store_command(create=True)
-def create(store, title, description, acceptance, issue_type, priority, labels, meta, metadata_json, max_attempts, blocked_reason, actor):
+def create(store, title, description, acceptance, issue_type, priority, labels, meta, metadata_json, max_attempts, blocked_reason,
+           checks, actor):
     """Create an issue (and the database, if it does not exist yet)."""
     new = NewIssue(
         title=title, description=description, acceptance_criteria=acceptance, type=issue_type, priority=priority,
         labels=list(labels), metadata=_parse_meta(meta, metadata_json), max_attempts=max_attempts,
-        blocked_reason=blocked_reason,
+        blocked_reason=blocked_reason, checks=list(checks),
     )
     return store.create(new, actor=actor)
 
@@ -302,10 +311,18 @@ def fail(store, issue_id, token, error):
 @click.option("--reason", "-r", default="", help="How it was resolved.")
 @token_option
 @actor_option
+@click.option("--workspace", type=click.Path(file_okay=False, exists=True),
+              help="Where the issue's worktree is [default: the folder holding the database's .foreman/].")
 @store_command()
-def close(store, issue_id, reason, token, actor):
-    """Close an issue (your claimed issue with --token, or an unclaimed one)."""
-    return store.close(issue_id, reason=reason, actor=actor, token=token)
+def close(store, issue_id, reason, token, actor, workspace):
+    """Close an issue (your claimed issue with --token, or an unclaimed one) once its checks pass.
+
+    The checks run in the issue's worktree (``.foreman/worktrees/ID``, else the workspace) after
+    its changes are committed; a failing check refuses the close (exit 4, ``checks_failed``).
+    """
+    root = Path(workspace) if workspace else Path(store.path).resolve().parent.parent
+    gate = CloseGate(store, Workspace(root), issue_id, validation=False, actor=actor, timeout=CHECK_TIMEOUT)
+    return asyncio.run(gate.close(issue_id, token, reason))
 
 
 @issues.command()
@@ -326,12 +343,15 @@ def reopen(store, issue_id, reason, actor):
 @click.option("--type", "-t", "issue_type", type=TYPES)
 @click.option("--priority", "-p", type=click.IntRange(0, 4))
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Set a metadata entry (VALUE null removes it).")
+@check_option
+@click.option("--no-checks", is_flag=True, help="Remove every check.")
 @actor_option
 @store_command()
-def update(store, issue_id, title, description, acceptance, issue_type, priority, meta, actor):
-    """Change an issue's fields (status changes have their own commands)."""
+def update(store, issue_id, title, description, acceptance, issue_type, priority, meta, checks, no_checks, actor):
+    """Change an issue's fields (status changes have their own commands). ``--check`` replaces the checks."""
     given = {"title": title, "description": description, "acceptance_criteria": acceptance, "type": issue_type,
-             "priority": priority, "metadata": _parse_meta(meta) if meta else None}
+             "priority": priority, "metadata": _parse_meta(meta) if meta else None,
+             "checks": [] if no_checks else (list(checks) or None)}
     return store.update(issue_id, IssueUpdate(**{k: v for k, v in given.items() if v is not None}), actor=actor)
 
 

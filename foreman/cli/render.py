@@ -20,7 +20,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from foreman.issues.models import Claim, Dependency, DependencyType, Event, Issue, IssueDetail, Note
+from foreman.issues.models import Claim, Dependency, DependencyType, Event, EventKind, Issue, IssueDetail, Note
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -140,6 +140,14 @@ def _events(events: list[Event]) -> Table:
     return table
 
 
+def _check_result(run: Event) -> str:
+    """``passed in 0.4 s on 1a2b3c4`` / ``exit 1 ...``: the latest run of one check."""
+    data = run.data
+    how = "passed" if data.get("passed") else ("timed out" if data.get("timed_out") else f"exit {data.get('exit_code')}")
+    where = f" on {data['commit'][:7]}" if data.get("commit") else ""
+    return f"{how} in {data.get('seconds', 0):.1f} s{where}, {data.get('where', 'worktree')}"
+
+
 def _detail(detail: IssueDetail) -> None:
     i = detail.issue
     out.print(Text.assemble((i.id, "bold"), f" [{i.status.value}] P{i.priority} {i.type.value}: {i.title}"))
@@ -156,5 +164,14 @@ def _detail(detail: IssueDetail) -> None:
         out.print(Text(f"  {d.issue_id} depends on this ({d.type.value})"))
     for a in detail.attempts:
         out.print(Text(f"  attempt {a.number}: {a.worker} token {a.token} -> {a.outcome or 'running'} {a.error or ''}"))
+    latest = {e.data["command"]: e for e in detail.evidence if e.kind == EventKind.CHECKED}
+    for command in i.checks:
+        run = latest.get(command)
+        verdict = "not run yet" if run is None else _check_result(run)
+        out.print(Text(f"  check: {command}  ({verdict})"))
+    for e in detail.evidence:
+        if e.kind == EventKind.VERDICT:
+            found = "; ".join(e.data.get("critical_issues") or []) or "no critical issues"
+            out.print(Text(f"  verdict by {e.actor}: {e.data['verdict']}: {found}"))
     for n in detail.notes:
         out.print(Text.assemble("  ", (f"{n.created_at:%Y-%m-%d %H:%M:%S}", "dim"), f" {n.author}: {n.body}"))

@@ -335,3 +335,24 @@ def _run_in_terminal(argv: list[str], *, columns: int) -> str:
     os.close(leader)
     assert proc.wait() == 0
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")
+
+
+def test_close_runs_the_checks_and_show_gives_their_evidence(tmp_path):
+    """Issue 8: ``--check`` on create/update; ``close`` is refused (exit 4) until the checks pass."""
+    db = str(tmp_path / ".foreman" / "issues.db")
+    runner = CliRunner()
+
+    def invoke(*args: str, expect: int = 0, as_json: bool = True):
+        result = runner.invoke(cli, ["issues", *args, "--db", db, *(["--json"] if as_json else [])])
+        assert result.exit_code == expect, result.output
+        return json.loads(result.stdout) if as_json else result.stdout
+
+    issue = invoke("create", "write notes", "--check", "test -s notes.md", "--check", "grep -q done notes.md")
+    assert issue["checks"] == ["test -s notes.md", "grep -q done notes.md"]
+    refused = invoke("close", issue["id"], expect=errors.EXIT_REFUSED)
+    assert refused["error"]["code"] == "checks_failed" and "test -s notes.md" in refused["error"]["message"]
+    (tmp_path / "notes.md").write_text("not yet\n")
+    assert invoke("update", issue["id"], "--check", "test -s notes.md")["checks"] == ["test -s notes.md"]
+    assert invoke("close", issue["id"], "-r", "written")["status"] == "closed"
+    shown = invoke("show", issue["id"], as_json=False)
+    assert "check: test -s notes.md  (passed" in shown
