@@ -1,0 +1,22 @@
+"""workers.status.StatusReporter: it stops when its worker stops, whenever the stop arrives."""
+
+from __future__ import annotations
+
+import asyncio
+
+from workers.recorder import WorkerStats
+from workers.status import StatusReporter
+
+HANG_GUARD = 10.0  # seconds: turns a reporter that never stops into a failure instead of a hung test run
+
+
+async def test_reporter_stops_when_the_stop_comes_right_after_a_change(store):
+    # changed() wakes the reporter; the stop lands before it resumes. asyncio.wait_for on 3.11 swallowed
+    # that cancel and the reporter looped forever (the fleet's second run in one process hung at its end).
+    reporter = StatusReporter(store, "coding-1", "coding", WorkerStats(), interval=60.0)
+    async with asyncio.timeout(HANG_GUARD):
+        async with reporter:
+            reporter.changed()
+            await asyncio.sleep(0)  # one loop step: the wake-up completes, the reporter has not resumed yet
+    assert reporter._task.cancelled()
+    assert [w.name for w in store.worker_list(since=0)] == ["coding-1"]
