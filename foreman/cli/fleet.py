@@ -88,8 +88,8 @@ async def run_fleet(config: FleetConfig, *, rehearsal: bool) -> int:
 
 
 def fail(message: str) -> None:
-    """Print one clear error line (``message`` printed literally, brackets included) and exit 2."""
-    console.print(f"[red]error[/]: {escape(message)}")
+    """Print one clear error line (``message`` literally, brackets included; never wrapped) and exit 2."""
+    console.print(f"[red]error[/]: {escape(message)}", soft_wrap=True)
     sys.exit(2)
 
 

@@ -52,7 +52,7 @@ def db_of(workspace: Path) -> Path:
     return workspace / ".foreman" / "issues.db"
 
 
-def cli(*args: str, delay: float = 0.0) -> list[str]:
+def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "foreman.cli", *args]
 
 
@@ -293,7 +293,7 @@ def test_a_second_run_on_the_same_database_is_refused_while_workers_still_join(t
 def test_user_values_in_error_messages_print_literally(tmp_path):
     missing = tmp_path / "[local]" / "tasks.json"
     result = invoke("--tasks", str(missing), "--workspace", str(tmp_path), "--rehearsal")
-    assert result.exit_code == 2 and f"{missing}: cannot read the task file" in flat(result.output), result.output
+    assert result.exit_code == 2 and f"error: {missing}: cannot read the task file" in result.output, result.output
 
 
 def test_demo_creates_its_workspace_at_a_new_path_and_uses_an_existing_one_as_is(tmp_path):
