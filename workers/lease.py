@@ -2,19 +2,23 @@
 
 The keeper renews whatever claim the session's identity holds at each beat (the runtime's claim,
 or one the model took through ``issue_claim``). If a renewal is refused (stale token, expired
-lease), the claim is lost: the keeper records why and awaits ``on_lost`` (the runtime cancels the
-session), so a worker never keeps working on an issue it no longer owns.
+lease) or fails for any other reason (the database stayed locked past its busy timeout, is
+unreadable, or anything else raised), the claim is lost: the keeper records why and awaits
+``on_lost`` (the runtime cancels the session), so a worker never keeps working on an issue whose
+lease nobody renews.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from foreman.issues import Claim, IssueStore
 from foreman.issues.errors import IssueError
 
 HEARTBEATS_PER_TTL = 3
+log = logging.getLogger(__name__)
 
 
 class LeaseKeeper:
@@ -24,7 +28,7 @@ class LeaseKeeper:
         store: the issue store.
         current: returns the claim to renew now, or None.
         ttl: lease length in seconds given at each renewal.
-        on_lost: awaited once, with the reason, if a renewal is refused.
+        on_lost: awaited once, with the reason, if a renewal is refused or fails.
     """
 
     def __init__(self, store: IssueStore, current: Callable[[], Claim | None], ttl: float,
@@ -49,7 +53,15 @@ class LeaseKeeper:
                 continue
             try:
                 await asyncio.to_thread(self.store.heartbeat, claim.issue.id, claim.token, ttl=self.ttl)
-            except IssueError as exc:
-                self.lost_reason = exc.message
-                await self.on_lost(exc.message)
+            except Exception as exc:  # a keeper that stopped renewing must never leave the session running
+                self.lost_reason = _reason(exc)
+                log.warning("lease of %s lost: %s", claim.issue.id, self.lost_reason)
+                await self.on_lost(self.lost_reason)
                 return
+
+
+def _reason(exc: Exception) -> str:
+    """Why a renewal did not happen: the store's refusal message, or the fault's type and text."""
+    if isinstance(exc, IssueError):
+        return exc.message
+    return f"lease renewal failed: {type(exc).__name__}: {exc}"

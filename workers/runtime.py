@@ -5,12 +5,17 @@ issue matching the plan's ``fleet.takes`` and gives the session that issue as it
 ``agent`` mode the model claims through ``issue_claim``. Either way the runtime renews the lease
 (:class:`~workers.lease.LeaseKeeper`) and cancels the session if the lease is lost. A session
 that ends without closing or blocking its issue fails the attempt (the issue goes back to the
-queue, or to dead letter after ``max_attempts``), with the reason recorded.
+queue, or to dead letter after ``max_attempts``), with the reason recorded. A session that cannot
+start (its worktree or modules fail) is the worker's fault, not the issue's: the claim is released
+and the worker backs off, as it does after any runtime fault (a store that stays locked), waiting
+:func:`fault_backoff` seconds before it tries again. Its state goes to the ``workers`` table
+(:class:`~workers.status.StatusReporter`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,17 +24,30 @@ from typing import Any
 from amplifier_core.models import HookResult
 
 from foreman.issues import IssueStore, Status
-from foreman.issues.errors import IssueError, NothingReady
+from foreman.issues.errors import NothingReady
 from foreman.issues.identity import WorkerIdentity
 from foreman.plans import MountPlan
 from foreman.sessions import FleetSession, open_session
 from workers.lease import LeaseKeeper
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
 from workers.recorder import EventSink, SessionRecorder, WorkerStats
+from workers.status import StatusReporter
 from workers.workspace import BRANCH_PREFIX, Workspace
 
 POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
+FAULT_BACKOFF_FIRST = 0.5  # seconds waited after a first runtime fault; doubled after each fault in a row
+FAULT_BACKOFF_MAX = 30.0  # seconds: the longest wait between tries after runtime faults
 ProviderFactory = Callable[[MountPlan, str], Any]  # (plan, worker name) -> provider object (tests, rehearsal)
+log = logging.getLogger(__name__)
+
+
+class SessionNotStarted(RuntimeError):
+    """A worker could not start a session (worktree, modules, provider): its fault, not the issue's."""
+
+
+def fault_backoff(faults: int) -> float:
+    """Seconds to wait after ``faults`` runtime faults in a row: 0.5, 1, 2, 4, ... capped at FAULT_BACKOFF_MAX."""
+    return min(FAULT_BACKOFF_MAX, FAULT_BACKOFF_FIRST * 2 ** (faults - 1))
 
 
 @dataclass
@@ -68,26 +86,52 @@ class Worker:
         self.options = options or WorkerOptions()
         self.stats = WorkerStats()
         self.identity = WorkerIdentity(name=name, where=plan.fleet.takes, lease_ttl=plan.fleet.lease_ttl)
+        self.status = StatusReporter(store, name, plan.fleet.worker_type, self.stats)
         self._agent_sessions = 0
 
     async def run(self) -> WorkerStats:
         """Work issues until the run is over (or Ctrl-C); returns the worker's totals."""
-        while not self.stopping.is_set():
-            try:
-                worked = await self._one_issue()
-            except Exception as exc:  # a runtime fault costs this attempt, never the whole run
-                self.stats.last_action, worked = f"runtime error: {type(exc).__name__}: {exc}", True
-                await self._drop_claim(str(exc))
-            if not worked:
-                if self.options.until_idle or self.run_over.is_set():
-                    break
-                await _wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval)
-        self.stats.state, self.stats.issue_id = "stopped", None
+        faults = 0
+        async with self.status:
+            while not self.stopping.is_set():
+                try:
+                    worked = await self._one_issue()
+                    faults = 0
+                except Exception as exc:  # a runtime fault: back off, never end the run or spin
+                    faults += 1
+                    if not await self._after_fault(exc, faults):
+                        break
+                    continue
+                if not worked:
+                    if self.options.until_idle or self.run_over.is_set():
+                        break
+                    await _wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval)
+            self._enter("stopped")
         return self.stats
 
+    def _enter(self, state: str, issue_id: str | None = None, action: str | None = None) -> None:
+        """Change the worker's state (and issue, last action); its ``workers`` row is written at once."""
+        self.stats.state = state
+        self.stats.issue_id = issue_id
+        if action is not None:
+            self.stats.last_action = action
+        self.status.changed()
+
+    async def _after_fault(self, exc: Exception, faults: int) -> bool:
+        """Record a runtime fault, fail a claim still held, and wait :func:`fault_backoff`; False once the run is over."""
+        self._enter("backing off", action=f"runtime error: {type(exc).__name__}: {exc}")
+        log.warning("%s: runtime error (%d in a row): %s: %s", self.name, faults, type(exc).__name__, exc)
+        await self._drop_claim(str(exc))
+        await _wait_any(self.stopping, self.run_over, timeout=fault_backoff(faults))
+        return not self.run_over.is_set()
+
     async def _one_issue(self) -> bool:
-        """Claim and work one issue; False when nothing was ready."""
-        self.stats.state = "idle"
+        """Claim and work one issue; False when nothing was ready.
+
+        Raises:
+            SessionNotStarted: the session could not start (the claim was released, no attempt failed).
+        """
+        self._enter("idle")
         if self.plan.fleet.claim_mode == "agent":
             return await self._agent_turn()
         try:
@@ -95,13 +139,14 @@ class Worker:
         except NothingReady:
             return False
         self.identity.claim = claim
-        self.stats.state, self.stats.issue_id, self.stats.last_action = "working", claim.issue.id, "claimed"
+        self._enter("working", claim.issue.id, "claimed")
         try:
-            where = await self.workspace.checkout(claim.issue.id)
             prompt = task_prompt(await asyncio.to_thread(self.store.show, claim.issue.id))
-            error, lost = await self._run_session(where, prompt)
-        except Exception as exc:  # a session that cannot start is this attempt's failure
-            error, lost = f"session did not start: {exc}", None
+            session = await self._open(await self.workspace.checkout(claim.issue.id))
+        except Exception as exc:
+            await self._release(claim.issue.id, claim.token, f"session did not start: {exc}")
+            raise SessionNotStarted(f"session did not start: {exc}") from exc
+        error, lost = await self._run_session(session, prompt)
         await self._settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
         return True
 
@@ -109,22 +154,23 @@ class Worker:
         """Agent mode: the model picks and claims through the issue tool, in a worktree per session."""
         if not await asyncio.to_thread(self.store.ready, self.plan.fleet.takes, limit=1):
             return False
-        self.stats.state, self.identity.claimed = "working", []
+        self.identity.claimed = []
+        self._enter("working")
         self._agent_sessions += 1
         key = f"{self.name}-session-{self._agent_sessions}"
         try:
-            error, lost = await self._run_session(await self.workspace.checkout(key), AGENT_MODE_TASK)
+            session = await self._open(await self.workspace.checkout(key))
         except Exception as exc:
-            error, lost = f"session did not start: {exc}", None
+            raise SessionNotStarted(f"session did not start: {exc}") from exc
+        error, lost = await self._run_session(session, AGENT_MODE_TASK)
         held = self.identity.claim
         for issue_id in self.identity.claimed:
             token = held.token if held and held.issue.id == issue_id else None
             await self._settle(issue_id, token, lost, error, worktree=key)
         return True
 
-    async def _run_session(self, where, prompt: str) -> tuple[str | None, str | None]:
+    async def _run_session(self, session: FleetSession, prompt: str) -> tuple[str | None, str | None]:
         """Run one session turn with the lease kept and Ctrl-C honoured; returns (error, lease-lost reason)."""
-        session = await self._open(where)
         error = None
         async with LeaseKeeper(self.store, lambda: self.identity.claim, self.plan.fleet.lease_ttl,
                                lambda why: session.cancel()) as lease, _cancel_on(self.stopping, session):
@@ -196,14 +242,22 @@ class Worker:
 
     async def _fail(self, issue_id: str, token: int, reason: str) -> None:
         """Give the issue back: released on Ctrl-C, otherwise a failed attempt (dead letter after max)."""
+        if self.stopping.is_set():
+            await self._release(issue_id, token, "worker stopping")
+            return
         try:
-            if self.stopping.is_set():
-                await asyncio.to_thread(self.store.release, issue_id, token, reason="worker stopping")
-            else:
-                await asyncio.to_thread(self.store.fail, issue_id, token, error=reason[:500])
-                self.stats.failed.append(issue_id)
-        except IssueError as exc:  # the claim was lost meanwhile; the queue already took it back
-            self.stats.last_action = f"could not settle: {exc.message}"
+            await asyncio.to_thread(self.store.fail, issue_id, token, error=reason[:500])
+            self.stats.failed.append(issue_id)
+        except Exception as exc:  # the claim was lost meanwhile, or the store fails: the lease expires on its own
+            self.stats.last_action = f"could not settle: {exc}"
+
+    async def _release(self, issue_id: str, token: int, reason: str) -> None:
+        """Give the claim back to the queue with no failed attempt (it still counts in the issue's ``attempts``)."""
+        self.identity.claim = None
+        try:
+            await asyncio.to_thread(self.store.release, issue_id, token, reason=reason[:500])
+        except Exception as exc:  # the claim was lost meanwhile, or the store fails: the lease expires on its own
+            self.stats.last_action = f"could not release {issue_id}: {exc}"
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ on the first SIGINT/SIGTERM (finishing its step and releasing its claim).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
 RUN_OVER = "run_over"  # fleet_state key: the foreman records here that the run is over
+log = logging.getLogger(__name__)
 
 
 async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db: str | None,
@@ -40,8 +42,13 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
 
 
 async def _follow_run_over(store, run_over: asyncio.Event) -> None:
-    """Set ``run_over`` once the foreman records that the run is over."""
-    while not await asyncio.to_thread(store.get_state, RUN_OVER, False):
+    """Set ``run_over`` once the foreman records that the run is over (a failed read is retried, never fatal)."""
+    while True:
+        try:
+            if await asyncio.to_thread(store.get_state, RUN_OVER, False):
+                break
+        except Exception as exc:  # the worker backs off on the same fault; keep following
+            log.warning("could not read %s: %s", RUN_OVER, exc)
         await asyncio.sleep(RUN_OVER_POLL)
     run_over.set()
 
