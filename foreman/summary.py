@@ -1,17 +1,33 @@
-"""The end-of-run summary: issues, notes, files changed, model calls, tokens, cost, time."""
+"""The end-of-run summary: issues, notes, files changed, each worker's report, model calls, tokens, cost, time.
+
+Everything is read from the database, so workers in other processes (``--processes``, ``foreman
+worker``) and the foreman's own model calls count the same, and a run finished with ``--resume``
+counts what every earlier part of it used.
+"""
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from foreman.fleet import FleetReport
+from foreman.fleet import RUN, FleetReport
 from foreman.issues import EventKind, IssueStore
 from workers.workspace import BRANCH_PREFIX
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Model usage: calls, input and output tokens, cost in USD."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 def files_changed(root: Path, issue_id: str) -> list[str]:
@@ -21,21 +37,32 @@ def files_changed(root: Path, issue_id: str) -> list[str]:
     return done.stdout.split() if done.returncode == 0 else []
 
 
-def worker_usage(store: IssueStore) -> tuple[int, int, int, float]:
-    """(model calls, input tokens, output tokens, USD) of every worker session, from the event log.
+def run_started(store: IssueStore) -> float:
+    """When the stored run began (epoch seconds; kept across ``--resume``), 0 when none is stored."""
+    return float((store.get_state(RUN) or {}).get("started_at") or 0.0)
 
-    Read from the database so workers in other processes count too.
-    """
+
+def model_usage(store: IssueStore, since: float = 0.0) -> Usage:
+    """Usage of every session (workers and foreman) logged at or after ``since`` (epoch seconds), from the event log."""
     calls = tokens_in = tokens_out = 0
     cost = 0.0
     for event in store.events(kinds=[EventKind.SESSION]):
-        if event.data.get("event") == "provider:response":
+        if event.data.get("event") == "provider:response" and event.created_at.timestamp() >= since:
             usage = event.data.get("usage") or {}
             calls += 1
             tokens_in += usage.get("input_tokens") or 0
             tokens_out += usage.get("output_tokens") or 0
             cost += usage.get("cost_usd") or 0.0
-    return calls, tokens_in, tokens_out, cost
+    return Usage(calls, tokens_in, tokens_out, cost)
+
+
+def workers_table(store: IssueStore, since: float) -> Table:
+    """One row per worker (and the foreman) that reported at or after ``since``, from the ``workers`` table."""
+    table = Table("worker", "type", "host:pid", "state", "closed", "blocked", "failed", "model calls", "tokens in/out")
+    for w in store.worker_list(since=since):
+        table.add_row(escape(w.name), escape(w.worker_type), escape(f"{w.host}:{w.pid}"), escape(w.state), str(w.closed),
+                      str(w.blocked), str(w.failed), str(w.model_calls), f"{w.input_tokens}/{w.output_tokens}")
+    return table
 
 
 def print_summary(report: FleetReport, store: IssueStore, root: Path, console: Console) -> None:
@@ -43,18 +70,18 @@ def print_summary(report: FleetReport, store: IssueStore, root: Path, console: C
     table = Table("issue", "title", "status", "worker", "notes", "files changed")
     for issue in report.issues:
         detail = store.show(issue.id)
-        table.add_row(issue.id, escape(issue.title), issue.status.value, issue.assignee or "",
+        table.add_row(issue.id, escape(issue.title), issue.status.value, escape(issue.assignee or ""),
                       str(len(detail.notes)), escape(", ".join(files_changed(root, issue.id))))
     console.print(table)
-    calls, tokens_in, tokens_out, cost = worker_usage(store)
-    foreman = report.foreman
-    calls, tokens_in, tokens_out = calls + foreman.model_calls, tokens_in + foreman.input_tokens, tokens_out + foreman.output_tokens
-    cost += foreman.cost_usd
-    console.print(f"provider: {report.provider}   model calls: {calls}   tokens: {tokens_in} in / {tokens_out} out   "
-                  f"cost: ${cost:.4f}   wall time: {report.seconds:.1f} s")
+    console.print(workers_table(store, report.started_at))
+    used = model_usage(store, run_started(store))
+    console.print(f"provider: {report.provider}   model calls: {used.calls}   tokens: {used.input_tokens} in / "
+                  f"{used.output_tokens} out   cost: ${used.cost_usd:.4f}   wall time: {report.seconds:.1f} s")
     for issue in report.state.waiting_for_human:
         console.print(f"[yellow]waiting for a human[/]: {issue.id} {escape(issue.title)} ({issue.status.value})")
-    if report.interrupted:
+    if report.fault:
+        console.print(f"[red]run stopped on a fault[/]: {escape(report.fault)}; run again with --resume to finish")
+    elif report.interrupted:
         console.print("[yellow]stopped early[/]: run again with --resume to finish")
     elif report.state.over:
         closed = report.state.counts["closed"]

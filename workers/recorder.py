@@ -67,10 +67,16 @@ class EventSink:
 
 
 class SessionRecorder:
-    """Attach to a session's hooks; events go to the issue the identity holds (or last held)."""
+    """Attach to a session's hooks; events go to the issue the identity holds (or last held).
 
-    def __init__(self, sink: EventSink, worker: str, stats: WorkerStats, identity: WorkerIdentity) -> None:
+    ``fallback_issue`` takes the events of a session that holds no issue (the foreman's, under
+    :data:`~foreman.issues.fleet_records.RUN_EVENTS`); without it they are dropped.
+    """
+
+    def __init__(self, sink: EventSink, worker: str, stats: WorkerStats, identity: WorkerIdentity,
+                 fallback_issue: str | None = None) -> None:
         self.sink, self.worker, self.stats, self.identity = sink, worker, stats, identity
+        self.fallback_issue = fallback_issue
 
     def attach(self, hooks: Any) -> None:
         """Register the recording handlers on a session's hook registry."""
@@ -80,7 +86,7 @@ class SessionRecorder:
     async def _on_event(self, event: str, data: dict[str, Any]) -> HookResult:
         summary = self._summarise(event, _redacted(data, secret_values()))
         claim = self.identity.claim
-        issue_id = claim.issue.id if claim else self.stats.issue_id
+        issue_id = claim.issue.id if claim else self.stats.issue_id or self.fallback_issue
         if issue_id:
             self.sink.put(issue_id, self.worker, summary)
         return HookResult()
@@ -107,6 +113,7 @@ class SessionRecorder:
 def _clip(value: Any) -> Any:
     text = value if isinstance(value, str) or value is None else json.dumps(value, default=str)
     return text if text is None or len(text) <= MAX_TEXT else text[:MAX_TEXT] + "..."
+
 
 def _redacted(value: Any, secrets: list[str]) -> Any:
     """`value` (JSON-like: dicts, lists, strings) with every secret in its strings replaced, so no
