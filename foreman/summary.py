@@ -56,13 +56,14 @@ def model_usage(store: IssueStore, since: float = 0.0) -> Usage:
     return Usage(calls, tokens_in, tokens_out, cost)
 
 
-def workers_table(store: IssueStore, since: float) -> Table:
-    """One row per worker (and the foreman) that reported at or after ``since``, from the ``workers`` table."""
-    table = Table("worker", "type", "host:pid", "state", "closed", "blocked", "failed", "model calls", "tokens in/out")
-    for w in store.worker_list(since=since):
-        table.add_row(escape(w.name), escape(w.worker_type), escape(f"{w.host}:{w.pid}"), escape(w.state), str(w.closed),
-                      str(w.blocked), str(w.failed), str(w.model_calls), f"{w.input_tokens}/{w.output_tokens}")
-    return table
+def worker_lines(store: IssueStore, since: float) -> list[str]:
+    """One line per worker (and the foreman) that reported at or after ``since``, from the ``workers`` table.
+
+    Lines, not a table: they wrap on an 80-column terminal instead of cutting names and numbers.
+    """
+    return [f"{escape(w.name)} ({escape(w.worker_type)}, {escape(w.host)}:{w.pid}): {escape(w.state)}, "
+            f"closed {w.closed}, blocked {w.blocked}, failed {w.failed}, {w.model_calls} model calls, "
+            f"{w.input_tokens}/{w.output_tokens} tokens" for w in store.worker_list(since=since)]
 
 
 def print_summary(report: FleetReport, store: IssueStore, root: Path, console: Console) -> None:
@@ -73,7 +74,8 @@ def print_summary(report: FleetReport, store: IssueStore, root: Path, console: C
         table.add_row(issue.id, escape(issue.title), issue.status.value, escape(issue.assignee or ""),
                       str(len(detail.notes)), escape(", ".join(files_changed(root, issue.id))))
     console.print(table)
-    console.print(workers_table(store, report.started_at))
+    for line in worker_lines(store, report.started_at):
+        console.print(line)
     used = model_usage(store, run_started(store))
     console.print(f"provider: {report.provider}   model calls: {used.calls}   tokens: {used.input_tokens} in / "
                   f"{used.output_tokens} out   cost: ${used.cost_usd:.4f}   wall time: {report.seconds:.1f} s")
