@@ -118,7 +118,10 @@ class Worker:
         self.status.changed()
 
     async def _after_fault(self, exc: Exception, faults: int) -> bool:
-        """Record a runtime fault, fail a claim still held, and wait :func:`fault_backoff`; False once the run is over."""
+        """Record a runtime fault, fail a claim still held, wait :func:`fault_backoff` seconds.
+
+        Returns False once the run is over (the worker stops instead of trying again).
+        """
         self._enter("backing off", action=f"runtime error: {type(exc).__name__}: {exc}")
         log.warning("%s: runtime error (%d in a row): %s: %s", self.name, faults, type(exc).__name__, exc)
         await self._drop_claim(str(exc))

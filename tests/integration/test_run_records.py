@@ -38,7 +38,8 @@ def _run(workspace, **options):
 
 
 def _model_calls_by_actor(store) -> Counter:
-    return Counter(e.actor for e in store.events(kinds=[EventKind.SESSION]) if e.data.get("event") == "provider:response")
+    events = store.events(kinds=[EventKind.SESSION])
+    return Counter(e.actor for e in events if e.data.get("event") == "provider:response")
 
 
 def _summary_text(report, fleet) -> str:
