@@ -25,7 +25,7 @@ class WorkerStatus(BaseModel):
     worker_type: str  #: the plan's ``fleet.worker_type`` (``foreman`` for the foreman)
     host: str  #: host name of the worker's machine
     pid: int  #: the worker's process id on that host
-    state: str  #: starting, idle, working, stopping, stopped (the foreman: planning, reviewing, watching)
+    state: str  #: starting, idle, working, backing off, stopped (the foreman: planning, reviewing, watching)
     issue_id: str | None = None  #: the issue it works on now
     last_action: str = ""
     model_calls: int = 0
