@@ -1,7 +1,7 @@
 """Quality benchmark: verified vs unverified closes on small buggy programs (issue 8).
 
     python bench/bench_quality.py                                  # embedded model, both modes, every program
-    python bench/bench_quality.py --provider rehearsal --programs 2  # smoke run of the harness (scripted fake LLMs)
+    python bench/bench_quality.py --provider rehearsal --programs 2  # smoke run of the harness (fake LLMs)
 
 The workspace is ``bench/quality/programs``: small Python programs, each with one one-line bug of a
 different kind, and a unittest file per program; ``bench/quality/tasks.json`` has one issue per
@@ -127,16 +127,19 @@ async def run_mode(mode: str, tasks: list[TaskSpec], args: argparse.Namespace, r
     install_interrupts(fleet.stopping)
     report = await fleet.run()
     task_issues = {i.metadata[TASK_KEY]: i for i in report.issues if i.metadata.get(TASK_KEY)}
-    worktree, integration, notes = await asyncio.to_thread(integrated_result, repo, root / f"{mode}-result", task_issues)
+    result_dir = root / f"{mode}-result"
+    worktree, integration, notes = await asyncio.to_thread(integrated_result, repo, result_dir, task_issues)
     passing = await passing_programs(worktree, tasks)
     used = model_usage(fleet.store)  # a fresh database per mode: every session of this run
     waiting_ids = {i.id for i in report.state.waiting_for_human}
     return ModeResult(
         mode=mode,
         status={t.key: task_issues[t.key].status.value if t.key in task_issues else "missing" for t in tasks},
-        merged={key: i.metadata[MERGE].get("state", "?") for key, i in task_issues.items() if MERGE in i.metadata},
+        merged={key: i.metadata[MERGE].get("state", "?")
+                for key, i in task_issues.items() if MERGE in i.metadata},
         passing=passing,
-        waiting={key for key, i in task_issues.items() if i.id in waiting_ids or i.status == Status.DEAD_LETTER},
+        waiting={key for key, i in task_issues.items()
+                 if i.id in waiting_ids or i.status == Status.DEAD_LETTER},
         merge_issues=sum(1 for i in report.issues if i.metadata.get(MERGE_OF)),
         calls=used.calls, tokens_in=used.input_tokens, tokens_out=used.output_tokens,
         seconds=report.seconds, integration=integration, report=report, notes=notes)
@@ -151,13 +154,17 @@ def integrated_result(repo: Path, worktree: Path, task_issues: dict[str, Issue])
         git(repo, "worktree", "add", "-q", "--detach", str(worktree), INTEGRATION_BRANCH)
         return worktree, INTEGRATION_BRANCH, []
     git(repo, "worktree", "add", "-q", "--detach", str(worktree), "HEAD")  # the base: the fleet never moves it
-    closed = sorted((i for i in task_issues.values() if i.status == Status.CLOSED), key=lambda i: (i.closed_at, i.id))
+    closed = [i for i in task_issues.values() if i.status == Status.CLOSED]
+    closed.sort(key=lambda i: (i.closed_at, i.id))
     notes = [note for note in (_merge(worktree, issue) for issue in closed) if note]
     return worktree, MERGED_HERE, notes
 
 
 def _merge(worktree: Path, issue: Issue) -> str | None:
-    """Merge the issue's branch into the worktree's HEAD; a missing branch or a conflict is a note, not an error."""
+    """Merge the issue's branch into the worktree's HEAD; a missing branch or a conflict is a note, not an error.
+
+    Returns the note, or None when the branch merged.
+    """
     branch = BRANCH_PREFIX + issue.id
     if not _has_branch(worktree, branch):
         return f"{issue.id}: closed without a branch"
@@ -195,7 +202,8 @@ def summary_table(results: list[ModeResult], programs: int) -> list[str]:
             "| merge issues | model calls | tokens in / out | wall s per issue | tests ran on |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        rows.append(f"| {r.mode} | {programs} | {len(r.closed)} | {len(r.passing)} | {len(r.false_closes)} "
+        mode = f"{r.mode} (stopped early)" if r.report.interrupted or r.report.fault else r.mode
+        rows.append(f"| {mode} | {programs} | {len(r.closed)} | {len(r.passing)} | {len(r.false_closes)} "
                     f"| {len(r.waiting)} | {r.merge_issues} | {r.calls} | {r.tokens_in} / {r.tokens_out} "
                     f"| {r.seconds / programs:.1f} | {r.integration} |")
     return rows
@@ -234,12 +242,15 @@ async def run_modes(args: argparse.Namespace, tasks: list[TaskSpec], root: Path)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line; a bad value is one error line and exit 2 (argparse's rule)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--programs", type=int, metavar="N", help=f"work the first N tasks of {TASKS.name} (default: all)")
+    parser.add_argument("--programs", type=int, metavar="N",
+                        help=f"work the first N tasks of {TASKS.name} (default: all)")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="coding workers (default: 2)")
-    parser.add_argument("--provider", choices=[*(p for p in PROVIDERS if p != "auto"), REHEARSAL], default="llamacpp",
+    providers = [*(p for p in PROVIDERS if p != "auto"), REHEARSAL]
+    parser.add_argument("--provider", choices=providers, default="llamacpp",
                         help="llamacpp: the embedded model (default); rehearsal: scripted fake LLMs, a smoke run "
                              "of the harness")
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, in run order (default: %(default)s)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated, in run order (default: %(default)s)")
     parser.add_argument("--workdir", type=Path, metavar="DIR",
                         help="keep each mode's repository and result worktree here (must not exist; default: a "
                              "temporary folder removed at the end)")
