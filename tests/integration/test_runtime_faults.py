@@ -137,7 +137,9 @@ def _review_crashing_when(monkeypatch, ready) -> None:
 
 @pytest.mark.timeout(120)
 def test_a_failing_watch_stops_every_worker_and_foreman_run_exits_non_zero(git_workspace, tmp_path, monkeypatch):
-    monkeypatch.setenv(DELAY_ENV, "0.3")  # each fake model call takes 0.3 s: the watch fails mid-claim
+    # Each fake model call takes 2 s, so a claim stays in progress across several reviews (one a second)
+    # and the watch surely fails while a worker holds one.
+    monkeypatch.setenv(DELAY_ENV, "2")
     _review_crashing_when(monkeypatch, lambda store: store.counts()["in_progress"] >= 1)
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps([t.model_dump(mode="json") for t in SEED_TASKS]))
