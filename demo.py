@@ -16,11 +16,12 @@ import click
 
 from rich.markup import escape
 
-from foreman.cli.fleet import PROVIDERS, START_ERRORS, console, fail, parse_workers, run_fleet
+from foreman.cli.fleet import PROVIDERS, START_ERRORS, console, fail, parse_workers, run_fleet, verification_options
 from foreman.fleet import FleetConfig
-from foreman.tasks import SEED_TASKS, create_seed_workspace, load_tasks
+from foreman.tasks import SEED_TASKS, TaskSpec, create_seed_workspace, load_tasks
 
 DEFAULT_WORKSPACE = Path(".demo-workspace")
+REHEARSAL_TASKS = Path(__file__).resolve().parent / "examples" / "rehearsal.json"
 
 
 def fresh_workspace(path: Path) -> None:
@@ -48,6 +49,11 @@ def provider_banner(provider: str, rehearsal: bool) -> str:
     return f"model: {reasons[provider]}"
 
 
+def default_tasks(rehearsal: bool) -> list[TaskSpec]:
+    """The seed scenario; the rehearsal plays ``examples/rehearsal.json`` (checks a script can meet)."""
+    return load_tasks(REHEARSAL_TASKS) if rehearsal else SEED_TASKS
+
+
 @click.command()
 @click.option("--goal", help="Plan this goal instead of the seed scenario.")
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list instead of the seed scenario.")
@@ -59,8 +65,10 @@ def provider_banner(provider: str, rehearsal: bool) -> str:
 @click.option("--resume", is_flag=True, help="Finish an interrupted run from its database.")
 @click.option("--db", envvar="FOREMAN_DB", help="Issue database [default: WORKSPACE/.foreman/issues.db].")
 @click.option("--processes", is_flag=True, help="Each worker in its own process.")
-@click.option("--rehearsal", is_flag=True, help="Fast scripted rehearsal: fake LLMs, everything else real.")
-def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal):
+@click.option("--rehearsal", is_flag=True, help="Fast scripted rehearsal of the whole verified-work cycle: fake LLMs "
+              "play examples/rehearsal.json; everything else is real.")
+@verification_options
+def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal, no_validation, into):
     """Multi-worker orchestration demo on real Amplifier sessions (exit codes as `foreman run`: 0, 2, 130)."""
     path = Path(workspace)
     console.rule("amplifier-foreman demo")
@@ -70,9 +78,10 @@ def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, proces
             fresh_workspace(path)
         elif not path.is_dir():
             fail(f"{path}: no such workspace directory")
-        tasks = load_tasks(tasks_file) if tasks_file else (None if goal else SEED_TASKS)
+        tasks = load_tasks(tasks_file) if tasks_file else (None if goal else default_tasks(rehearsal))
         config = FleetConfig(workspace=path, db=db, workers=parse_workers(workers_spec), provider=PROVIDERS[provider],
-                             tasks=tasks, goal=goal, resume=resume, processes=processes)
+                             tasks=tasks, goal=goal, resume=resume, processes=processes, validation=not no_validation,
+                             into=into)
         console.print(f"workspace: {escape(str(path.resolve()))}")
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
     except START_ERRORS as exc:

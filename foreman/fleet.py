@@ -25,6 +25,7 @@ from foreman import routing
 from foreman.issues import Issue, IssueStore, open_store, resolve_db
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.issues.identity import WorkerIdentity
+from foreman.merge_queue import INTEGRATION_BRANCH, MergeQueue
 from foreman.monitor import Monitor, RunState, run_state
 from foreman.planner import check_tasks, create_task_issues, plan_goal
 from foreman.plans import PLANS_DIR, MountPlan, PlanError, load_plans
@@ -32,6 +33,8 @@ from foreman.run_lock import RunLock
 from foreman.sessions import FleetSession, open_session
 from foreman.tasks import TaskSpec
 from workers.recorder import EventSink, SessionRecorder, WorkerStats
+from workers.gate import VERIFICATION_STATE
+from workers.review import BASE_COMMIT
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.standalone import RUN_OVER, worker_process_main
 from workers.status import StatusReporter
@@ -63,6 +66,11 @@ class FleetConfig:
         provider_factory: replaces every plan's providers (scripted rehearsal, tests).
         processes: run each worker in its own spawned process.
         review_interval: seconds between foreman reviews.
+        validation: a close whose checks pass goes to a validator (``in_review``); False:
+            ``--no-validation``, it closes at once. The checks run either way.
+        run_checks: False only for the quality benchmark's baseline: no checks at close or after
+            merges, so "closed" is the model's word (as before verified work).
+        into: the integration branch the merge queue merges closed branches into.
     """
 
     workspace: Path
@@ -76,6 +84,9 @@ class FleetConfig:
     provider_factory: ProviderFactory | None = None
     processes: bool = False
     review_interval: float = REVIEW_INTERVAL
+    validation: bool = True
+    run_checks: bool = True
+    into: str = INTEGRATION_BRANCH
 
 
 @dataclass
@@ -92,6 +103,8 @@ class FleetReport:
     changes: list[str] = field(default_factory=list)  #: what the runtime changed or decided itself, one line each
     fault: str | None = None  #: why the run stopped on a fault (the foreman's watch failed; workers were stopped)
     started_at: float = 0.0  #: when this invocation started (store clock, seconds since the epoch)
+    into: str = INTEGRATION_BRANCH  #: the integration branch the merge queue merged into
+    validated: bool = True  #: whether a validator reviewed closes (False: --no-validation)
 
 
 class Fleet:
@@ -107,7 +120,7 @@ class Fleet:
         db = resolve_db(config.db, config.workspace.resolve())
         if config.resume and not _database_exists(db):
             raise NothingToResume(f"nothing to resume: no issue database at {db}; start a run with --goal or --tasks")
-        self.foreman_plan, self.worker_plans = _select_plans(config)
+        self.foreman_plan, self.worker_plans, self.validator_plans = _select_plans(config)
         self.workspace = Workspace(config.workspace)
         self.store: IssueStore = open_store(db, create=not config.resume)
         if config.resume and self.store.get_state(RUN) is None and self.store.get_state(PLANNED) is None:
@@ -147,7 +160,7 @@ class Fleet:
             if tasks:
                 check_tasks(tasks, self.worker_plans)
             await asyncio.to_thread(self.workspace.check)
-            for plan in [self.foreman_plan, *self.worker_plans]:
+            for plan in [self.foreman_plan, *self.worker_plans, *self.validator_plans]:
                 await (await self._preflight_session(plan)).cleanup()
         except BaseException:
             await asyncio.to_thread(lock.release)
@@ -176,11 +189,13 @@ class Fleet:
         foreman = await self._foreman_session(self.foreman_plan)
         try:
             self.store.set_state(RUN_OVER, False)
+            verification = {"validation": self.config.validation, "run_checks": self.config.run_checks}
+            self.store.set_state(VERIFICATION_STATE, verification)
             self.workers = [] if self.config.processes else self._make_workers()
             if on_started:
                 on_started(self)
             running = self._start_processes() if self.config.processes else [asyncio.create_task(w.run()) for w in self.workers]
-            await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root))
+            await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root), await self._merge_queue())
             self.store.set_state(RUN_OVER, self.state.over)
             self.run_over.set()
             await asyncio.gather(*running)
@@ -191,7 +206,8 @@ class Fleet:
         return FleetReport(issues=self.store.list(), state=self.state, workers={w.name: w.stats for w in self.workers},
                            foreman=self.foreman_stats, provider=foreman.provider,
                            seconds=time.monotonic() - started, interrupted=self.stopping.is_set() and not self.fault,
-                           changes=self.changes, fault=self.fault, started_at=self.started_at)
+                           changes=self.changes, fault=self.fault, started_at=self.started_at,
+                           into=self.config.into, validated=self.config.validation)
 
     def _what_to_plan(self) -> tuple[list[TaskSpec] | None, str | None]:
         """(tasks, goal): the command line's, else (resuming) what the interrupted run stored."""
@@ -210,6 +226,7 @@ class Fleet:
                       "started_at": self.store.clock.now()}
             self.store.set_state(RUN, record)
             self.store.set_state(PLANNED, False)
+            self.store.set_state(BASE_COMMIT, await asyncio.to_thread(self.workspace.head_commit))
         if tasks:
             self.changes += await asyncio.to_thread(create_task_issues, self.store, tasks)
         elif not await asyncio.to_thread(self._keep_interrupted_plan):
@@ -232,7 +249,8 @@ class Fleet:
         if not goal:
             raise NothingToResume("nothing to plan: the interrupted run stored no goal or task list; "
                                   "give --goal or --tasks")
-        planner = await self._foreman_session(self.foreman_plan.with_tool_config("tool-issue", operations=PLANNING_TOOLS))
+        tools = {"operations": PLANNING_TOOLS, "require_checks": self.config.run_checks}
+        planner = await self._foreman_session(self.foreman_plan.with_tool_config("tool-issue", **tools))
         try:
             await plan_goal(planner, self.store, goal, [p.fleet.worker_type for p in self.worker_plans])
         finally:
@@ -249,7 +267,8 @@ class Fleet:
 
     async def _preflight_session(self, plan: MountPlan) -> FleetSession:
         """A session of ``plan`` opened only to prove that it starts (nothing is run in it)."""
-        identity = WorkerIdentity(name="preflight", role=plan.fleet.role, where=plan.fleet.takes)
+        role = "foreman" if plan.fleet.role == "foreman" else "worker"
+        identity = WorkerIdentity(name="preflight", role=role, where=plan.fleet.takes)
         return await self._session(plan, "preflight", identity)
 
     async def _session(self, plan: MountPlan, name: str, identity: WorkerIdentity) -> FleetSession:
@@ -257,12 +276,25 @@ class Fleet:
         return await open_session(plan, workspace=self.workspace.root, store=self.store, identity=identity,
                                   provider=factory(plan, name) if factory else None)
 
+    async def _merge_queue(self) -> MergeQueue | None:
+        """The run's merge queue (None outside git), integrating from the run's base commit."""
+        if not self.workspace.git:
+            return None
+        base = self.store.get_state(BASE_COMMIT) or await asyncio.to_thread(self.workspace.head_commit)
+        return MergeQueue(self.store, self.workspace, base=base, into=self.config.into, run_checks=self.config.run_checks)
+
+    @property
+    def running_plans(self) -> list[MountPlan]:
+        """Every plan that runs workers: the worker types, and the validators when validation is on."""
+        return self.worker_plans + (self.validator_plans if self.config.validation else [])
+
     def _make_workers(self) -> list[Worker]:
-        options = WorkerOptions(provider_factory=self.config.provider_factory)
+        options = WorkerOptions(provider_factory=self.config.provider_factory, validation=self.config.validation,
+                                run_checks=self.config.run_checks)
         return [
             Worker(f"{plan.fleet.worker_type}-{n}", plan, self.store, self.workspace,
                    run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options)
-            for plan in self.worker_plans for n in range(1, self.worker_count(plan) + 1)
+            for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
         ]
 
     def _start_processes(self) -> list[asyncio.Future]:
@@ -273,7 +305,7 @@ class Fleet:
             ctx.Process(target=worker_process_main, name=f"{plan.fleet.worker_type}-{n}",
                         args=(str(plan.path), providers, f"{plan.fleet.worker_type}-{n}", str(self.workspace.root),
                               self.store.path, self.config.provider_factory))
-            for plan in self.worker_plans for n in range(1, self.worker_count(plan) + 1)
+            for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
         ]
         for proc in procs:
             proc.start()
@@ -290,23 +322,28 @@ class Fleet:
         done.add_done_callback(lambda _: stopper.cancel())
         return [done]
 
-    async def _watch_or_stop(self, monitor: Monitor) -> None:
+    async def _watch_or_stop(self, monitor: Monitor, merges: MergeQueue | None) -> None:
         """Watch; if the watch fails, stop every worker (each releases its claim) and keep why in ``fault``."""
         try:
-            await self._watch(monitor)
+            await self._watch(monitor, merges)
         except Exception as exc:
             self.fault = f"the foreman's watch failed ({type(exc).__name__}: {exc}); every worker was stopped"
             self.stopping.set()
             self.state = await asyncio.to_thread(run_state, self.store)
 
-    async def _watch(self, monitor: Monitor) -> None:
-        """Foreman reviews until every issue is closed or waits for a human, or Ctrl-C."""
+    async def _watch(self, monitor: Monitor, merges: MergeQueue | None) -> None:
+        """Merge what closed, then foreman reviews, until every issue is closed or waits for a human, or Ctrl-C."""
         while not self.stopping.is_set():
+            if merges is not None:
+                self.foreman_stats.last_action = "merging closed branches"
+                await merges.advance()
             self.foreman_stats.state, self.foreman_stats.last_action = "reviewing", "reviewing the queue"
             self.changes += await asyncio.to_thread(routing.route_untaken, self.store, self.worker_plans)
             self.state = await monitor.review()
             self.foreman_stats.state = "watching"
-            if self.state.over or not any(self.worker_count(p) for p in self.worker_plans):
+            if self.state.over and not await _merged_more(merges):
+                return
+            if not any(self.worker_count(p) for p in self.worker_plans):
                 return
             try:
                 await asyncio.wait_for(self.stopping.wait(), timeout=self.config.review_interval)
@@ -315,12 +352,23 @@ class Fleet:
         self.state = await asyncio.to_thread(run_state, self.store)
 
 
+async def _merged_more(merges: MergeQueue | None) -> bool:
+    """Merge what closed since this tick's merge; True when that made new work (a merge issue)."""
+    return merges is not None and any(result.merge_issue for result in await merges.advance())
+
+
 def _database_exists(location: str) -> bool:
     """True when the database file at ``location`` (a path or ``sqlite:///path``) exists."""
     return Path(location.removeprefix("sqlite:///")).is_file()
 
 
-def _select_plans(config: FleetConfig) -> tuple[MountPlan, list[MountPlan]]:
+def _select_plans(config: FleetConfig) -> tuple[MountPlan, list[MountPlan], list[MountPlan]]:
+    """(foreman, worker plans, validator plans) of the plans folder.
+
+    Raises:
+        PlanError: not exactly one foreman; ``--workers`` names an unknown type; validation is on
+            and no plan has ``fleet.role: "validator"``.
+    """
     plans = load_plans(config.plans_dir)
     if config.provider:
         plans = [p.with_providers([config.provider]) for p in plans]
@@ -328,7 +376,12 @@ def _select_plans(config: FleetConfig) -> tuple[MountPlan, list[MountPlan]]:
     if len(foremen) != 1:
         raise PlanError(f"{config.plans_dir}: need exactly one plan with fleet.role \"foreman\", found {len(foremen)}")
     workers = [p for p in plans if p.fleet.role == "worker"]
-    unknown = sorted(set(config.workers) - {p.fleet.worker_type for p in workers})
+    validators = [p for p in plans if p.fleet.role == "validator"]
+    defined = [p.fleet.worker_type for p in workers + validators]
+    unknown = sorted(set(config.workers) - set(defined))
     if unknown:
-        raise PlanError(f"--workers names unknown worker types {unknown}; plans define {[p.fleet.worker_type for p in workers]}")
-    return foremen[0], workers
+        raise PlanError(f"--workers names unknown worker types {unknown}; plans define {defined}")
+    if config.validation and not validators:
+        raise PlanError(f"{config.plans_dir}: verified work needs a plan with fleet.role \"validator\" "
+                        "(copy mount_plans/validator.json), or pass --no-validation")
+    return foremen[0], workers, validators

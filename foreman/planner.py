@@ -54,7 +54,9 @@ def create_task_issues(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
 def goal_prompt(goal: str, worker_types: list[str]) -> str:
     """Ask the foreman to break a goal into issues for the available worker types."""
     return (f"Goal: {goal}\nBreak it into 2 to 7 issues a single worker can finish, and create each with "
-            f"issue_create. Set worker_type to one of: {', '.join(worker_types)}. Then say done.")
+            f"issue_create. Set worker_type to one of: {', '.join(worker_types)}. Give each issue acceptance "
+            "criteria and checks: shell commands that exit 0 only when the work is done (a test command for code; "
+            "'test -s FILE' for the file a research issue writes). Then say done.")
 
 
 async def plan_goal(session: FleetSession, store: IssueStore, goal: str, worker_types: list[str]) -> list[Issue]:

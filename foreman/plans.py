@@ -4,7 +4,7 @@ A plan has the seed's shape (``session`` orchestrator + context, ``providers``, 
 ``hooks``) plus a ``fleet`` section that this project reads and the kernel never sees::
 
     "fleet": {
-      "role": "worker",                       # or "foreman"
+      "role": "worker",                       # or "foreman", or "validator" (reviews in_review work)
       "worker_type": "coding",                # its name in the live view and in worker ids
       "takes": {"metadata": {"worker_type": "coding"}},   # which issues it claims (IssueFilter)
       "count": 2,                             # how many run by default
@@ -71,7 +71,7 @@ class FleetSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["foreman", "worker"]
+    role: Literal["foreman", "worker", "validator"]  #: a validator reviews work in review (issue 8)
     worker_type: str = Field("worker", pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     takes: IssueFilter = Field(default_factory=IssueFilter)
     count: int = Field(1, ge=0, le=64)

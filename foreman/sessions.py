@@ -71,6 +71,7 @@ async def open_session(
     store: IssueStore | None = None,
     provider: Any | None = None,
     system_prompt: str | None = None,
+    capabilities: dict[str, Any] | None = None,
 ) -> FleetSession:
     """Build and initialise a session from ``plan``.
 
@@ -82,6 +83,8 @@ async def open_session(
         provider: a provider object to use INSTEAD of the plan's providers (e.g. a test's
             ``ScriptedProvider``); mounted after ``initialize()``.
         system_prompt: overrides the plan's ``fleet.instructions``.
+        capabilities: more capabilities to register before ``initialize()`` (name -> value), e.g.
+            the worker's close gate (``foreman.close_gate``).
 
     Raises:
         SessionStartError: the kernel refused the plan or failed to initialise it, a module of the
@@ -98,6 +101,8 @@ async def open_session(
     except Exception as exc:  # the kernel refuses the configuration (e.g. no orchestrator)
         raise SessionStartError(f"{plan.path}: the session cannot start: {exc}") from exc
     _register(session.coordinator, workspace, identity, store)
+    for name, value in (capabilities or {}).items():
+        session.coordinator.register_capability(name, value)
     failures = _collect_load_failures(session.coordinator)
     try:
         await session.initialize()

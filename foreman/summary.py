@@ -16,8 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from foreman.fleet import RUN, FleetReport
-from foreman.issues import EventKind, IssueStore
-from workers.workspace import BRANCH_PREFIX
+from foreman.issues import EventKind, IssueStore, Status
+from foreman.issues.models import IssueDetail
+from foreman.merge_queue import MERGE
+from workers.review import BASE_COMMIT
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,6 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-
-
-def files_changed(root: Path, issue_id: str) -> list[str]:
-    """Files the issue's branch changed relative to where it started (empty outside git)."""
-    done = subprocess.run(["git", "diff", "--name-only", f"HEAD...{BRANCH_PREFIX}{issue_id}"], cwd=root,
-                          capture_output=True, text=True)
-    return done.stdout.split() if done.returncode == 0 else []
 
 
 def run_started(store: IssueStore) -> float:
@@ -66,14 +61,43 @@ def worker_lines(store: IssueStore, since: float) -> list[str]:
             f"{w.input_tokens}/{w.output_tokens} tokens" for w in store.worker_list(since=since)]
 
 
+def verification(detail: IssueDetail) -> tuple[str, str, str]:
+    """(checks, verdict, merged) of one issue for the summary, from its evidence and merge record.
+
+    checks: ``2/2`` passing in the latest worktree run (``-``: none); verdict: the latest ``PASS`` or
+    ``FAIL`` (``-``: none); merged: ``yes``, ``via fm-x``, ``conflict: fm-x``, ``failed: fm-x``, or empty.
+    """
+    issue = detail.issue
+    runs = {e.data["command"]: e.data for e in detail.evidence
+            if e.kind == EventKind.CHECKED and e.data.get("where") == "worktree"}
+    passing = sum(bool(runs.get(c, {}).get("passed")) for c in issue.checks)
+    checks = f"{passing}/{len(issue.checks)}" if issue.checks else "-"
+    verdicts = [e.data["verdict"] for e in detail.evidence if e.kind == EventKind.VERDICT]
+    record = issue.metadata.get(MERGE) or {}
+    state = record.get("state", "")
+    merged = {"merged": "yes", "skipped": "no branch"}.get(state, f"{state}: {record.get('merge_issue', '')}")
+    if state == "merged" and record.get("detail", "").startswith("through "):
+        merged = "via " + record["detail"].removeprefix("through ")
+    return checks, verdicts[-1] if verdicts else "-", merged if state else ""
+
+
+def integration_stat(root: Path, base: str | None, branch: str) -> str:
+    """``git diff --stat base...branch``: what the integration branch holds (empty outside git or before a merge)."""
+    done = subprocess.run(["git", "diff", "--stat", f"{base or 'HEAD'}...{branch}"], cwd=root, capture_output=True, text=True)
+    return done.stdout.rstrip() if done.returncode == 0 else ""
+
+
 def print_summary(report: FleetReport, store: IssueStore, root: Path, console: Console) -> None:
     """Print what the run did."""
-    table = Table("issue", "title", "status", "worker", "notes", "files changed")
+    table = Table("issue", "title", "status", "worker", "checks", "verdict", "merged")
     for issue in report.issues:
-        detail = store.show(issue.id)
-        table.add_row(issue.id, escape(issue.title), issue.status.value, escape(issue.assignee or ""),
-                      str(len(detail.notes)), escape(", ".join(files_changed(root, issue.id))))
+        cells = verification(store.show(issue.id))
+        table.add_row(issue.id, escape(issue.title), issue.status.value, escape(issue.assignee or ""), *map(escape, cells))
     console.print(table)
+    stat = integration_stat(root, store.get_state(BASE_COMMIT), report.into)
+    if stat:
+        console.print(f"{escape(report.into)} (git diff --stat against the run's base):")
+        console.print(escape(stat), highlight=False)
     for line in worker_lines(store, report.started_at):
         console.print(line)
     used = model_usage(store, run_started(store))
@@ -86,5 +110,14 @@ def print_summary(report: FleetReport, store: IssueStore, root: Path, console: C
     elif report.interrupted:
         console.print("[yellow]stopped early[/]: run again with --resume to finish")
     elif report.state.over:
-        closed = report.state.counts["closed"]
-        console.print(f"[green]run over[/]: {closed} closed, {len(report.state.waiting_for_human)} waiting for a human")
+        console.print(f"[green]run over[/]: {outcome_line(report, store)}")
+
+
+def outcome_line(report: FleetReport, store: IssueStore) -> str:
+    """``N verified and merged, N closed not merged, N rejected, N waiting for a human``."""
+    closed = [i for i in report.issues if i.status == Status.CLOSED]
+    merged = sum((i.metadata.get(MERGE) or {}).get("state") == "merged" for i in closed)
+    rejected = sum(bool(store.events(i.id, kinds=[EventKind.REJECTED])) for i in report.issues)
+    verified = "verified and merged" if report.validated else "checked and merged"
+    return (f"{merged} {verified}, {len(closed) - merged} closed not merged, {rejected} rejected at least once, "
+            f"{len(report.state.waiting_for_human)} waiting for a human")

@@ -2,7 +2,8 @@
 
 Each task: ``title`` (required), ``id`` (a stable key), ``description``, ``acceptance``, ``type``,
 ``priority`` (0-4), ``worker_type`` (matched by a worker plan's ``fleet.takes``), ``blocked_reason``
-(create it blocked). Each task's issue carries its :attr:`TaskSpec.key` in ``metadata.task_key``,
+(create it blocked), ``checks`` (shell commands that must exit 0 in the issue's worktree before
+it closes). Each task's issue carries its :attr:`TaskSpec.key` in ``metadata.task_key``,
 so a task list planned twice creates every task once. The seed scenario is the five issues of the
 user's original demo.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from foreman.issues import IssueType, NewIssue
+from foreman.issues.models import Check
 from foreman.plans import PlanError
 
 SEED_WORKSPACE = Path(__file__).parent / "seed_workspace"
@@ -37,6 +39,7 @@ class TaskSpec(BaseModel):
     priority: int = Field(2, ge=0, le=4)
     worker_type: str
     blocked_reason: str | None = None
+    checks: list[Check] = Field(default_factory=list)  #: commands that must exit 0 in the worktree to close (issue 8)
 
     @property
     def key(self) -> str:
@@ -51,27 +54,35 @@ class TaskSpec(BaseModel):
         return NewIssue(title=self.title, description=self.description, acceptance_criteria=self.acceptance,
                         type=self.type, priority=self.priority,
                         metadata={"worker_type": self.worker_type, TASK_KEY: self.key},
-                        blocked_reason=self.blocked_reason)
+                        blocked_reason=self.blocked_reason, checks=self.checks)
 
+
+LIST_ITEMS = "grep -cE '^ *([-*]|[0-9]+[.)]) +[^ ]'"  # counts Markdown list items (the seed's research checks)
 
 SEED_TASKS = [
     TaskSpec(title="Fix login authentication bug", type="bug", priority=0, worker_type="coding",
              description="login() in app/auth.py rejects users who type the right password. Find the bug and fix it.",
-             acceptance="login('ada', 'lovelace') returns True; a wrong password returns False."),
+             acceptance="login('ada', 'lovelace') returns True; a wrong password returns False.",
+             checks=["python3 -m unittest -q tests.test_login"]),
     TaskSpec(title="Add password reset feature", type="feature", priority=1, worker_type="coding",
              description="Add reset_password(username, new_password) to app/auth.py that stores the new password hash.",
-             acceptance="After reset_password('ada', 'new'), login('ada', 'new') returns True."),
+             acceptance="After reset_password('ada', 'new'), login('ada', 'new') returns True.",
+             checks=["python3 -m unittest -q tests.test_reset"]),
     TaskSpec(title="Research competitor pricing models", type="research", priority=2, worker_type="research",
              description="Summarise common pricing models of developer tools (per seat, usage based, freemium) "
                          "in research/pricing.md.",
-             acceptance="research/pricing.md lists at least three models with one line each."),
+             acceptance="research/pricing.md lists at least three models with one line each.",
+             checks=["test -s research/pricing.md", f"test $({LIST_ITEMS} research/pricing.md) -ge 3"]),
     TaskSpec(title="User onboarding flow analysis", type="research", priority=2, worker_type="research",
              description="Describe the steps a new user takes from sign-up to first login, and where they may "
                          "drop off, in research/onboarding.md.",
-             acceptance="research/onboarding.md lists the steps and at least two drop-off risks."),
+             acceptance="research/onboarding.md lists the steps and at least two drop-off risks.",
+             checks=["test -s research/onboarding.md", f"test $({LIST_ITEMS} research/onboarding.md) -ge 3",
+                     "test $(grep -ci 'drop' research/onboarding.md) -ge 2"]),
     TaskSpec(title="Optimize database queries", type="task", priority=1, worker_type="coding",
              description="find_orders() in app/db.py runs one query per user. Make it one query.",
              acceptance="find_orders() issues a single query.",
+             checks=["python3 -m unittest -q tests.test_db"],
              blocked_reason="Needs the slow query log from production to know which queries matter."),
 ]
 

@@ -18,6 +18,8 @@ from foreman.issues.errors import ChecksFailed
 from workers.checks import CheckRun, record_runs, run_checks
 from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError
 
+VERIFICATION_STATE = "verification"  #: fleet_state key: {"validation", "run_checks"} of the run (for every worker)
+
 class CloseGate:
     """Commit, check, then submit or close one worker's claimed issue.
 
@@ -28,12 +30,13 @@ class CloseGate:
         validation: True: a passing close goes to ``in_review``; False: it closes.
         actor: the worker's name (author of notes and evidence).
         timeout: seconds per check.
+        run_checks: False only for the quality benchmark's baseline: commit and close on the model's word.
     """
 
     def __init__(self, store: IssueStore, workspace: Workspace, key: str, *, validation: bool, actor: str,
-                 timeout: float) -> None:
+                 timeout: float, run_checks: bool = True) -> None:
         self.store, self.workspace, self.key = store, workspace, key
-        self.validation, self.actor, self.timeout = validation, actor, timeout
+        self.validation, self.actor, self.timeout, self.run_checks = validation, actor, timeout, run_checks
 
     async def close(self, issue_id: str, token: int | None, summary: str) -> Issue:
         """Close (or submit for review) ``issue_id`` held with ``token`` if its checks pass.
@@ -47,7 +50,8 @@ class CloseGate:
         """
         issue = await asyncio.to_thread(self.store.get, issue_id)
         commit = await self._commit(issue, summary)
-        runs = await run_checks(issue.checks, self.workspace.worktree_of(self.key), commit=commit, timeout=self.timeout)
+        checks = issue.checks if self.run_checks else []
+        runs = await run_checks(checks, self.workspace.worktree_of(self.key), commit=commit, timeout=self.timeout)
         await record_runs(self.store, issue_id, self.actor, runs)
         failed = [run for run in runs if not run.passed]
         if failed:

@@ -19,6 +19,9 @@ def task_prompt(detail: IssueDetail) -> str:
         lines.append(f"Description: {issue.description}")
     if issue.acceptance_criteria:
         lines.append(f"Acceptance criteria: {issue.acceptance_criteria}")
+    if issue.checks:
+        lines.append("issue_close runs these checks in your workspace; each must exit 0 before the issue closes:")
+        lines += [f"- `{check}`" for check in issue.checks]
     notes = [note for note in detail.notes if note.author != RUNTIME_ACTOR]  # bookkeeping, not guidance
     if notes:
         lines.append("Notes so far:")

@@ -39,6 +39,7 @@ class WorkerStats:
     closed: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    reviewed: list[str] = field(default_factory=list)  #: issues a validator gave a verdict on
 
 
 class EventSink:

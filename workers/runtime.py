@@ -25,14 +25,17 @@ from amplifier_core.models import HookResult
 
 from foreman.issues import IssueStore, Status
 from foreman.issues.errors import NothingReady
-from foreman.issues.identity import WorkerIdentity
+from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.plans import MountPlan
 from foreman.sessions import FleetSession, open_session
 from workers.lease import LeaseKeeper
+from workers.checks import CHECK_TIMEOUT
+from workers.gate import CloseGate
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
 from workers.recorder import EventSink, SessionRecorder, WorkerStats
+from workers.review import BASE_COMMIT, branch_diff, review_prompt, verdict_prompt
 from workers.status import StatusReporter
-from workers.workspace import BRANCH_PREFIX, Workspace
+from workers.workspace import Workspace
 
 POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
 FAULT_BACKOFF_FIRST = 0.5  # seconds waited after a first runtime fault; doubled after each fault in a row
@@ -58,11 +61,17 @@ class WorkerOptions:
         poll_interval: seconds between queue checks when idle.
         until_idle: stop as soon as nothing it can take is ready (instead of waiting for run over).
         provider_factory: builds a provider that replaces the plan's (scripted rehearsal, tests).
+        validation: a close whose checks pass goes to a validator (False: ``--no-validation``).
+        run_checks: False only for the quality benchmark's baseline (no checks at close).
+        check_timeout: seconds each check may run.
     """
 
     poll_interval: float = POLL_INTERVAL
     until_idle: bool = False
     provider_factory: ProviderFactory | None = None
+    validation: bool = True
+    run_checks: bool = True
+    check_timeout: float = CHECK_TIMEOUT
 
 
 class Worker:
@@ -137,21 +146,34 @@ class Worker:
         self._enter("idle")
         if self.plan.fleet.claim_mode == "agent":
             return await self._agent_turn()
+        reviewing = self.plan.fleet.role == "validator"
+        take = self.store.claim_review if reviewing else self.store.claim_next
         try:
-            claim = await asyncio.to_thread(self.store.claim_next, self.name, self.plan.fleet.takes, ttl=self.plan.fleet.lease_ttl)
+            claim = await asyncio.to_thread(take, self.name, self.plan.fleet.takes, ttl=self.plan.fleet.lease_ttl)
         except NothingReady:
             return False
         self.identity.claim = claim
-        self._enter("working", claim.issue.id, "claimed")
+        self._enter("working", claim.issue.id, "reviewing" if reviewing else "claimed")
         try:
-            prompt = task_prompt(await asyncio.to_thread(self.store.show, claim.issue.id))
-            session = await self._open(await self.workspace.checkout(claim.issue.id))
+            prompt = await (self._review_prompt(claim.issue.id) if reviewing else self._task_prompt(claim.issue.id))
+            where = self.workspace.worktree_of(claim.issue.id) if reviewing else await self.workspace.checkout(claim.issue.id)
+            session = await self._open(where, claim.issue.id)
         except Exception as exc:
             await self._release(claim.issue.id, claim.token, f"session did not start: {exc}")
             raise SessionNotStarted(f"session did not start: {exc}") from exc
         error, lost = await self._run_session(session, prompt)
-        await self._settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
+        settle = self._settle_review if reviewing else self._settle
+        await settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
         return True
+
+    async def _task_prompt(self, issue_id: str) -> str:
+        return task_prompt(await asyncio.to_thread(self.store.show, issue_id))
+
+    async def _review_prompt(self, issue_id: str) -> str:
+        """The validator's task: the issue, its evidence and the diff of its branch against the run's base."""
+        detail = await asyncio.to_thread(self.store.show, issue_id)
+        base = await asyncio.to_thread(self.store.get_state, BASE_COMMIT)
+        return review_prompt(detail, await branch_diff(self.workspace.root, issue_id, base))
 
     async def _agent_turn(self) -> bool:
         """Agent mode: the model picks and claims through the issue tool, in a worktree per session."""
@@ -162,7 +184,7 @@ class Worker:
         self._agent_sessions += 1
         key = f"{self.name}-session-{self._agent_sessions}"
         try:
-            session = await self._open(await self.workspace.checkout(key))
+            session = await self._open(await self.workspace.checkout(key), key)
         except Exception as exc:
             raise SessionNotStarted(f"session did not start: {exc}") from exc
         error, lost = await self._run_session(session, AGENT_MODE_TASK)
@@ -180,7 +202,8 @@ class Worker:
             try:
                 await session.execute(prompt)
                 if self._unsettled(lease):
-                    await session.execute(settle_prompt(self.identity.claim.issue.id))
+                    follow_up = verdict_prompt if self.plan.fleet.role == "validator" else settle_prompt
+                    await session.execute(follow_up(self.identity.claim.issue.id))
             except RuntimeError as exc:
                 error = str(exc)
             finally:
@@ -192,9 +215,14 @@ class Worker:
         """True when the turn ended normally but the claim is still held (neither closed nor blocked)."""
         return self.identity.claim is not None and not lease.lost_reason and not self.stopping.is_set()
 
-    async def _open(self, where) -> FleetSession:
+    async def _open(self, where, key: str) -> FleetSession:
+        """A session working in ``where``; its ``issue_close`` goes through a close gate on the worktree of ``key``."""
         provider = self.options.provider_factory(self.plan, self.name) if self.options.provider_factory else None
-        session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider)
+        options = self.options
+        gate = CloseGate(self.store, self.workspace, key, validation=options.validation, actor=self.name,
+                         timeout=options.check_timeout, run_checks=options.run_checks)
+        session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider,
+                                     capabilities={CLOSE_GATE_CAPABILITY: gate})
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.coordinator.hooks)
         if self.plan.fleet.claim_mode == "runtime":
@@ -215,18 +243,16 @@ class Worker:
 
     async def _settle(self, issue_id: str, token: int | None, lost: str | None, error: str | None, *,
                       worktree: str) -> None:
-        """Record how the attempt ended: closed (commit ``worktree``), blocked, lease lost, or failed.
+        """Record how the attempt ended: closed or in review (its close gate committed and checked
+        ``worktree``), blocked, lease lost, or failed.
 
         ``token`` is the claim's fencing token, or None when the model itself already closed or
         blocked the issue it claimed (agent mode).
         """
         issue = await asyncio.to_thread(self.store.get, issue_id)
         mine = issue.assignee == self.name and (token is None or issue.fence == token)
-        if issue.status == Status.CLOSED and mine:
-            changed = await self.workspace.commit(worktree, f"{issue_id}: {issue.title}\n\n{issue.close_reason or ''}")
-            if changed:
-                note = f"Committed on {BRANCH_PREFIX}{worktree}: {', '.join(changed)}"
-                await asyncio.to_thread(self.store.note, issue_id, note, author=self.name)
+        submitted = issue.status == Status.IN_REVIEW and issue.submitted_by == self.name
+        if submitted or (issue.status == Status.CLOSED and mine):
             self.stats.closed.append(issue_id)
         elif issue.status == Status.BLOCKED and mine:
             self.stats.blocked.append(issue_id)
@@ -235,6 +261,17 @@ class Worker:
             self.stats.failed.append(issue_id)
         elif issue.status == Status.IN_PROGRESS and mine and token is not None:
             await self._fail(issue_id, token, error or "session ended without closing or blocking the issue")
+        self.identity.claim = None
+
+    async def _settle_review(self, issue_id: str, token: int, lost: str | None, error: str | None, *,
+                             worktree: str) -> None:
+        """A validator's review ended: with a verdict, or not (the review fails; another one follows, bounded)."""
+        if self.identity.claim is None:
+            self.stats.reviewed.append(issue_id)
+        elif lost:
+            self.stats.last_action = f"review lease lost: {lost}"
+        else:
+            await self._fail(issue_id, token, error or "the review ended without a verdict")
         self.identity.claim = None
 
     async def _drop_claim(self, reason: str) -> None:

@@ -7,6 +7,7 @@ on the first SIGINT/SIGTERM (finishing its step and releasing its claim).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from pathlib import Path
@@ -15,6 +16,7 @@ from foreman.issues import open_store, resolve_db
 from foreman.plans import MountPlan, load_plan
 from workers.recorder import EventSink, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
+from workers.gate import VERIFICATION_STATE
 from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
@@ -26,11 +28,16 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
                                 options: WorkerOptions, stopping: asyncio.Event) -> WorkerStats:
     """Run one worker on the database at ``db`` (default ``<workspace>/.foreman/issues.db``) until the run is over.
 
+    The run's verification settings (validation on or off) come from the database, as the
+    foreman recorded them, so a worker joining from another shell closes the way the run does.
+
     Raises:
         DatabaseMissing: no database there yet (start the foreman first, or create an issue).
     """
     ws = Workspace(workspace)
     store = open_store(resolve_db(db, ws.root))
+    verification = store.get_state(VERIFICATION_STATE) or {}
+    options = dataclasses.replace(options, **{k: v for k, v in verification.items() if k in ("validation", "run_checks")})
     run_over = asyncio.Event()
     watcher = asyncio.create_task(_follow_run_over(store, run_over))
     try:

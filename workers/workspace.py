@@ -117,6 +117,10 @@ class Workspace:
                 git(self.root, "worktree", "add", "-q", str(path), branch)
         return path
 
+    def head_commit(self) -> str | None:
+        """The commit the user's checkout is at (the run's base; None outside git)."""
+        return git(self.root, "rev-parse", "HEAD") if self.git else None
+
     def worktree_of(self, key: str) -> Path:
         """Where the session of ``key`` works: its worktree when it has one, else the root."""
         return self._path(key) if self.git and self._path(key).exists() else self.root

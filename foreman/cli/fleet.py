@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,6 +22,7 @@ from rich.markup import escape
 from foreman.fleet import Fleet, FleetConfig, NothingToResume
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
+from foreman.merge_queue import INTEGRATION_BRANCH
 from foreman.planner import PlanningError
 from foreman.plans import PLANS_DIR, PlanError, load_plan
 from foreman.rehearsal import rehearsal_provider
@@ -93,6 +95,14 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def verification_options(command: Callable) -> Callable:
+    """``--no-validation`` and ``--into BRANCH`` (verified work, docs/verified-work.md), for ``run`` and the demo."""
+    command = click.option("--into", default=INTEGRATION_BRANCH, show_default=True,
+                           help="Branch the merge queue merges verified issue branches into.")(command)
+    return click.option("--no-validation", is_flag=True,
+                        help="Skip the validator (never the checks): a close whose checks pass closes.")(command)
+
+
 @click.command("run")
 @click.option("--goal", help="What the foreman should plan, in words.")
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list the foreman turns into issues.")
@@ -107,14 +117,17 @@ def fail(message: str) -> None:
 @click.option("--resume", is_flag=True, help="Continue the run stored in the database.")
 @click.option("--processes", is_flag=True, help="Run each worker in its own process (default: asyncio tasks in one).")
 @click.option("--rehearsal", is_flag=True, help="Scripted fake LLMs instead of a model (fast; labelled).")
-def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal):
+@verification_options
+def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal,
+                no_validation, into):
     """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human."""
     if not (goal or tasks_file or resume):
         fail("give --goal, --tasks or --resume")
     try:
         config = FleetConfig(workspace=Path(workspace), db=db, plans_dir=Path(plans_dir), workers=parse_workers(workers_spec),
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
-                             tasks=load_tasks(tasks_file) if tasks_file else None)
+                             tasks=load_tasks(tasks_file) if tasks_file else None, validation=not no_validation,
+                             into=into)
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
     except START_ERRORS as exc:
         fail(str(exc))
@@ -134,8 +147,8 @@ def worker_command(plan_file, name, workspace, db, provider, until_idle, rehears
         plan = load_plan(plan_file)
         if PROVIDERS[provider]:
             plan = plan.with_providers([PROVIDERS[provider]])
-        if plan.fleet.role != "worker":
-            fail(f"{plan_file}: fleet.role is {plan.fleet.role!r}; `foreman worker` needs a worker plan")
+        if plan.fleet.role == "foreman":
+            fail(f"{plan_file}: fleet.role is 'foreman'; `foreman worker` needs a worker or validator plan")
         options = WorkerOptions(until_idle=until_idle, provider_factory=rehearsal_provider if rehearsal else None)
         name = name or f"{plan.fleet.worker_type}-{os.getpid()}"
         stats = asyncio.run(_worker(plan, name, Path(workspace), db, options))

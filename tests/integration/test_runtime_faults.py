@@ -23,12 +23,13 @@ from foreman.issues.sqlite_store import SQLiteStore
 from foreman.monitor import Monitor, RunState
 from foreman.plans import PLANS_DIR, load_plan
 from foreman.rehearsal import DELAY_ENV, rehearsal_provider
-from foreman.tasks import SEED_TASKS, TaskSpec
+from foreman.tasks import TaskSpec
 from workers import runtime
 from workers.lease import LeaseKeeper
 from workers.recorder import EventSink
 from workers.runtime import FAULT_BACKOFF_FIRST, FAULT_BACKOFF_MAX, Worker
 from workers.workspace import Workspace
+from tests.support.tasks import SEED_WITHOUT_CHECKS
 
 CODING = {"worker_type": "coding"}
 
@@ -142,7 +143,7 @@ def test_a_failing_watch_stops_every_worker_and_foreman_run_exits_non_zero(git_w
     monkeypatch.setenv(DELAY_ENV, "2")
     _review_crashing_when(monkeypatch, lambda store: store.counts()["in_progress"] >= 1)
     tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([t.model_dump(mode="json") for t in SEED_TASKS]))
+    tasks.write_text(json.dumps([t.model_dump(mode="json") for t in SEED_WITHOUT_CHECKS]))
 
     result = CliRunner().invoke(run_command, ["--tasks", str(tasks), "--workspace", str(git_workspace), "--rehearsal"])
 
