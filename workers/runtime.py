@@ -27,6 +27,7 @@ from foreman.issues import IssueStore, Status
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.plans import MountPlan
+from foreman.sandbox import READ_ONLY_CAPABILITY
 from foreman.sessions import FleetSession, open_session
 from workers.lease import LeaseKeeper
 from workers.checks import CHECK_TIMEOUT
@@ -222,12 +223,17 @@ class Worker:
         gate = CloseGate(self.store, self.workspace, key, validation=options.validation, actor=self.name,
                          timeout=options.check_timeout, run_checks=options.run_checks)
         session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider,
-                                     capabilities={CLOSE_GATE_CAPABILITY: gate})
+                                     capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()})
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.coordinator.hooks)
         if self.plan.fleet.claim_mode == "runtime":
             session.coordinator.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
         return session
+
+    def _read_only(self) -> dict[str, list[str]]:
+        """In a git workspace, the user's repository (checkout, .git, refs, .foreman/issues.db) is
+        read-only to the session's shell commands, its worktree excepted (issue 7, defect 10)."""
+        return {READ_ONLY_CAPABILITY: [str(self.workspace.root)]} if self.workspace.git else {}
 
     def _stop_when_settled(self, session: FleetSession) -> Callable[[str, dict], Awaitable[HookResult]]:
         """A tool:post hook that ends the turn once the model closed or blocked its issue.

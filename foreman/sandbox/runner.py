@@ -2,8 +2,9 @@
 
 Each command gets a `ProcessTree` (`tree.py`): a cookie in its environment, its own pids cgroup
 where one is writable (the bound on processes, `cgroup.py`) and a PID namespace where `unshare`
-works (`namespace.py`); it also starts in a new session, away from the worker's terminal. After the
-call every process of the tree is gone:
+works (`namespace.py`), where `read_only` paths are bind-mounted read-only (`mounts.py`); it also
+starts in a new session, away from the worker's terminal. After the call every process of the tree
+is gone:
 
 - normal exit: whatever the command left behind (`sleep 300 &`, `setsid daemon`, `set -m; job &`)
   is killed;
@@ -20,12 +21,13 @@ import asyncio
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .capture import HeadTailBuffer
 from .environment import tool_environment
+from .mounts import confinement
 from .tree import ProcessTree
 
 DEFAULT_MAX_PROCESSES = 256  # processes and threads one command may have at once (its bash included)
@@ -79,6 +81,8 @@ async def run_command(
     max_output_bytes: int,
     env: Mapping[str, str] | None = None,
     max_processes: int | None = DEFAULT_MAX_PROCESSES,
+    read_only: Sequence[str | Path] = (),
+    writable: Sequence[str | Path] = (),
 ) -> Outcome:
     """Run `bash -c command` in `cwd` with stdin from /dev/null, for at most `timeout` seconds.
 
@@ -90,6 +94,11 @@ async def run_command(
         env: its environment; None means `tool_environment()` (the worker's, without secrets).
         max_processes: processes and threads the command may have at once, bash included; bound
             by a pids cgroup where one is writable (docs/sandbox.md); None for no bound.
+        read_only: paths the command sees read-only (bind mounts in its own mount namespace, root
+            included; `mounts.py`). Where that is not possible they stay writable and one warning
+            is logged per process; the command still runs. Missing paths are skipped.
+        writable: paths inside `read_only` ones that stay writable (e.g. the worktree inside the
+            repository); no effect without `read_only`.
 
     Raises:
         OSError: when bash cannot be started (missing binary, `cwd` not a directory).
@@ -100,7 +109,8 @@ async def run_command(
     tree = ProcessTree(max_processes)
     environment = tree.environment(tool_environment() if env is None else env)
     try:
-        transport, collector = await _spawn(tree, command, cwd, environment, capture)
+        argv = tree.argv(command, confinement(cwd, read_only, writable))
+        transport, collector = await _spawn(argv, tree, cwd, environment, capture)
     except OSError:
         tree.kill()
         raise
@@ -120,14 +130,14 @@ async def run_command(
 
 
 async def _spawn(
-    tree: ProcessTree, command: str, cwd: str | Path, env: dict[str, str], capture: HeadTailBuffer
+    argv: list[str], tree: ProcessTree, cwd: str | Path, env: dict[str, str], capture: HeadTailBuffer
 ) -> tuple[asyncio.SubprocessTransport, _Collector]:
     """Start the tree's bash in a new session. Cancelled while starting, the tree is killed once
     it exists: asyncio's own clean-up kills only the first process, then waits for the pipe, which
     a background job holds."""
     spawning = asyncio.ensure_future(asyncio.get_running_loop().subprocess_exec(
         lambda: _Collector(capture),
-        *tree.argv(command),
+        *argv,
         cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     ))

@@ -16,7 +16,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .cgroup import PidsCgroup
@@ -39,10 +39,11 @@ class ProcessTree:
         self.cookie = secrets.token_hex(16)
         self.cgroup = None if max_processes is None else PidsCgroup.create(max_processes + _overhead())
 
-    def argv(self, command: str) -> list[str]:
-        """The argv that runs `bash -c command` inside this tree: in the cgroup, then in a PID namespace."""
+    def argv(self, command: str, confinement: Sequence[str] = ()) -> list[str]:
+        """The argv that runs `bash -c command` inside this tree: in the cgroup, then in a PID
+        namespace, then behind `confinement` (`mounts.confinement`: read-only mounts in that namespace)."""
         join = self.cgroup.join_prefix() if self.cgroup else []
-        return [*join, *isolation_prefix(), "bash", "-c", command]
+        return [*join, *isolation_prefix(), *confinement, "bash", "-c", command]
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """`base` plus the cookie that marks the tree's processes."""

@@ -27,6 +27,7 @@ class BashTool:
         max_output_bytes: output kept per call, head and tail.
         max_processes: processes and threads a command may have at once.
         env_allow: secret-named variables passed to commands anyway (`foreman.sandbox.tool_environment`).
+        read_only: paths commands see read-only, `working_dir` excepted (`foreman.sandbox.run_command`).
 
     Output: the combined stdout/stderr, then `[exit code N]` (or the timeout note). `success` is
     true only for exit code 0. Errors: `invalid_input`, `command_denied`, `spawn_failed`,
@@ -40,6 +41,7 @@ class BashTool:
     max_output_bytes: int
     max_processes: int
     env_allow: tuple[str, ...] = ()
+    read_only: tuple[str, ...] = ()
 
     name = "bash"
     input_schema = {
@@ -72,6 +74,8 @@ class BashTool:
                 max_output_bytes=self.max_output_bytes,
                 env=tool_environment(allow=self.env_allow),
                 max_processes=self.max_processes,
+                read_only=self.read_only,
+                writable=[self.working_dir],
             )
         except OSError as error:
             return _failure("spawn_failed", f"Could not start bash in {self.working_dir}: {error}.")
