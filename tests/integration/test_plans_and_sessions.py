@@ -30,8 +30,9 @@ def write_plan(tmp_path: Path, mutate) -> Path:
 
 def test_shipped_plans_load_with_one_foreman():
     plans = load_plans()
-    assert sorted(p.name for p in plans) == ["coding-worker", "foreman", "research-worker"]
+    assert sorted(p.name for p in plans) == ["coding-worker", "foreman", "research-worker", "validator"]
     assert [p.fleet.role for p in plans].count("foreman") == 1
+    assert [p.fleet.role for p in plans].count("validator") == 1
 
 
 def test_requires_env_picks_claude_only_with_a_key():
