@@ -95,7 +95,17 @@ class QueueMachine(RuleBasedStateMachine):
         if not issue_id or not self.tokens[issue_id]:
             return
         token = data.draw(st.sampled_from(self.tokens[issue_id]))  # often stale on purpose
-        calls = {
+        self._try(self._fenced_calls(issue_id, token)[op])
+
+    @rule(data=st.data(), op=st.sampled_from(["submit", "pass", "reject", "fail"]))
+    def current_holder_write(self, data, op):
+        """The review path needs writes with the current token, which random tokens rarely are."""
+        issue_id = self._pick(data)
+        if issue_id:
+            self._try(self._fenced_calls(issue_id, self.store.get(issue_id).fence)[op])
+
+    def _fenced_calls(self, issue_id, token):
+        return {
             "heartbeat": lambda: self.store.heartbeat(issue_id, token, ttl=5.0),
             "note": lambda: self.store.note(issue_id, "progress", token=token),
             "block": lambda: self.store.block(issue_id, "missing input", token=token),
@@ -107,22 +117,6 @@ class QueueMachine(RuleBasedStateMachine):
             "reject": lambda: self.store.verdict(issue_id, token, passed=False, critical_issues=["wrong"],
                                                  recommendations=[]),
         }
-        self._try(calls[op])
-
-    @rule(data=st.data(), op=st.sampled_from(["submit", "pass", "reject", "fail"]))
-    def current_holder_write(self, data, op):
-        """The review path needs writes with the current token, which random tokens rarely are."""
-        issue_id = self._pick(data)
-        if not issue_id:
-            return
-        token = self.store.get(issue_id).fence
-        calls = {
-            "submit": lambda: self.store.submit(issue_id, token, summary="checks passed"),
-            "pass": lambda: self.store.verdict(issue_id, token, passed=True, critical_issues=[], recommendations=[]),
-            "reject": lambda: self.store.verdict(issue_id, token, passed=False, critical_issues=["x"], recommendations=[]),
-            "fail": lambda: self.store.fail(issue_id, token, error="no verdict"),
-        }
-        self._try(calls[op])
 
     @rule(data=st.data(), op=st.sampled_from(["unblock", "close", "reopen", "block"]))
     def operator_write(self, data, op):
