@@ -8,6 +8,7 @@ counts what every earlier part of it used.
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +57,10 @@ def worker_lines(store: IssueStore, since: float) -> list[str]:
 
     Lines, not a table: they wrap on an 80-column terminal instead of cutting names and numbers.
     """
+    verdicts = Counter(e.actor for e in store.events(kinds=[EventKind.VERDICT]) if e.created_at.timestamp() >= since)
     return [f"{escape(w.name)} ({escape(w.worker_type)}, {escape(w.host)}:{w.pid}): {escape(w.state)}, "
-            f"closed {w.closed}, blocked {w.blocked}, failed {w.failed}, {w.model_calls} model calls, "
+            + (f"reviewed {verdicts[w.name]}, " if verdicts[w.name] else "")
+            + f"closed {w.closed}, blocked {w.blocked}, failed {w.failed}, {w.model_calls} model calls, "
             f"{w.input_tokens}/{w.output_tokens} tokens" for w in store.worker_list(since=since)]
 
 
