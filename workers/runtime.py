@@ -23,7 +23,7 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import IssueStore, Status
+from foreman.issues import EventKind, IssueStore, Status
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.plans import MountPlan
@@ -266,8 +266,20 @@ class Worker:
             self.stats.last_action = f"lease lost: {lost}"
             self.stats.failed.append(issue_id)
         elif issue.status == Status.IN_PROGRESS and mine and token is not None:
-            await self._fail(issue_id, token, error or "session ended without closing or blocking the issue")
+            reason = error or "session ended without closing or blocking the issue"
+            await self._fail(issue_id, token, reason + await self._last_refusal(issue_id, issue.fence))
         self.identity.claim = None
+
+    async def _last_refusal(self, issue_id: str, token: int) -> str:
+        """``; last refused close: check `cmd` exited N: output tail`` when this claim's close was refused."""
+        detail = await asyncio.to_thread(self.store.show, issue_id)
+        claimed = max((e.id for e in await asyncio.to_thread(self.store.events, issue_id, kinds=[EventKind.CLAIMED])
+                       if e.data.get("token") == token), default=0)
+        failed = [e.data for e in detail.evidence if e.kind == EventKind.CHECKED and e.id > claimed and not e.data["passed"]]
+        if not failed:
+            return ""
+        last = failed[-1]
+        return f"; last refused close: check `{last['command']}` exited {last['exit_code']}: {last['output'][-300:]}"
 
     async def _settle_review(self, issue_id: str, token: int, lost: str | None, error: str | None, *,
                              worktree: str) -> None:

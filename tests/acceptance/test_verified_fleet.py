@@ -62,7 +62,10 @@ def test_work_that_does_not_pass_the_seeds_checks_is_never_closed(git_workspace)
     assert not [i for i in report.issues if i.status == Status.CLOSED]
     assert {i.id for i in report.state.waiting_for_human} == {i.id for i in report.issues}
     for issue in report.issues:
-        assert [a.outcome for a in fleet.store.attempts(issue.id)] == ["failed"] * 3
+        attempts = fleet.store.attempts(issue.id)
+        assert [a.outcome for a in attempts] == ["failed"] * 3
+        refusals = [f"last refused close: check `{check}` exited" for check in issue.checks]
+        assert all(any(r in a.error for r in refusals) for a in attempts), attempts
 
 
 def test_without_validation_the_checks_still_gate_the_close_and_no_validator_runs(git_workspace):

@@ -154,3 +154,27 @@ async def test_merge_queue_hands_over_a_merge_that_breaks_an_earlier_issues_chec
     assert git(root, "show", "foreman/integration:app.txt") == "line one\nline two"  # the bad merge was undone
     assert store.get(results[1].merge_issue).metadata[MERGE_OF] == second
 
+
+
+def test_a_review_without_a_verdict_is_retried_then_dead_lettered(repo):
+    _, ws, store = repo
+    issue = store.create(NewIssue(title="add reset", max_attempts=2))
+    claim = store.claim(issue.id, "coding-1", ttl=60)
+    store.submit(issue.id, claim.token, summary="done")
+    first = store.claim_review("validator-1", ttl=60)
+    assert store.fail(issue.id, first.token, error="no verdict").status == Status.IN_REVIEW
+    assert store.get(issue.id).assignee == "coding-1"  # back to waiting, with its builder
+    second = store.claim_review("validator-1", ttl=60)
+    assert store.fail(issue.id, second.token, error="no verdict").status == Status.DEAD_LETTER
+    assert store.attempts(issue.id)[-1].outcome == "rejected"
+
+
+def test_a_builder_never_reviews_its_own_work(repo):
+    _, _, store = repo
+    issue = store.create(NewIssue(title="add reset"))
+    claim = store.claim(issue.id, "coding-1", ttl=60)
+    store.submit(issue.id, claim.token, summary="done")
+    with pytest.raises(Exception) as none:
+        store.claim_review("coding-1", ttl=60)
+    assert "no issue waits for a review" in str(none.value)
+    assert store.claim_review("validator-1", ttl=60).issue.id == issue.id
