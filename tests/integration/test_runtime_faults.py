@@ -156,10 +156,13 @@ def test_a_failing_watch_stops_every_worker_and_foreman_run_exits_non_zero(git_w
     assert {w.state for w in store.worker_list()} == {"stopped"}
 
 
+WORKER_PROCESSES = 4  # the shipped plans: 2 coding, 1 research, 1 validator
+
+
 @pytest.mark.timeout(240)
 def test_a_failing_watch_stops_worker_processes(git_workspace, monkeypatch):
     def every_worker_idle(store) -> bool:
-        return sum(w.state == "idle" for w in store.worker_list()) == 3
+        return sum(w.state == "idle" for w in store.worker_list()) == WORKER_PROCESSES
 
     _review_crashing_when(monkeypatch, every_worker_idle)
     waiting = TaskSpec(title="Waits for a person", worker_type="coding", blocked_reason="needs a decision")
@@ -170,4 +173,4 @@ def test_a_failing_watch_stops_worker_processes(git_workspace, monkeypatch):
 
     assert "review crashed" in report.fault and not report.interrupted
     workers = [w for w in fleet.store.worker_list() if w.worker_type != "foreman"]
-    assert len(workers) == 3 and {w.state for w in workers} == {"stopped"}
+    assert len(workers) == WORKER_PROCESSES and {w.state for w in workers} == {"stopped"}
