@@ -54,7 +54,7 @@ class MergeQueue:
                  timeout: float = CHECK_TIMEOUT, run_checks: bool = True) -> None:
         self.store, self.workspace, self.base, self.into, self.timeout = store, workspace, base, into, timeout
         self.run_checks = run_checks
-        self.path = workspace.root / ".foreman" / "worktrees" / INTEGRATION_KEY
+        self.path = workspace.worktree_path(INTEGRATION_KEY)
 
     async def advance(self) -> list[MergeResult]:
         """Merge every closed issue not yet handled, in closing order; returns what happened to each."""
@@ -88,12 +88,7 @@ class MergeQueue:
     # -- git ------------------------------------------------------------------------------
 
     def _ensure_worktree(self) -> None:
-        if self.path.exists():
-            return
-        if self._has_branch(self.into):
-            git(self.workspace.root, "worktree", "add", "-q", str(self.path), self.into)
-        else:
-            git(self.workspace.root, "worktree", "add", "-q", "-b", self.into, str(self.path), self.base)
+        self.workspace.add_worktree(INTEGRATION_KEY, self.into, start=self.base)
 
     def _has_branch(self, branch: str) -> bool:
         try:
@@ -146,8 +141,7 @@ class MergeQueue:
 
     def _prepare_worktree(self, key: str, branch: str, state: str) -> None:
         """The merge issue's worktree: integration HEAD plus the issue's branch, merged but not resolved."""
-        path = self.workspace.root / ".foreman" / "worktrees" / key
-        git(self.workspace.root, "worktree", "add", "-q", "-b", BRANCH_PREFIX + key, str(path), self.into)
+        path = self.workspace.add_worktree(key, BRANCH_PREFIX + key, start=self.into)
         try:
             git(path, "merge", "--no-ff", "-q", "-m", f"Merge {branch}", branch)
         except WorkspaceError:

@@ -100,17 +100,25 @@ class Workspace:
             return self.root
         return await asyncio.to_thread(self._worktree, key)
 
-    def _path(self, key: str) -> Path:
+    def worktree_path(self, key: str) -> Path:
+        """Where the worktree of ``key`` is (or will be): ``.foreman/worktrees/<key>``."""
         return self.root / ".foreman" / "worktrees" / key
 
     def _worktree(self, key: str) -> Path:
-        path = self._path(key)
-        if path.exists():  # a retry or a resumed run continues on the same branch
+        return self.add_worktree(key, BRANCH_PREFIX + key, start="HEAD")
+
+    def add_worktree(self, key: str, branch: str, *, start: str) -> Path:
+        """The worktree ``.foreman/worktrees/<key>`` on ``branch``, made from ``start`` unless the branch exists.
+
+        An existing worktree is returned as it is (a retry or a resumed run continues on the same
+        branch). Raises WorkspaceError with git's words.
+        """
+        path = self.worktree_path(key)
+        if path.exists():
             return path
-        branch = BRANCH_PREFIX + key
         with _git_lock(self.root):  # concurrent `git worktree add` in one repository can read half-made entries
             try:
-                git(self.root, "worktree", "add", "-q", "-b", branch, str(path), "HEAD")
+                git(self.root, "worktree", "add", "-q", "-b", branch, str(path), start)
             except WorkspaceError as exc:
                 if "already exists" not in str(exc):
                     raise
@@ -123,19 +131,19 @@ class Workspace:
 
     def worktree_of(self, key: str) -> Path:
         """Where the session of ``key`` works: its worktree when it has one, else the root."""
-        return self._path(key) if self.git and self._path(key).exists() else self.root
+        return self.worktree_path(key) if self.git and self.worktree_path(key).exists() else self.root
 
     async def head(self, key: str) -> str | None:
         """The commit the worktree of ``key`` is at (None outside git or before it exists)."""
-        if not self.git or not self._path(key).exists():
+        if not self.git or not self.worktree_path(key).exists():
             return None
-        return await asyncio.to_thread(git, self._path(key), "rev-parse", "HEAD")
+        return await asyncio.to_thread(git, self.worktree_path(key), "rev-parse", "HEAD")
 
     async def commit(self, key: str, message: str) -> list[str]:
         """Commit everything changed in the worktree of ``key``; returns the changed paths (empty: nothing)."""
-        if not self.git or not self._path(key).exists():
+        if not self.git or not self.worktree_path(key).exists():
             return []
-        return await asyncio.to_thread(self._commit, self._path(key), message)
+        return await asyncio.to_thread(self._commit, self.worktree_path(key), message)
 
     @staticmethod
     def _commit(path: Path, message: str) -> list[str]:
