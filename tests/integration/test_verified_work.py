@@ -146,7 +146,7 @@ async def test_merge_queue_merges_in_order_and_turns_a_conflict_into_a_merge_iss
 async def test_merge_queue_hands_over_a_merge_that_breaks_an_earlier_issues_check(repo):
     root, ws, store = repo
     base = git(root, "rev-parse", "HEAD")
-    first = await close_with(store, ws, "Keep line one", "line one\nline two\n", ["grep -q 'line one' app.txt"])
+    await close_with(store, ws, "Keep line one", "line one\nline two\n", ["grep -q 'line one' app.txt"])
     second = await close_with(store, ws, "Rewrite", "something else\n", [])
     results = await MergeQueue(store, ws, base=base).advance()
     assert [r.state for r in results] == ["merged", "failed"]
