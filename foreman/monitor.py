@@ -16,6 +16,8 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amplifier_core.models import HookResult
+
 from foreman.issues import EventKind, Issue, IssueStore, IssueUpdate, Status
 from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.listing import workspace_listing
@@ -111,6 +113,16 @@ class Monitor:
         self.session = session
         self.store = store
         self.workspace = workspace
+        self.focus: str | None = None  # the issue under review; the foreman's tools may act on it only
+        session.coordinator.hooks.register("tool:pre", self._only_the_focus, name="foreman-review-focus")
+
+    async def _only_the_focus(self, event: str, data: dict) -> HookResult:
+        """A ``tool:pre`` hook: during a review, a call naming another issue is denied (small models
+        otherwise unblock whichever id they saw last, and a ping-pong on that issue is never caught)."""
+        wanted = (data.get("arguments") or {}).get("id")
+        if self.focus is None or wanted in (None, self.focus):
+            return HookResult()
+        return HookResult(action="deny", reason=f"this review is about {self.focus}; act on {self.focus} only")
 
     async def review(self) -> RunState:
         """Review every blocked and dead-letter issue not waiting for a human; returns the run state.
@@ -137,10 +149,13 @@ class Monitor:
             prompt = unblock_prompt(issue, notes, listing)
         else:
             prompt = retry_prompt(issue, [f"#{a.number} {a.worker}: {a.error or a.outcome}" for a in detail.attempts])
+        self.focus = issue.id
         try:
             await self.session.execute(prompt)
         except RuntimeError as exc:
             await asyncio.to_thread(self.store.note, issue.id, f"foreman review failed: {exc}", author=FOREMAN)
+        finally:
+            self.focus = None
         after = await asyncio.to_thread(self.store.get, issue.id)
         if after.status == issue.status:
             await asyncio.to_thread(self._count_try, after, seen)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from foreman.issues import NewIssue, Status, open_store
 from foreman.issues.identity import RUNTIME_ACTOR
-from foreman.monitor import MAX_FOREMAN_TRIES, NEEDS_HUMAN, TRIES, Monitor, run_state
+from foreman.monitor import MAX_FOREMAN_TRIES, NEEDS_HUMAN, TRIES, Monitor, returns, run_state
 
 
 class FakeForeman:
@@ -23,6 +24,7 @@ class FakeForeman:
         self.store = store
         self.unblocks = unblocks
         self.prompts: list[str] = []
+        self.coordinator = SimpleNamespace(hooks=SimpleNamespace(register=lambda *args, **kwargs: None))
 
     async def execute(self, prompt: str) -> str:
         self.prompts.append(prompt)
@@ -118,3 +120,29 @@ def test_only_a_person_hands_an_issue_back_and_an_answer_before_the_escalation_k
     _review(store, foreman)
     assert len(foreman.prompts) == MAX_FOREMAN_TRIES and store.get(issue.id).status == Status.BLOCKED
     assert [i.id for i in run_state(store).waiting_for_human] == [issue.id]
+
+
+def test_a_review_acts_on_its_own_issue_only(store, tmp_path):
+    """A real foreman session whose FAKE model unblocks the wrong issue: the call is denied."""
+    from foreman.issues.identity import WorkerIdentity
+    from foreman.plans import load_plan
+    from foreman.sessions import open_session
+    from foreman.testing import ScriptedProvider, call
+
+    reviewed = store.create(NewIssue(title="Rotate the password"))
+    other = store.create(NewIssue(title="Other work"))
+    _block_by_worker(store, reviewed.id)
+    _block_by_worker(store, other.id)
+
+    async def run() -> None:
+        model = ScriptedProvider([call("issue_unblock", id=other.id, note="go"), "HUMAN"] * 2)
+        session = await open_session(load_plan("foreman"), workspace=tmp_path, store=store, provider=model,
+                                     identity=WorkerIdentity(name="foreman", role="foreman"))
+        try:
+            monitor = Monitor(session, store, tmp_path)
+            await monitor._review_one(store.get(reviewed.id), returns(store, reviewed.id))
+        finally:
+            await session.cleanup()
+
+    asyncio.run(run())
+    assert store.get(other.id).status == Status.BLOCKED, "the review of another issue could not unblock it"
