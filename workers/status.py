@@ -43,6 +43,7 @@ class StatusReporter:
         self.stats = stats
         self.interval = interval
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task | None = None
 
     def snapshot(self) -> WorkerStatus:
@@ -63,19 +64,21 @@ class StatusReporter:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        # Stop the loop and wait for it, never cancel it: a cancelled write still runs in its thread
+        # and could land after the final one (a stopped worker shown as idle).
+        self._stopping = True
+        self._wake.set()
+        await self._task
         await self._write()
 
     async def _run(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that arrives just after the
-            # wake-up, and the reporter (and the worker waiting on it) would never stop
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             self._wake.clear()
-            await self._write()
+            if not self._stopping:
+                await self._write()
 
     async def _write(self) -> None:
         """Write the row; a failed write is logged and skipped (the status is never worth stopping a worker)."""

@@ -18,5 +18,31 @@ async def test_reporter_stops_when_the_stop_comes_right_after_a_change(store):
         async with reporter:
             reporter.changed()
             await asyncio.sleep(0)  # one loop step: the wake-up completes, the reporter has not resumed yet
-    assert reporter._task.cancelled()
+    assert reporter._task.done()
     assert [w.name for w in store.worker_list(since=0)] == ["coding-1"]
+
+
+async def test_a_write_still_running_at_the_stop_never_lands_after_the_final_one(store, monkeypatch):
+    """The last row is the stopped state even when the loop's write of an older state is slow."""
+    import threading
+    import time
+
+    put = store.worker_put
+    slow = threading.Event()
+
+    def worker_put(status):
+        if status.state == "idle" and not slow.is_set():
+            slow.set()
+            time.sleep(0.3)  # the loop's write is still in its thread when the worker stops
+        put(status)
+
+    monkeypatch.setattr(store, "worker_put", worker_put)
+    stats = WorkerStats(state="starting")
+    reporter = StatusReporter(store, "coding-1", "coding", stats, interval=60.0)
+    async with asyncio.timeout(HANG_GUARD):
+        async with reporter:
+            stats.state = "idle"
+            reporter.changed()
+            await asyncio.to_thread(slow.wait)
+            stats.state = "stopped"
+    assert [w.state for w in store.worker_list(since=0)] == ["stopped"]
