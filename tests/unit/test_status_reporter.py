@@ -29,11 +29,15 @@ async def test_a_write_still_running_at_the_stop_never_lands_after_the_final_one
 
     put = store.worker_put
     slow = threading.Event()
+    landed = threading.Event()
 
     def worker_put(status):
         if status.state == "idle" and not slow.is_set():
             slow.set()
             time.sleep(0.3)  # the loop's write is still in its thread when the worker stops
+            put(status)
+            landed.set()
+            return
         put(status)
 
     monkeypatch.setattr(store, "worker_put", worker_put)
@@ -45,4 +49,5 @@ async def test_a_write_still_running_at_the_stop_never_lands_after_the_final_one
             reporter.changed()
             await asyncio.to_thread(slow.wait)
             stats.state = "stopped"
+    await asyncio.to_thread(landed.wait, HANG_GUARD)  # every write has landed
     assert [w.state for w in store.worker_list(since=0)] == ["stopped"]
