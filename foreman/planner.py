@@ -17,7 +17,8 @@ from foreman.issues import Issue, IssueStore
 from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.plans import MountPlan
 from foreman.sessions import FleetSession
-from foreman.tasks import TASK_KEY, TaskSpec
+from foreman.backlog import import_tasks
+from foreman.tasks import TaskSpec, check_graph
 
 
 class PlanningError(RuntimeError):
@@ -28,13 +29,18 @@ def check_tasks(tasks: list[TaskSpec], plans: list[MountPlan]) -> None:
     """Refuse a task list before anything is created.
 
     Raises:
-        PlanningError: two tasks share a key (same ``id``, or same title without ids), or a task
+        PlanningError: two tasks share a key (same ``id``, or same title without ids), a
+            ``depends_on``/``parent``/``inputs`` id that is no task or closes a cycle, or a task
             no worker plan takes (the message names the worker types the plans define).
     """
     repeated = sorted(key for key, n in Counter(t.key for t in tasks).items() if n > 1)
     if repeated:
         titles = [t.title for t in tasks if t.key in repeated]
         raise PlanningError(f"tasks {titles} share a key; give each an \"id\" or a different title")
+    try:
+        check_graph(tasks)
+    except ValueError as exc:
+        raise PlanningError(str(exc)) from None
     untaken = [t for t in tasks if not routing.taken(plans, t.new_issue())]
     if untaken:
         listed = "; ".join(f"{t.title!r} (worker_type {t.worker_type!r})" for t in untaken)
@@ -43,12 +49,12 @@ def check_tasks(tasks: list[TaskSpec], plans: list[MountPlan]) -> None:
 
 
 def create_task_issues(store: IssueStore, tasks: list[TaskSpec]) -> list[str]:
-    """Create the task list's issues in one transaction (each once); returns what was not created, for the summary."""
-    results = store.create_keyed([t.new_issue() for t in tasks], key=TASK_KEY, actor=RUNTIME_ACTOR)
-    kept = [issue.id for issue, created in results if not created]
-    if not kept:
-        return []
-    return [f"{len(kept)} of {len(tasks)} tasks were already in the queue and were not created again: {', '.join(kept)}"]
+    """Create the task list's issues (each once) with their dependencies; returns what was not created, for the summary."""
+    report = import_tasks(store, tasks, actor=RUNTIME_ACTOR)
+    kept = [report.ids[t.key] for t in tasks if report.ids[t.key] not in report.created]
+    lines = [f"{len(kept)} of {len(tasks)} tasks were already in the queue and were not created again: "
+             f"{', '.join(kept)}"] if kept else []
+    return lines + [f"{issue_id} updated from its task: {', '.join(fields)}" for issue_id, fields in report.updated.items()]
 
 
 def goal_prompt(goal: str, worker_types: list[str]) -> str:
