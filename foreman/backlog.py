@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
+from pydantic import BaseModel, Field
 
 from foreman.issues import DependencyType, Issue, IssueStore, IssueUpdate, Status
 from foreman.tasks import BUDGET, CALL_TIMEOUT, ESTIMATE, INPUTS, TASK_KEY, TASK_METADATA, TaskNote, TaskSpec
@@ -29,21 +28,15 @@ from foreman.tasks import BUDGET, CALL_TIMEOUT, ESTIMATE, INPUTS, TASK_KEY, TASK
 TASK_FIELDS = ("title", "description", "acceptance_criteria", "type", "priority", "labels", "checks")
 
 
-@dataclass
-class ImportReport:
-    """What an import did. Issue ids; ``updated`` maps an issue id to the fields that changed."""
+class ImportReport(BaseModel):
+    """What an import did, by issue id; ``updated`` maps an issue id to the fields that changed."""
 
-    created: list[str] = field(default_factory=list)
-    updated: dict[str, list[str]] = field(default_factory=dict)
-    unchanged: list[str] = field(default_factory=list)
+    created: list[str] = Field(default_factory=list)
+    updated: dict[str, list[str]] = Field(default_factory=dict)
+    unchanged: list[str] = Field(default_factory=list)
     dependencies_added: int = 0
     notes_added: int = 0
-    ids: dict[str, str] = field(default_factory=dict)  #: task key -> issue id
-
-    def as_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape of ``foreman import``."""
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "dependencies_added": self.dependencies_added, "notes_added": self.notes_added, "ids": self.ids}
+    ids: dict[str, str] = Field(default_factory=dict)  #: task key -> issue id
 
 
 def import_tasks(store: IssueStore, tasks: list[TaskSpec], *, actor: str) -> ImportReport:
@@ -150,7 +143,7 @@ def write_tasks(tasks: list[TaskSpec], path: Path) -> None:
 
     The file is written next to its final name and renamed, so a failed export never leaves half a file.
     """
-    data = [task.model_dump(mode="json", exclude_defaults=True) for task in tasks]
+    data = [{"id": task.key, **task.model_dump(mode="json", exclude_defaults=True, exclude={"id"})} for task in tasks]
     if path.suffix.lower() == ".json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:

@@ -47,7 +47,8 @@ PLANNING_TOOLS = ["create", "list"]  # tool-issue operations of the foreman's pl
 
 
 class NothingToResume(RuntimeError):
-    """``--resume`` where no run was started: no database, or a database no ``foreman run`` planned."""
+    """``--resume`` where no run was started (no database, or one no ``foreman run`` planned), or a
+    run of the queue as it is where there is no database."""
 
 
 @dataclass
@@ -61,7 +62,8 @@ class FleetConfig:
         workers: per worker type, how many to run (overrides each plan's ``fleet.count``).
         provider: keep only this provider module in every plan (e.g. ``provider-llamacpp``).
         tasks / goal: what the foreman plans (a task list wins over a goal); with ``resume``,
-            default: what the interrupted run planned.
+            default: what the interrupted run planned. Neither (and no ``resume``): the run works
+            the issues already in the database (``foreman import``, issue 12).
         resume: continue the run stored in the database (never creates one).
         provider_factory: replaces every plan's providers (scripted rehearsal, tests).
         processes: run each worker in its own spawned process.
@@ -120,6 +122,10 @@ class Fleet:
         db = resolve_db(config.db, config.workspace.resolve())
         if config.resume and not _database_exists(db):
             raise NothingToResume(f"nothing to resume: no issue database at {db}; start a run with --goal or --tasks")
+        queue_only = not (config.tasks or config.goal or config.resume)
+        if queue_only and not _database_exists(db):
+            raise NothingToResume(f"nothing to run: no issue database at {db}; give --goal or --tasks, "
+                                  "or `foreman init` and `foreman import FILE` first")
         self.foreman_plan, self.worker_plans, self.validator_plans = _select_plans(config)
         self.workspace = Workspace(config.workspace)
         self.store: IssueStore = open_store(db, create=not config.resume)
@@ -229,7 +235,7 @@ class Fleet:
             self.store.set_state(BASE_COMMIT, await asyncio.to_thread(self.workspace.head_commit))
         if tasks:
             self.changes += await asyncio.to_thread(create_task_issues, self.store, tasks)
-        elif not await asyncio.to_thread(self._keep_interrupted_plan):
+        elif goal and not await asyncio.to_thread(self._keep_interrupted_plan):
             await self._plan_goal(goal)
         self.store.set_state(PLANNED, True)
 
@@ -244,11 +250,8 @@ class Fleet:
                                 f"{', '.join(made)}")
         return bool(made)
 
-    async def _plan_goal(self, goal: str | None) -> None:
+    async def _plan_goal(self, goal: str) -> None:
         """The planning turn, in its own session that sees only ``issue_create`` and ``issue_list``."""
-        if not goal:
-            raise NothingToResume("nothing to plan: the interrupted run stored no goal or task list; "
-                                  "give --goal or --tasks")
         tools = {"operations": PLANNING_TOOLS, "require_checks": self.config.run_checks}
         planner = await self._foreman_session(self.foreman_plan.with_tool_config("tool-issue", **tools))
         try:

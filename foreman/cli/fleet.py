@@ -105,7 +105,8 @@ def verification_options(command: Callable) -> Callable:
 
 @click.command("run")
 @click.option("--goal", help="What the foreman should plan, in words.")
-@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list the foreman turns into issues.")
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False),
+              help="Task file (YAML or JSON) the foreman turns into issues (as `foreman import` does).")
 @click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Directory to work in (a git repository gets a worktree per issue).")
 @click.option("--db", envvar="FOREMAN_DB", help="Issue database [default: WORKSPACE/.foreman/issues.db].")
@@ -120,9 +121,10 @@ def verification_options(command: Callable) -> Callable:
 @verification_options
 def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal,
                 no_validation, into):
-    """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human."""
-    if not (goal or tasks_file or resume):
-        fail("give --goal, --tasks or --resume")
+    """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human.
+
+    With neither (nor --resume), work the issues already in the database (`foreman import FILE`).
+    """
     try:
         config = FleetConfig(workspace=Path(workspace), db=db, plans_dir=Path(plans_dir), workers=parse_workers(workers_spec),
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,

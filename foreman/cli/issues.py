@@ -43,12 +43,14 @@ STATUSES = click.Choice([s.value for s in Status])
 DEP_TYPES = click.Choice([d.value for d in DependencyType])
 
 
-def store_command(*, create: bool = False) -> Callable:
+def store_command(*, create: bool = False, prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable:
     """Decorator: adds ``--db`` and ``--json``, checks the inputs, opens the store, prints the result,
     maps errors to exit codes.
 
     Put it above the command's other decorators that can raise (``filter_options``), so their errors
     are reported the same way. The wrapped function takes ``store`` first and returns what to print.
+    ``prepare`` maps the command's arguments before the store is opened (e.g. reads a task file), so
+    its errors change nothing, not even create a database.
     """
 
     def decorate(func: Callable) -> Callable:
@@ -58,6 +60,8 @@ def store_command(*, create: bool = False) -> Callable:
         def wrapper(db: str | None, as_json: bool, **kwargs: Any) -> None:
             try:
                 _check_inputs(click.get_current_context().command.params, kwargs | {"db": db})
+                if prepare is not None:
+                    kwargs = prepare(kwargs)
                 location = resolve_db(db)
                 _check_db_path(location)
                 store = open_store(location, create=create)

@@ -50,6 +50,17 @@ class DependencyRemoved(BaseModel):
     removed: DependencyEdge
 
 
+class CommandReport(BaseModel):
+    """A command's result that says itself in sentences (``foreman import``, ``status``, ...).
+
+    ``--json`` prints its fields; plain output prints :meth:`lines`, one per line, never as markup.
+    """
+
+    def lines(self) -> list[str]:
+        """The plain-text output, one string per line."""
+        raise NotImplementedError(f"{type(self).__name__} must say how it prints")
+
+
 def emit(result: Any, as_json: bool) -> None:
     """Print a command's result (pydantic model, list of models, dict or None)."""
     if as_json:
@@ -72,6 +83,8 @@ def emit_error(payload: dict[str, Any], as_json: bool) -> None:
 
 def _sentence(result: Any) -> Text:
     """One line for one result."""
+    if isinstance(result, CommandReport):
+        return Text("\n".join(result.lines()))
     if isinstance(result, Claim):
         lease = f"{result.lease_expires_at:%H:%M:%S}"
         return Text.assemble("claimed ", (result.issue.id, "bold"), f" as {result.worker}: token {result.token}, "
