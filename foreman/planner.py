@@ -62,7 +62,8 @@ def goal_prompt(goal: str, worker_types: list[str]) -> str:
     return (f"Goal: {goal}\nBreak it into 2 to 7 issues a single worker can finish, and create each with "
             f"issue_create. Set worker_type to one of: {', '.join(worker_types)}. Give each issue acceptance "
             "criteria and checks: shell commands that exit 0 only when the work is done (a test command for code; "
-            "'test -s FILE' for the file a research issue writes). Then say done.")
+            "'test -s FILE' for the file a research issue writes). When an issue needs another's result (a later "
+            "stage), create the earlier one first and put its id in the later one's depends_on. Then say done.")
 
 
 async def plan_goal(session: FleetSession, store: IssueStore, goal: str, worker_types: list[str]) -> list[Issue]:

@@ -16,6 +16,7 @@ import asyncio
 from foreman.issues import Issue, IssueStore
 from foreman.issues.errors import ChecksFailed
 from workers.checks import CheckRun, record_runs, run_checks
+from workers.results import record_result
 from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError
 
 VERIFICATION_STATE = "verification"  #: fleet_state key: {"validation", "run_checks"} of the run (for every worker)
@@ -38,11 +39,13 @@ class CloseGate:
         self.store, self.workspace, self.key = store, workspace, key
         self.validation, self.actor, self.timeout, self.run_checks = validation, actor, timeout, run_checks
 
-    async def close(self, issue_id: str, token: int | None, summary: str) -> Issue:
+    async def close(self, issue_id: str, token: int | None, summary: str, outputs: dict[str, str] | None = None) -> Issue:
         """Close (or submit for review) ``issue_id`` held with ``token`` if its checks pass.
 
         ``token`` None is an operator's close of an unclaimed issue (``foreman issues close``): the
-        checks still run, then the issue closes (an operator is its own reviewer).
+        checks still run, then the issue closes (an operator is its own reviewer). A passing close
+        stores the issue's result (summary, ``outputs`` by name, files changed) for the issues
+        that depend on it (workers/results.py).
 
         Raises:
             ChecksFailed: the commit or a check failed (the message, the model's feedback, says which and why).
@@ -56,6 +59,8 @@ class CloseGate:
         failed = [run for run in runs if not run.passed]
         if failed:
             raise ChecksFailed(refusal(failed, len(runs)))
+        await record_result(self.store, self.workspace, self.key, issue_id, token, summary=summary, outputs=outputs,
+                            actor=self.actor)
         if self.validation and token is not None:
             return await asyncio.to_thread(self.store.submit, issue_id, token, summary=summary)
         return await asyncio.to_thread(self.store.close, issue_id, reason=summary, actor=self.actor, token=token)

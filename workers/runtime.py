@@ -34,6 +34,7 @@ from workers.checks import CHECK_TIMEOUT
 from workers.gate import CloseGate
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
 from workers.recorder import EventSink, SessionRecorder, WorkerStats
+from workers.results import upstream
 from workers.review import BASE_COMMIT, branch_diff, review_prompt, verdict_prompt
 from workers.status import StatusReporter
 from workers.workspace import Workspace
@@ -168,7 +169,9 @@ class Worker:
         return True
 
     async def _task_prompt(self, issue_id: str) -> str:
-        return task_prompt(await asyncio.to_thread(self.store.show, issue_id))
+        """The issue as the session's task, with the results of the issues it builds on (issue 12)."""
+        detail = await asyncio.to_thread(self.store.show, issue_id)
+        return task_prompt(detail, await asyncio.to_thread(upstream, self.store, detail))
 
     async def _review_prompt(self, issue_id: str) -> str:
         """The validator's task: the issue, its evidence and the diff of its branch against the run's base."""

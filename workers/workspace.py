@@ -145,6 +145,14 @@ class Workspace:
             return []
         return await asyncio.to_thread(self._commit, self.worktree_path(key), message)
 
+    async def changed_files(self, key: str, base: str | None) -> list[str]:
+        """Paths the branch of ``key`` changed since ``base`` (default: the user's checkout); empty outside git."""
+        if not self.git or not self.worktree_path(key).exists():
+            return []
+        since = base or await asyncio.to_thread(self.head_commit)
+        changed = await asyncio.to_thread(git, self.worktree_path(key), "diff", "--name-only", f"{since}...HEAD")
+        return changed.splitlines()
+
     @staticmethod
     def _commit(path: Path, message: str) -> list[str]:
         git(path, "add", "-A")

@@ -21,7 +21,7 @@ from amplifier_core.models import ToolResult
 from pydantic import ValidationError
 
 from amplifier_module_tool_issue.binding import Binding
-from foreman.issues import Issue, IssueFilter, IssueType, NewIssue, Status
+from foreman.issues import DependencyType, Issue, IssueFilter, IssueType, NewIssue, Status
 from foreman.issues.errors import ChecksFailed, InvalidInput, IssueError, NothingReady, NotTaken
 from foreman.issues.identity import RUNTIME_ACTOR
 
@@ -71,13 +71,18 @@ def _target(binding: Binding, args: dict[str, Any]) -> tuple[str, int | None]:
 
 
 def _create(b: Binding, a: dict[str, Any]) -> Any:
+    """Create the issue, then its ``depends_on`` edges (pipeline stages, issue 12); every id is checked first."""
     meta = {"worker_type": a["worker_type"]} if a.get("worker_type") else {}
     new = NewIssue(title=a["title"], description=a.get("description", ""), acceptance_criteria=a.get("acceptance", ""),
                    type=a.get("type", "task"), priority=a.get("priority", 2), metadata=meta,
                    checks=a.get("checks", []), blocked_reason=a.get("blocked_reason"))
     if b.require_checks:
         _check_verifiable(new)
-    return brief(b.store.create(new, actor=b.identity.name))
+    waits_on = [b.store.get(issue_id).id for issue_id in a.get("depends_on", [])]
+    issue = b.store.create(new, actor=b.identity.name)
+    for depends_on in waits_on:
+        b.store.dep_add(issue.id, depends_on, DependencyType.BLOCKS, actor=b.identity.name)
+    return brief(issue) | ({"depends_on": waits_on} if waits_on else {})
 
 
 def _check_verifiable(new: NewIssue) -> None:
@@ -179,7 +184,7 @@ async def _close(b: Binding, a: dict[str, Any]) -> Any:
     """A worker's close goes through the runtime's close gate (commit, checks, then review); see workers/gate.py."""
     issue_id, token = _target(b, a)
     if b.gate is not None and token is not None:
-        issue = await b.gate.close(issue_id, token, a["summary"])
+        issue = await b.gate.close(issue_id, token, a["summary"], a.get("outputs"))
     else:
         issue = await asyncio.to_thread(_close_ungated, b, issue_id, token, a["summary"])
     if token is not None:
@@ -225,6 +230,8 @@ OPERATIONS: dict[str, Operation] = {
             "acceptance": TEXT,
             "checks": {"type": "array", "items": {"type": "string", "maxLength": 500}, "maxItems": 10,
                        "description": "Shell commands that exit 0 only when the work is done"},
+            "depends_on": {"type": "array", "items": ISSUE_ID, "maxItems": 10,
+                           "description": "Ids of issues that must close first; their results reach this one"},
         }, ("title",), _create),
         Operation("issue_list", "List issues, optionally by status.", {
             "status": {"enum": [s.value for s in Status]}, "limit": LIMIT,
@@ -236,7 +243,9 @@ OPERATIONS: dict[str, Operation] = {
         Operation("issue_block", "Mark an issue blocked, saying what input is missing.",
                   {"id": ID, "reason": TEXT}, ("reason",), _finishing("block")),
         Operation("issue_close", "Close an issue as done, summarising the result. Its checks run first.",
-                  {"id": ID, "summary": TEXT}, ("summary",), _close),
+                  {"id": ID, "summary": TEXT, "outputs": {
+                      "type": "object", "additionalProperties": TEXT, "maxProperties": 10,
+                      "description": "Named results for the issues that depend on this one"}}, ("summary",), _close),
         Operation("issue_verdict", "Give your review verdict on the issue you review.", {
             "verdict": {"enum": ["PASS", "FAIL"]},
             "critical_issues": {"type": "array", "items": TEXT, "maxItems": 20, "description": "What must be fixed"},

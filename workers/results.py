@@ -1,0 +1,44 @@
+"""Pipelines: what a closed issue hands on, and which issues' results a task prompt gets (issue 12, seed 002).
+
+When a worker's close passes its checks, :func:`record_result` stores the result in the issue's
+``metadata["result"]``: ``{"summary", "outputs", "files"}`` (the close summary, the named
+outputs the worker gave ``issue_close``, the files changed on its branch since the run's base).
+The check evidence is already in the event log. :func:`upstream` finds the issues whose results
+an issue's prompt shows: those it depends on (``blocks``) and those its task lists in ``inputs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate
+from foreman.issues.models import IssueDetail
+from foreman.tasks import INPUTS, TASK_KEY
+from workers.review import BASE_COMMIT
+from workers.workspace import Workspace
+
+RESULT = "result"  #: issue metadata key: ``{"summary": str, "outputs": {name: text}, "files": [path, ...]}``
+
+
+async def record_result(store: IssueStore, workspace: Workspace, key: str, issue_id: str, token: int | None, *,
+                        summary: str, outputs: dict[str, str] | None, actor: str) -> None:
+    """Store the result of ``issue_id``, worked in the worktree of ``key``, before it is submitted or closed.
+
+    Raises:
+        IssueError: the store refused (stale token, expired lease).
+    """
+    base = await asyncio.to_thread(store.get_state, BASE_COMMIT)
+    files = await workspace.changed_files(key, base)
+    result: dict[str, Any] = {"summary": summary, "outputs": outputs or {}, "files": files}
+    update = IssueUpdate(metadata={RESULT: result})
+    await asyncio.to_thread(store.update, issue_id, update, actor=actor, token=token)
+
+
+def upstream(store: IssueStore, detail: IssueDetail) -> list[IssueDetail]:
+    """The issues whose results ``detail``'s prompt gets: its ``blocks`` dependencies, then its task's
+    ``inputs`` (task keys) not among them; each once, in that order."""
+    ids = [d.depends_on for d in detail.dependencies if d.type == DependencyType.BLOCKS]
+    for key in detail.issue.metadata.get(INPUTS) or []:
+        ids += [i.id for i in store.list(where=IssueFilter(metadata={TASK_KEY: key})) if i.id not in ids]
+    return [store.show(issue_id) for issue_id in ids]
