@@ -8,8 +8,9 @@ conversation and answer the way a competent agent would:
 - foreman: plans a free goal as one issue per worker type (a task list needs no model: the
   runtime creates it), unblocks a blocked issue by pointing at a workspace file that matches the
   missing input, and answers HUMAN to a dead-letter retry;
-- worker: notes its plan, writes a file for its issue, closes it; when the close is refused it
-  writes the files the failing checks name and closes again; a merge issue gets both sides kept;
+- worker: notes its plan, writes a file for its issue, closes it (naming that file as its
+  ``notes`` output); when the close is refused it writes the files the failing checks name and
+  closes again; a merge issue gets both sides kept;
 - validator: FAILs work whose acceptance criteria ask it to name its issue and that does not,
   PASSes the rest (so a rehearsal shows a refused close, a FAIL, and a merge conflict resolved).
 """
@@ -109,7 +110,7 @@ def worker_turn(request: ChatRequest) -> Any:
         return [call("write_file", path=path, content=f"# {title}\n\nWritten by the rehearsal.\n{mention}")
                 for path in missing]
     if called[-1] != "issue_close":
-        return call("issue_close", summary=f"Rehearsal: did '{title}'.")
+        return call("issue_close", summary=f"Rehearsal: did '{title}'.", outputs={"notes": f"rehearsal/{issue_id}.md"})
     return f"Closed {issue_id}."
 
 

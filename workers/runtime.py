@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from amplifier_core.models import HookResult
@@ -157,8 +158,11 @@ class Worker:
         self.identity.claim = claim
         self._enter("working", claim.issue.id, "reviewing" if reviewing else "claimed")
         try:
-            prompt = await (self._review_prompt(claim.issue.id) if reviewing else self._task_prompt(claim.issue.id))
-            where = self.workspace.worktree_of(claim.issue.id) if reviewing else await self.workspace.checkout(claim.issue.id)
+            if reviewing:
+                prompt = await self._review_prompt(claim.issue.id)
+                where = self.workspace.worktree_of(claim.issue.id)
+            else:
+                prompt, where = await self._task(claim.issue.id)
             session = await self._open(where, claim.issue.id)
         except Exception as exc:
             await self._release(claim.issue.id, claim.token, f"session did not start: {exc}")
@@ -168,10 +172,13 @@ class Worker:
         await settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
         return True
 
-    async def _task_prompt(self, issue_id: str) -> str:
-        """The issue as the session's task, with the results of the issues it builds on (issue 12)."""
+    async def _task(self, issue_id: str) -> tuple[str, Path]:
+        """The issue as the session's task with the results of the issues it builds on, and its worktree
+        holding their work (issue 12)."""
         detail = await asyncio.to_thread(self.store.show, issue_id)
-        return task_prompt(detail, await asyncio.to_thread(upstream, self.store, detail))
+        earlier = await asyncio.to_thread(upstream, self.store, detail)
+        where = await self.workspace.checkout(issue_id, [d.issue.id for d in earlier])
+        return task_prompt(detail, earlier), where
 
     async def _review_prompt(self, issue_id: str) -> str:
         """The validator's task: the issue, its evidence and the diff of its branch against the run's base."""

@@ -90,22 +90,33 @@ class Workspace:
                                  f"create the {BRANCH_PREFIX}<issue> branches; rename it "
                                  f"(git branch -m {BRANCH_PREFIX.rstrip('/')} NEW-NAME)")
 
-    async def checkout(self, key: str) -> Path:
+    async def checkout(self, key: str, builds_on: list[str] = ()) -> Path:
         """The directory to work in: the worktree of branch ``foreman/<key>`` in a git repository, else the root.
 
         ``key`` is the issue id (runtime claim mode) or a session label (agent mode, where the issue is
-        not known before the session starts).
+        not known before the session starts). A new worktree merges the branches of ``builds_on``
+        (issue ids of earlier pipeline stages) that exist, so a stage starts with their files
+        (issue 12); when they conflict, it starts from HEAD alone.
         """
         if not self.git:
             return self.root
-        return await asyncio.to_thread(self._worktree, key)
+        return await asyncio.to_thread(self._worktree, key, list(builds_on))
 
     def worktree_path(self, key: str) -> Path:
         """Where the worktree of ``key`` is (or will be): ``.foreman/worktrees/<key>``."""
         return self.root / ".foreman" / "worktrees" / key
 
-    def _worktree(self, key: str) -> Path:
-        return self.add_worktree(key, BRANCH_PREFIX + key, start="HEAD")
+    def _worktree(self, key: str, builds_on: list[str]) -> Path:
+        if self.worktree_path(key).exists():
+            return self.worktree_path(key)
+        path = self.add_worktree(key, BRANCH_PREFIX + key, start="HEAD")
+        branches = [BRANCH_PREFIX + i for i in builds_on if _ref_exists(self.root, f"refs/heads/{BRANCH_PREFIX}{i}")]
+        if branches:
+            try:
+                git(path, "merge", "-q", "--no-edit", "-m", f"Start from {', '.join(branches)}", *branches)
+            except WorkspaceError:  # a conflict: leave the worktree as HEAD made it
+                subprocess.run(["git", "merge", "--abort"], cwd=path, capture_output=True)
+        return path
 
     def add_worktree(self, key: str, branch: str, *, start: str) -> Path:
         """The worktree ``.foreman/worktrees/<key>`` on ``branch``, made from ``start`` unless the branch exists.
