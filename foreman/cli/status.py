@@ -33,17 +33,21 @@ class StatusResult(Progress, CommandReport):
         lines = [f"{self.total} issues: {self.counts['closed']} closed ({self.done_percent:g}% done), {others}"]
         for kind, counts in self.by_worker_type.items():
             lines.append(f"  {kind}: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+        if self.counts["closed"] == self.total:
+            return [*lines, f"elapsed: {duration(self.elapsed_seconds)}; every issue is closed", self._spend_line()]
         remaining = []
         if self.remaining_estimate_hours is not None:
             remaining.append(f"{self.remaining_estimate_hours:g} h estimated (estimate_hours of the issues left)")
         if self.remaining_seconds_at_pace is not None:
             remaining.append(f"about {duration(self.remaining_seconds_at_pace)} at this run's pace")
         lines.append(f"elapsed: {duration(self.elapsed_seconds)}; remaining: {', '.join(remaining) or 'unknown'}")
+        return [*lines, self._spend_line()]
+
+    def _spend_line(self) -> str:
         spend = self.spend
         budget = "" if spend.budget_usd is None else f" of ${spend.budget_usd:.2f}"
-        lines.append(f"model calls: {spend.model_calls}, tokens: {spend.input_tokens} in / {spend.output_tokens} out, "
-                     f"cost: ${spend.cost_usd:.4f}{budget}")
-        return lines
+        return (f"model calls: {spend.model_calls}, tokens: {spend.input_tokens} in / {spend.output_tokens} out, "
+                f"cost: ${spend.cost_usd:.4f}{budget}")
 
 
 @click.command("status")
