@@ -56,7 +56,8 @@ def default_tasks(rehearsal: bool) -> list[TaskSpec]:
 
 @click.command()
 @click.option("--goal", help="Plan this goal instead of the seed scenario.")
-@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="JSON task list instead of the seed scenario.")
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False),
+              help="Task file (YAML or JSON, e.g. examples/tool-builder.yaml) instead of the seed scenario.")
 @click.option("--workspace", type=click.Path(file_okay=False), default=str(DEFAULT_WORKSPACE), show_default=True,
               help="Work here. The default, or a path that does not exist yet, is created fresh with the seed's "
                    "sample app as a git repository (an old default is moved aside); another existing folder is used as is.")

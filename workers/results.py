@@ -2,7 +2,8 @@
 
 When a worker's close passes its checks, :func:`record_result` stores the result in the issue's
 ``metadata["result"]``: ``{"summary", "outputs", "files"}`` (the close summary, the named
-outputs the worker gave ``issue_close``, the files changed on its branch since the run's base).
+outputs the worker gave ``issue_close``, the files its own commits changed: since the run's
+base, not counting the earlier stages its branch started from).
 The check evidence is already in the event log. :func:`upstream` finds the issues whose results
 an issue's prompt shows: those it depends on (``blocks``) and those its task lists in ``inputs``.
 """
@@ -29,7 +30,9 @@ async def record_result(store: IssueStore, workspace: Workspace, key: str, issue
         IssueError: the store refused (stale token, expired lease).
     """
     base = await asyncio.to_thread(store.get_state, BASE_COMMIT)
-    files = await workspace.changed_files(key, base)
+    detail = await asyncio.to_thread(store.show, issue_id)
+    earlier = [d.issue.id for d in await asyncio.to_thread(upstream, store, detail)]
+    files = await workspace.changed_files(key, base, earlier)
     result: dict[str, Any] = {"summary": summary, "outputs": outputs or {}, "files": files}
     update = IssueUpdate(metadata={RESULT: result})
     await asyncio.to_thread(store.update, issue_id, update, actor=actor, token=token)

@@ -156,13 +156,17 @@ class Workspace:
             return []
         return await asyncio.to_thread(self._commit, self.worktree_path(key), message)
 
-    async def changed_files(self, key: str, base: str | None) -> list[str]:
-        """Paths the branch of ``key`` changed since ``base`` (default: the user's checkout); empty outside git."""
+    async def changed_files(self, key: str, base: str | None, builds_on: list[str] = ()) -> list[str]:
+        """Paths the commits on the branch of ``key`` touched, in the order first touched: commits since
+        ``base`` (default: the user's checkout) that the branches of ``builds_on`` (issue ids) do not
+        hold. Empty outside git."""
         if not self.git or not self.worktree_path(key).exists():
             return []
         since = base or await asyncio.to_thread(self.head_commit)
-        changed = await asyncio.to_thread(git, self.worktree_path(key), "diff", "--name-only", f"{since}...HEAD")
-        return changed.splitlines()
+        others = [BRANCH_PREFIX + i for i in builds_on if _ref_exists(self.root, f"refs/heads/{BRANCH_PREFIX}{i}")]
+        log = await asyncio.to_thread(git, self.worktree_path(key), "log", "--reverse", "--name-only", "--pretty=format:",
+                                      "HEAD", "--not", since, *others)
+        return list(dict.fromkeys(line for line in log.splitlines() if line))
 
     @staticmethod
     def _commit(path: Path, message: str) -> list[str]:

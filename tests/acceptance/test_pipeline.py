@@ -49,6 +49,7 @@ def test_each_stage_gets_the_results_of_the_stages_before_it(git_workspace):
     assert f"- {first.id} {first.title}: Rehearsal: did '{first.title}'." in design
     assert f"output notes: rehearsal/{first.id}.md" in design
     assert "docs/requirements.md" in design and "`test -s docs/requirements.md`" in design
+    assert set(stage["design"].metadata[RESULT]["files"]) == {f"rehearsal/{stage['design'].id}.md", "docs/design.md"}
     implement = next(p for p in prompts if p.startswith(f"Your issue is {stage['implement'].id}:"))
     assert f"- {stage['design'].id} {stage['design'].title}: " in implement  # depends_on
     assert f"- {first.id} {first.title}: " in implement  # inputs
