@@ -225,3 +225,15 @@ async def test_planning_with_require_checks_refuses_unverifiable_issues(shared):
     made = await create.execute({"title": "pricing", "type": "research", "checks": ["test -s research/p.md"],
                                  "acceptance": "three models"})
     assert made.success and shared.get(made.output["id"]).acceptance_criteria == "three models"
+
+
+async def test_foreman_creates_pipeline_stages_with_depends_on(shared):
+    """Issue 12: a later stage waits for the earlier one; an unknown id creates nothing."""
+    tools = await _mounted(shared, WorkerIdentity(name="foreman", role="foreman"), ["create"])
+    first = (await tools["issue_create"].execute({"title": "Requirements", "worker_type": "coding"})).output
+    second = await tools["issue_create"].execute({"title": "Design", "worker_type": "coding", "depends_on": [first["id"]]})
+    assert second.success and second.output["depends_on"] == [first["id"]]
+    assert [i.id for i in shared.ready()] == [first["id"]]
+    assert [d.depends_on for d in shared.show(second.output["id"]).dependencies] == [first["id"]]
+    missing = await tools["issue_create"].execute({"title": "Package", "depends_on": ["fm-none"]})
+    assert not missing.success and missing.error["code"] == "not_found" and len(shared.list()) == 2
