@@ -18,7 +18,7 @@ from pathlib import Path
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import EventKind, Issue, IssueStore, IssueUpdate, Status
+from foreman.issues import DependencyType, EventKind, Issue, IssueStore, IssueUpdate, Status
 from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.listing import workspace_listing
 from foreman.sessions import FleetSession
@@ -79,10 +79,27 @@ def needs_human(issue: Issue) -> bool:
 
 
 def run_state(store: IssueStore) -> RunState:
-    """Count issues by status and list those still waiting for a human."""
+    """Count issues by status and list those still waiting for a human: handed to one, or open
+    behind one (a later pipeline stage whose earlier stage is in dead letter can never be ready)."""
     waiting = [i for i in store.list(statuses=[Status.BLOCKED, Status.DEAD_LETTER])
                if needs_human(i) and not answered(i, returns(store, i.id))]
-    return RunState(counts=store.counts(), waiting_for_human=waiting)
+    return RunState(counts=store.counts(), waiting_for_human=waiting + _behind(store, {i.id for i in waiting}))
+
+
+def _behind(store: IssueStore, waiting: set[str]) -> list[Issue]:
+    """Open issues that wait, through ``blocks`` or ``parent-child`` edges, on one of ``waiting`` (issue 12)."""
+    if not waiting:
+        return []
+    candidates = store.list(statuses=[Status.OPEN])
+    waits_on = {}
+    for issue in candidates:
+        detail = store.show(issue.id)
+        waits_on[issue.id] = ({d.depends_on for d in detail.dependencies if d.type == DependencyType.BLOCKS}
+                              | {d.issue_id for d in detail.dependents if d.type == DependencyType.PARENT_CHILD})
+    stuck: set[str] = set()
+    while grown := {i.id for i in candidates if i.id not in stuck and waits_on[i.id] & (waiting | stuck)}:
+        stuck |= grown
+    return [i for i in candidates if i.id in stuck]
 
 
 def unblock_prompt(issue: Issue, notes: list[str], listing: str) -> str:

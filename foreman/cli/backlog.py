@@ -51,9 +51,10 @@ class ImportResult(ImportReport, CommandReport):
         keys = {issue_id: key for key, issue_id in self.ids.items()}
         lines = [f"created {issue_id} ({keys[issue_id]})" for issue_id in self.created]
         lines += [f"updated {issue_id} ({keys[issue_id]}): {', '.join(fields)}" for issue_id, fields in self.updated.items()]
+        added = f"{self.dependencies_added} {'dependency' if self.dependencies_added == 1 else 'dependencies'}"
+        added += f" and {self.notes_added} {'note' if self.notes_added == 1 else 'notes'} added"
         lines.append(f"imported {self.file}: {len(self.created)} created, {len(self.updated)} updated, "
-                     f"{len(self.unchanged)} unchanged, {self.dependencies_added} dependencies and "
-                     f"{self.notes_added} notes added")
+                     f"{len(self.unchanged)} unchanged; {added}")
         return lines
 
 

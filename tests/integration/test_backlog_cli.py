@@ -70,7 +70,7 @@ def test_importing_a_file_twice_creates_nothing_new_and_a_changed_task_updates_i
     issue = foreman("issues", "show", design)["issue"]
     assert issue["title"] == "Design it twice" and issue["metadata"]["budget"] == {"max_tokens": 5000}
     plain = foreman("import", str(tmp_path / "changed.yaml"), as_json=False)
-    assert "0 created, 0 updated, 3 unchanged" in plain.stdout
+    assert "0 created, 0 updated, 3 unchanged; 0 dependencies and 0 notes added" in plain.stdout
 
 
 def test_export_then_import_into_a_fresh_database_gives_the_same_issues_dependencies_and_notes(foreman, tmp_path):

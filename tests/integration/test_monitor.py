@@ -146,3 +146,19 @@ def test_a_review_acts_on_its_own_issue_only(store, tmp_path):
 
     asyncio.run(run())
     assert store.get(other.id).status == Status.BLOCKED, "the review of another issue could not unblock it"
+
+
+def test_later_stages_behind_an_issue_handed_to_a_human_wait_for_that_human_too(store):
+    """Issue 12: a pipeline whose first stage is in dead letter is over (its later stages can never be ready)."""
+    first = store.create(NewIssue(title="Requirements", max_attempts=1))
+    second = store.create(NewIssue(title="Design"))
+    third = store.create(NewIssue(title="Implement"))
+    unrelated = store.create(NewIssue(title="Unrelated"))
+    store.dep_add(second.id, first.id)
+    store.dep_add(third.id, second.id)
+    store.fail(first.id, store.claim(first.id, "w1").token, error="checks never passed")
+    _review(store, FakeForeman(store), times=MAX_FOREMAN_TRIES + 1)
+    assert {i.id for i in run_state(store).waiting_for_human} == {first.id, second.id, third.id}
+    assert not run_state(store).over  # the unrelated issue is still workable
+    store.close(unrelated.id)
+    assert run_state(store).over
