@@ -41,7 +41,7 @@ class Progress(BaseModel):
     done_percent: float  #: closed issues / all issues * 100 (0 with no issue)
     by_worker_type: dict[str, dict[str, int]]  #: worker type -> status -> issues (statuses with issues only)
     started_at: float | None  #: epoch seconds: the stored run's start, else the oldest issue's creation
-    elapsed_seconds: float
+    elapsed_seconds: float  #: from ``started_at`` to now, or to the last close once every issue is closed
     remaining_estimate_hours: float | None
     remaining_seconds_at_pace: float | None
     spend: Spend
@@ -67,8 +67,9 @@ def progress(store: IssueStore, now: float) -> Progress:
         kind = str(issue.metadata.get("worker_type") or NO_WORKER_TYPE)
         by_type.setdefault(kind, Counter())[issue.status.value] += 1
     started = run_started(store) or (min(i.created_at.timestamp() for i in issues) if issues else None)
-    elapsed = max(0.0, now - started) if started else 0.0
     left = [i for i in issues if i.status != Status.CLOSED]
+    end = now if left else max(i.closed_at.timestamp() for i in issues)  # all closed: the clock stops
+    elapsed = max(0.0, end - started) if started else 0.0
     estimates = [float(i.metadata[ESTIMATE]) for i in left if isinstance(i.metadata.get(ESTIMATE), int | float)]
     closed = counts[Status.CLOSED.value]
     return Progress(

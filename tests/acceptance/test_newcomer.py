@@ -4,6 +4,7 @@ example task file, ``import``, ``run`` (scripted rehearsal: fake LLMs, real sess
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,10 @@ import yaml
 
 
 def foreman(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run ``foreman ARGS`` in ``cwd``; git looks for no repository above the test's folder (the newcomer has none)."""
+    env = os.environ | {"GIT_CEILING_DIRECTORIES": str(cwd.parent)}
     done = subprocess.run([sys.executable, "-m", "foreman.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=240)
+                          timeout=240, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
