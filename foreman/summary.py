@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from foreman.budgets import model_usage
 from foreman.fleet import RUN, FleetReport
 from foreman.issues import EventKind, IssueStore, Status
 from foreman.issues.models import IssueDetail
@@ -23,33 +23,9 @@ from foreman.merge_queue import MERGE
 from workers.review import BASE_COMMIT
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Model usage: calls, input and output tokens, cost in USD."""
-
-    calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-
 def run_started(store: IssueStore) -> float:
     """When the stored run began (epoch seconds; kept across ``--resume``), 0 when none is stored."""
     return float((store.get_state(RUN) or {}).get("started_at") or 0.0)
-
-
-def model_usage(store: IssueStore, since: float = 0.0) -> Usage:
-    """Usage of every session (workers and foreman) logged at or after ``since`` (epoch seconds), from the event log."""
-    calls = tokens_in = tokens_out = 0
-    cost = 0.0
-    for event in store.events(kinds=[EventKind.SESSION]):
-        if event.data.get("event") == "provider:response" and event.created_at.timestamp() >= since:
-            usage = event.data.get("usage") or {}
-            calls += 1
-            tokens_in += usage.get("input_tokens") or 0
-            tokens_out += usage.get("output_tokens") or 0
-            cost += usage.get("cost_usd") or 0.0
-    return Usage(calls, tokens_in, tokens_out, cost)
 
 
 def worker_lines(store: IssueStore, since: float) -> list[str]:
