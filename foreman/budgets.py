@@ -60,7 +60,8 @@ class Budget(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             key = ".".join(str(part) for part in first["loc"]) or "budget"
-            raise BudgetError(f"{where}: budget key {key}: {first['msg']} "
+            problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+            raise BudgetError(f"{where}: budget key {key}: {problem} "
                               f"(keys: {', '.join(cls.model_fields)})") from None
 
     def over(self, other: Budget) -> Budget:
