@@ -96,7 +96,8 @@ class Usage:
 
 
 def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:
-    """The first limit of ``budget`` that ``used`` (and ``seconds`` of work) reached, as a reason; None if none."""
+    """The first limit of ``budget`` that ``used`` (and ``seconds`` of work) reached, as a reason
+    (``"max_tokens 5000 reached (5210 tokens used)"``); None if none."""
     reached = [
         (budget.max_tokens, used.tokens, "max_tokens", "tokens"),
         (budget.max_cost_usd, used.cost_usd, "max_cost_usd", "USD"),
@@ -105,7 +106,7 @@ def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:
     ]
     for limit, value, name, unit in reached:
         if limit is not None and value >= limit:
-            return f"budget {name} {limit:g} reached ({value:g} {unit} used)"
+            return f"{name} {limit:g} reached ({value:g} {unit} used)"
     return None
 
 

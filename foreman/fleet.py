@@ -374,8 +374,8 @@ class Fleet:
         while not self.stopping.is_set():
             reason = exceeded(self.config.budget, await asyncio.to_thread(meter.read))
             if reason:
-                self.budget_stop = f"run {reason}"
-                self.changes.append(f"the run {reason}: stopped gracefully (raise it and run again with --resume)")
+                self.budget_stop = f"run budget {reason}"
+                self.changes.append(f"the run budget {reason}: stopped gracefully (raise it and run again with --resume)")
                 self.stopping.set()
                 return
             await asyncio.sleep(BUDGET_POLL)

@@ -30,7 +30,7 @@ class BudgetGuard:
         worked: seconds of the issue's earlier attempts.
 
     Attributes:
-        reason: which limit was reached (``"budget max_tokens 5000 reached (5210 tokens used)"``), or None.
+        reason: which limit was reached (``"max_tokens 5000 reached (5210 tokens used)"``), or None.
     """
 
     def __init__(self, budget: Budget, spent: Usage, worked: float) -> None:
