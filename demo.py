@@ -16,7 +16,8 @@ import click
 
 from rich.markup import escape
 
-from foreman.cli.fleet import PROVIDERS, START_ERRORS, console, fail, parse_workers, run_fleet, verification_options
+from foreman.cli.fleet import (PROVIDERS, START_ERRORS, budget_options, console, fail, parse_workers, run_budget, run_fleet,
+                               verification_options)
 from foreman.fleet import FleetConfig
 from foreman.tasks import SEED_TASKS, TaskSpec, create_seed_workspace, load_tasks
 
@@ -69,8 +70,10 @@ def default_tasks(rehearsal: bool) -> list[TaskSpec]:
 @click.option("--rehearsal", is_flag=True, help="Fast scripted rehearsal of the whole verified-work cycle: fake LLMs "
               "play examples/rehearsal.json; everything else is real.")
 @verification_options
-def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal, no_validation, into):
-    """Multi-worker orchestration demo on real Amplifier sessions (exit codes as `foreman run`: 0, 2, 130)."""
+@budget_options
+def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal, no_validation, into,
+         budget_usd, budget_tokens):
+    """Multi-worker orchestration demo on real Amplifier sessions (exit codes as `foreman run`: 0, 2, 3, 130)."""
     path = Path(workspace)
     console.rule("amplifier-foreman demo")
     console.print(provider_banner(provider, rehearsal))
@@ -82,7 +85,7 @@ def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, proces
         tasks = load_tasks(tasks_file) if tasks_file else (None if goal else default_tasks(rehearsal))
         config = FleetConfig(workspace=path, db=db, workers=parse_workers(workers_spec), provider=PROVIDERS[provider],
                              tasks=tasks, goal=goal, resume=resume, processes=processes, validation=not no_validation,
-                             into=into)
+                             into=into, budget=run_budget(budget_usd, budget_tokens))
         console.print(f"workspace: {escape(str(path.resolve()))}")
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
     except START_ERRORS as exc:

@@ -38,7 +38,7 @@ from foreman.issues import Issue, Status
 from foreman.merge_queue import INTEGRATION_BRANCH, MERGE, MERGE_OF
 from foreman.plans import PlanError
 from foreman.rehearsal import rehearsal_provider
-from foreman.summary import model_usage
+from foreman.budgets import model_usage
 from foreman.tasks import TASK_KEY, TaskSpec, load_tasks
 from workers.checks import run_checks
 from workers.workspace import BRANCH_PREFIX, WorkspaceError, git

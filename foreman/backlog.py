@@ -21,8 +21,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
+from foreman.budgets import BUDGET, CALL_TIMEOUT
 from foreman.issues import DependencyType, Issue, IssueStore, IssueUpdate, Status
-from foreman.tasks import BUDGET, CALL_TIMEOUT, ESTIMATE, INPUTS, TASK_KEY, TASK_METADATA, TaskNote, TaskSpec
+from foreman.tasks import ESTIMATE, INPUTS, TASK_KEY, TASK_METADATA, TaskNote, TaskSpec
 
 #: issue fields a task sets (an import updates them to match the file)
 TASK_FIELDS = ("title", "description", "acceptance_criteria", "type", "priority", "labels", "checks")

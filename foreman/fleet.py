@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foreman import routing
+from foreman.budgets import Budget, UsageMeter, exceeded
 from foreman.issues import Issue, IssueStore, open_store, resolve_db
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.issues.identity import WorkerIdentity
@@ -41,6 +42,7 @@ from workers.status import StatusReporter
 from workers.workspace import Workspace
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
+BUDGET_POLL = 0.2  # seconds between looks at the run's spend when it has a budget
 PLANNED = "planned"  # fleet_state key: the foreman's planning is done
 RUN = "run"  # fleet_state key: what the run plans ({"goal", "tasks", "started_at"}); set when a run starts
 PLANNING_TOOLS = ["create", "list"]  # tool-issue operations of the foreman's planning session
@@ -73,6 +75,8 @@ class FleetConfig:
         run_checks: False only for the quality benchmark's baseline: no checks at close or after
             merges, so "closed" is the model's word (as before verified work).
         into: the integration branch the merge queue merges closed branches into.
+        budget: the run's limits (``--budget-usd``, ``--budget-tokens``) over every session since the
+            run started (``--resume`` included); reaching one stops the run gracefully (issue 12).
     """
 
     workspace: Path
@@ -89,6 +93,7 @@ class FleetConfig:
     validation: bool = True
     run_checks: bool = True
     into: str = INTEGRATION_BRANCH
+    budget: Budget = field(default_factory=Budget)
 
 
 @dataclass
@@ -107,6 +112,8 @@ class FleetReport:
     started_at: float = 0.0  #: when this invocation started (store clock, seconds since the epoch)
     into: str = INTEGRATION_BRANCH  #: the integration branch the merge queue merged into
     validated: bool = True  #: whether a validator reviewed closes (False: --no-validation)
+    budget_stop: str | None = None  #: why the run budget stopped the run (None: it did not)
+    budget: Budget = field(default_factory=Budget)  #: the run's budget
 
 
 class Fleet:
@@ -142,6 +149,8 @@ class Fleet:
         self.changes: list[str] = []
         self.lock: RunLock | None = None
         self._keeper: asyncio.Task | None = None
+        self.budget_stop: str | None = None
+        self._tasks: list[asyncio.Task] = []  # the run's own background tasks (the run budget's watch)
 
     def worker_count(self, plan: MountPlan) -> int:
         """How many workers of this plan run (command line over the plan's ``fleet.count``)."""
@@ -201,19 +210,25 @@ class Fleet:
             if on_started:
                 on_started(self)
             running = self._start_processes() if self.config.processes else [asyncio.create_task(w.run()) for w in self.workers]
+            if not self.config.budget.empty:
+                self._tasks.append(asyncio.create_task(self._enforce_run_budget(), name="run-budget"))
             await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root), await self._merge_queue())
             self.store.set_state(RUN_OVER, self.state.over)
             self.run_over.set()
             await asyncio.gather(*running)
             self.foreman_stats.state = "stopped"
         finally:
+            for task in self._tasks:
+                task.cancel()
             await foreman.cleanup()
             await self.sink.flush()
         return FleetReport(issues=self.store.list(), state=self.state, workers={w.name: w.stats for w in self.workers},
                            foreman=self.foreman_stats, provider=foreman.provider,
-                           seconds=time.monotonic() - started, interrupted=self.stopping.is_set() and not self.fault,
+                           seconds=time.monotonic() - started,
+                           interrupted=self.stopping.is_set() and not self.fault and not self.budget_stop,
                            changes=self.changes, fault=self.fault, started_at=self.started_at,
-                           into=self.config.into, validated=self.config.validation)
+                           into=self.config.into, validated=self.config.validation, budget_stop=self.budget_stop,
+                           budget=self.config.budget)
 
     def _what_to_plan(self) -> tuple[list[TaskSpec] | None, str | None]:
         """(tasks, goal): the command line's, else (resuming) what the interrupted run stored."""
@@ -353,6 +368,20 @@ class Fleet:
             except TimeoutError:
                 pass
         self.state = await asyncio.to_thread(run_state, self.store)
+
+
+    async def _enforce_run_budget(self) -> None:
+        """Every :data:`BUDGET_POLL` seconds, add up what the run's sessions used since the run started;
+        at a limit of the run budget, stop the run gracefully (like one Ctrl-C)."""
+        meter = UsageMeter(self.store, since=float((self.store.get_state(RUN) or {}).get("started_at") or 0))
+        while not self.stopping.is_set():
+            reason = exceeded(self.config.budget, await asyncio.to_thread(meter.read))
+            if reason:
+                self.budget_stop = f"run budget {reason}"
+                self.changes.append(f"the run budget {reason}: stopped gracefully (raise it and run again with --resume)")
+                self.stopping.set()
+                return
+            await asyncio.sleep(BUDGET_POLL)
 
 
 async def _merged_more(merges: MergeQueue | None) -> bool:

@@ -2,7 +2,8 @@
 
 Each review asks the foreman session about issues that need it: a blocked issue gets its blocking
 notes and the workspace's files, and the foreman answers with ``issue_unblock``; a dead-letter issue
-gets its attempts, and the foreman retries it with ``issue_reopen`` and changed instructions. An
+gets its attempts, and the foreman retries it with ``issue_reopen`` and changed instructions, unless
+it ran out of its budget (issue 12): that one goes to a human at once, with no model call. An
 issue the foreman leaves as it is after :data:`MAX_FOREMAN_TRIES` reviews, or that keeps coming
 back blocked after the foreman unblocked it that many times, is marked ``needs_human`` (a person
 unblocks or reopens it with the CLI). A person's unblock or reopen (any actor but the foreman and
@@ -24,6 +25,7 @@ from foreman.listing import workspace_listing
 from foreman.sessions import FleetSession
 
 MAX_FOREMAN_TRIES = 2  # reviews of one issue before it is handed to a human
+OVER_BUDGET = "budget"  # the outcome of an attempt stopped at the issue's budget (issue 12)
 NEEDS_HUMAN = "needs_human"
 TRIES = "foreman_tries"
 ANSWERS = "foreman_answers_seen"  # metadata: a person's unblocks/reopens counted when the two keys above were set
@@ -160,6 +162,11 @@ class Monitor:
             await asyncio.to_thread(self._hand_to_human, issue, seen)
             return
         detail = await asyncio.to_thread(self.store.show, issue.id)
+        if issue.status == Status.DEAD_LETTER and detail.attempts and detail.attempts[-1].outcome == OVER_BUDGET:
+            advice = (f"It ran out of its budget ({detail.attempts[-1].error}); a retry would spend more. Raise it "
+                      f"with `foreman issues update {issue.id} --budget KEY=VALUE`, then `foreman issues reopen {issue.id}`.")
+            await asyncio.to_thread(self._hand_to_human, issue, seen, advice)
+            return
         if issue.status == Status.BLOCKED:
             notes = [f"{n.author}: {n.body}" for n in detail.notes]
             listing = await asyncio.to_thread(workspace_listing, self.workspace, issue.blocking_notes or issue.title)
@@ -187,8 +194,8 @@ class Monitor:
         if tries >= MAX_FOREMAN_TRIES:
             self._hand_to_human(issue, seen)
 
-    def _hand_to_human(self, issue: Issue, seen: Returns) -> None:
+    def _hand_to_human(self, issue: Issue, seen: Returns, advice: str | None = None) -> None:
         self._bookkeep(issue, seen, {NEEDS_HUMAN: True})
         action = "unblock" if issue.status == Status.BLOCKED else "reopen"
-        self.store.note(issue.id, f"Needs a human: the foreman could not resolve it. "
-                                  f"Run `foreman issues {action} {issue.id} \"...\"`.", author=FOREMAN)
+        advice = advice or f"The foreman could not resolve it. Run `foreman issues {action} {issue.id} \"...\"`."
+        self.store.note(issue.id, f"Needs a human: {advice}", author=FOREMAN)

@@ -10,13 +10,15 @@ A plan has the seed's shape (``session`` orchestrator + context, ``providers``, 
       "count": 2,                             # how many run by default
       "claim_mode": "runtime",                # or "agent": the model claims through issue_claim
       "lease_ttl": 60,                        # seconds; the runtime heartbeats every lease_ttl / 3
+      "budget": {"max_tokens": 200000},       # default limits of each issue it works (docs/budgets.md)
       "instructions": "You are a coding worker ..."   # the session's system prompt
     }
 
 Strings may hold ``${VAR}`` or ``${VAR:-default}``, expanded from the environment (and ``.env``,
 via python-dotenv). A provider entry may say ``"requires_env": "ANTHROPIC_API_KEY"``: without that
 variable it is skipped (and the skip is reported), so a plan can say "Claude if the key is set, else
-the embedded model". A tool entry may say the same (e.g. web search only when ``SEARXNG_URL`` is set). Errors name the file, the field and the fix.
+the embedded model"; it may also say ``"max_concurrent_calls": 1`` and ``"call_timeout": 600`` (seconds)
+for its provider gate (docs/budgets.md). A tool entry may say the same (e.g. web search only when ``SEARXNG_URL`` is set). Errors name the file, the field and the fix.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from amplifier_core.validation import MountPlanValidator
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from foreman.budgets import Budget
 from foreman.issues import IssueFilter
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "mount_plans"
@@ -50,6 +53,13 @@ class ModuleEntry(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     source: str | None = None  #: kept for compatibility with Amplifier plans; not used by the loader
     requires_env: str | None = None  #: skip this provider or tool unless this environment variable is set
+
+
+class ProviderEntry(ModuleEntry):
+    """A provider of a plan, with the fleet-only keys of its provider gate (``foreman/provider_gate.py``)."""
+
+    max_concurrent_calls: int | None = Field(None, ge=1)  #: calls of this provider in flight at once, per process
+    call_timeout: float | None = Field(None, gt=0)  #: seconds one call may take (default 120; an issue's own wins)
 
 
 class SessionSection(BaseModel):
@@ -78,6 +88,7 @@ class FleetSection(BaseModel):
     claim_mode: Literal["runtime", "agent"] = "runtime"
     lease_ttl: float = Field(60.0, gt=0)
     instructions: str = ""
+    budget: Budget = Field(default_factory=Budget)  #: default limits of the issues it works (an issue's own win)
 
 
 class MountPlan(BaseModel):
@@ -86,7 +97,7 @@ class MountPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: SessionSection
-    providers: list[ModuleEntry] = Field(default_factory=list)
+    providers: list[ProviderEntry] = Field(default_factory=list)
     tools: list[ModuleEntry] = Field(default_factory=list)
     hooks: list[ModuleEntry] = Field(default_factory=list)
     fleet: FleetSection

@@ -10,8 +10,9 @@ from collections import Counter
 
 from pydantic import BaseModel
 
+from foreman.budgets import model_usage
 from foreman.issues import IssueStore, Status
-from foreman.summary import model_usage, run_started
+from foreman.summary import run_started
 from foreman.tasks import ESTIMATE
 
 NO_WORKER_TYPE = "(none)"  #: the worker-type row of issues that name none

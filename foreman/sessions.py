@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from amplifier_core import AmplifierSession
+from amplifier_core.events import PROVIDER_RETRY
 from amplifier_core.models import HookResult
 from amplifier_module_loop_streaming.provider_call import select_provider
 
 from foreman import module_cache
+from foreman.budgets import DEFAULT_CALL_TIMEOUT
 from foreman.issues import IssueStore
 from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
-from foreman.plans import MountPlan
+from foreman.plans import MountPlan, ProviderEntry
+from foreman.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
 module_cache.install()
@@ -72,6 +75,7 @@ async def open_session(
     provider: Any | None = None,
     system_prompt: str | None = None,
     capabilities: dict[str, Any] | None = None,
+    call_timeout: float | None = None,
 ) -> FleetSession:
     """Build and initialise a session from ``plan``.
 
@@ -85,6 +89,11 @@ async def open_session(
         system_prompt: overrides the plan's ``fleet.instructions``.
         capabilities: more capabilities to register before ``initialize()`` (name -> value), e.g.
             the worker's close gate (``foreman.close_gate``).
+        call_timeout: seconds one model call may take (an issue's ``call_timeout``); None: the
+            plan's provider entry's, else :data:`~foreman.budgets.DEFAULT_CALL_TIMEOUT`.
+
+    Every mounted provider is wrapped in a :class:`~foreman.provider_gate.GuardedProvider`
+    (concurrency cap, shared 429 back-off, call timeout; issue 12).
 
     Raises:
         SessionStartError: the kernel refused the plan or failed to initialise it, a module of the
@@ -115,7 +124,26 @@ async def open_session(
     except SessionStartError:
         await session.cleanup()
         raise
+    await _gate_providers(session.coordinator, plan, call_timeout)
     return FleetSession(session=session, plan=plan, provider=chosen, skipped_modules=plan.skipped_modules)
+
+
+async def _gate_providers(coordinator: Any, plan: MountPlan, call_timeout: float | None) -> None:
+    """Remount every provider behind its process-wide gate; a 429 of one pauses them all."""
+    gates = []
+    for name, provider in dict(coordinator.get("providers") or {}).items():
+        entry = _entry_of(plan, name)
+        key = entry.module if entry else name
+        gate = gate_for(key, entry.max_concurrent_calls if entry else None)
+        timeout = call_timeout or (entry.call_timeout if entry else None) or DEFAULT_CALL_TIMEOUT
+        await coordinator.mount("providers", GuardedProvider(provider, gate, timeout), name=name)
+        gates.append(gate)
+    coordinator.hooks.register(PROVIDER_RETRY, back_off_on_rate_limit(gates), name="foreman-rate-limit")
+
+
+def _entry_of(plan: MountPlan, mounted: str) -> ProviderEntry | None:
+    """The plan's entry of the provider mounted as ``mounted`` (module ``provider-<name>`` or ``<name>``)."""
+    return next((e for e in plan.providers if e.module in (mounted, f"provider-{mounted}")), None)
 
 
 def _register(coordinator: Any, workspace: Path, identity: WorkerIdentity | None, store: IssueStore | None) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from foreman.budgets import Budget, Usage, model_usage
 from foreman.fleet import RUN, FleetReport
 from foreman.issues import EventKind, IssueStore, Status
 from foreman.issues.models import IssueDetail
@@ -23,33 +23,9 @@ from foreman.merge_queue import MERGE
 from workers.review import BASE_COMMIT
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Model usage: calls, input and output tokens, cost in USD."""
-
-    calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-
 def run_started(store: IssueStore) -> float:
     """When the stored run began (epoch seconds; kept across ``--resume``), 0 when none is stored."""
     return float((store.get_state(RUN) or {}).get("started_at") or 0.0)
-
-
-def model_usage(store: IssueStore, since: float = 0.0) -> Usage:
-    """Usage of every session (workers and foreman) logged at or after ``since`` (epoch seconds), from the event log."""
-    calls = tokens_in = tokens_out = 0
-    cost = 0.0
-    for event in store.events(kinds=[EventKind.SESSION]):
-        if event.data.get("event") == "provider:response" and event.created_at.timestamp() >= since:
-            usage = event.data.get("usage") or {}
-            calls += 1
-            tokens_in += usage.get("input_tokens") or 0
-            tokens_out += usage.get("output_tokens") or 0
-            cost += usage.get("cost_usd") or 0.0
-    return Usage(calls, tokens_in, tokens_out, cost)
 
 
 def worker_lines(store: IssueStore, since: float) -> list[str]:
@@ -106,14 +82,31 @@ def print_summary(report: FleetReport, store: IssueStore, root: Path, console: C
     used = model_usage(store, run_started(store))
     console.print(f"provider: {report.provider}   model calls: {used.calls}   tokens: {used.input_tokens} in / "
                   f"{used.output_tokens} out   cost: ${used.cost_usd:.4f}   wall time: {report.seconds:.1f} s")
+    if not report.budget.empty:
+        console.print(f"run budget: {budget_line(report.budget, used)}")
     for issue in report.state.waiting_for_human:
         console.print(f"[yellow]waiting for a human[/]: {issue.id} {escape(issue.title)} ({issue.status.value})")
     if report.fault:
         console.print(f"[red]run stopped on a fault[/]: {escape(report.fault)}; run again with --resume to finish")
+    elif report.budget_stop:
+        console.print(f"[yellow]stopped at the run budget[/]: {escape(report.budget_stop)}; "
+                      "raise it and run again with --resume to finish")
     elif report.interrupted:
         console.print("[yellow]stopped early[/]: run again with --resume to finish")
     elif report.state.over:
         console.print(f"[green]run over[/]: {outcome_line(report, store)}")
+
+
+def budget_line(budget: Budget, used: Usage) -> str:
+    """``$0.0123 of $1.00, 12345 of 50000 tokens``: spend against each limit the budget sets."""
+    parts = []
+    if budget.max_cost_usd is not None:
+        parts.append(f"${used.cost_usd:.4f} of ${budget.max_cost_usd:g}")
+    if budget.max_tokens is not None:
+        parts.append(f"{used.tokens} of {budget.max_tokens} tokens")
+    if budget.max_model_calls is not None:
+        parts.append(f"{used.calls} of {budget.max_model_calls} model calls")
+    return ", ".join(parts)
 
 
 def outcome_line(report: FleetReport, store: IssueStore) -> str:

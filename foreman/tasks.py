@@ -7,7 +7,7 @@ Each task: ``title`` (required), ``id`` (a stable key, needed to be referred to)
 first), ``parent`` (the id of its epic, which waits for its children), ``blocked_reason`` (create
 it blocked), ``inputs`` (ids of tasks whose results its prompt gets), ``checks`` (shell commands
 that must exit 0 in the issue's worktree before it closes), ``timeout`` (seconds per model call),
-``budget`` (limits of one issue's attempt) and ``notes`` (written by ``foreman export``).
+``budget`` (limits on the issue's model use, enforced by the runtime: foreman/budgets.py) and ``notes`` (written by ``foreman export``).
 Each task's issue carries its :attr:`TaskSpec.key` in ``metadata.task_key``, so a task list
 planned twice creates every task once. The file is either a list of tasks or ``{"tasks": [...]}``.
 The seed scenario is the five issues of the user's original demo.
@@ -26,19 +26,17 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from foreman.budgets import BUDGET, CALL_TIMEOUT, Budget
 from foreman.issues import IssueType, NewIssue
 from foreman.issues.models import Check
 from foreman.plans import PlanError
 
 SEED_WORKSPACE = Path(__file__).parent / "seed_workspace"
 TASK_KEY = "task_key"  #: issue metadata key holding the task's stable key
-BUDGET = "budget"  #: issue metadata key: the :class:`Budget` of one attempt (only the limits given)
-CALL_TIMEOUT = "call_timeout"  #: issue metadata key: seconds one model call may take
 INPUTS = "inputs"  #: issue metadata key: task keys whose results the issue's prompt gets
 ESTIMATE = "estimate_hours"  #: issue metadata key: the task's estimate, in hours
 #: the metadata keys a task file owns: an import sets or removes them to match the file
 TASK_METADATA = ("worker_type", ESTIMATE, INPUTS, BUDGET, CALL_TIMEOUT)
-TASK_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class TaskFileError(PlanError):
@@ -51,17 +49,6 @@ class TaskFileError(PlanError):
     def __init__(self, message: str, code: str = "invalid_task_file") -> None:
         super().__init__(message)
         self.code = code
-
-
-class Budget(BaseModel):
-    """Limits of one attempt at an issue (issue 12 item 4; the runtime enforces them). Give any subset."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_tokens: int | None = Field(None, ge=1)  #: input plus output tokens
-    max_cost_usd: float | None = Field(None, gt=0)  #: USD
-    max_seconds: float | None = Field(None, gt=0)  #: wall-clock seconds
-    max_model_calls: int | None = Field(None, ge=1)
 
 
 class TaskNote(BaseModel):
@@ -93,7 +80,7 @@ class TaskSpec(BaseModel):
     inputs: list[str] = Field(default_factory=list)  #: ids of tasks whose results this task's prompt gets
     checks: list[Check] = Field(default_factory=list)  #: commands that must exit 0 in the worktree to close (issue 8)
     timeout: float | None = Field(None, gt=0)  #: seconds one model call may take
-    budget: Budget | None = None
+    budget: Budget | None = None  #: the issue's limits (foreman.budgets), in ``metadata["budget"]``
     notes: list[TaskNote] = Field(default_factory=list)
 
     @property

@@ -24,12 +24,14 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import EventKind, IssueStore, Status
+from foreman.budgets import call_timeout, issue_budget
+from foreman.issues import EventKind, Issue, IssueStore, Status
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.plans import MountPlan
 from foreman.sandbox import READ_ONLY_CAPABILITY
 from foreman.sessions import FleetSession, open_session
+from workers.budget import BudgetGuard
 from workers.lease import LeaseKeeper
 from workers.checks import CHECK_TIMEOUT
 from workers.gate import CloseGate
@@ -157,20 +159,34 @@ class Worker:
             return False
         self.identity.claim = claim
         self._enter("working", claim.issue.id, "reviewing" if reviewing else "claimed")
+        guard = None if reviewing else await self._budget_guard(claim.issue)
+        if guard is not None and guard.check():
+            await self._over_budget(claim.issue.id, claim.token, guard.reason)
+            return True
         try:
             if reviewing:
                 prompt = await self._review_prompt(claim.issue.id)
                 where = self.workspace.worktree_of(claim.issue.id)
             else:
                 prompt, where = await self._task(claim.issue.id)
-            session = await self._open(where, claim.issue.id)
+            session = await self._open(where, claim.issue.id, call_timeout(claim.issue, None))
         except Exception as exc:
             await self._release(claim.issue.id, claim.token, f"session did not start: {exc}")
             raise SessionNotStarted(f"session did not start: {exc}") from exc
-        error, lost = await self._run_session(session, prompt)
+        error, lost = await self._run_session(session, prompt, guard)
+        if guard is not None and guard.reason:
+            await self._settle_over_budget(claim.issue.id, claim.token, guard.reason)
+            return True
         settle = self._settle_review if reviewing else self._settle
         await settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
         return True
+
+    async def _budget_guard(self, issue: Issue) -> BudgetGuard | None:
+        """A guard on the issue's budget (its own over the plan's default); None when it has none."""
+        budget = issue_budget(issue, self.plan.fleet.budget)
+        if budget.empty:
+            return None
+        return await asyncio.to_thread(BudgetGuard.read, self.store, issue.id, budget)
 
     async def _task(self, issue_id: str) -> tuple[str, Path]:
         """The issue as the session's task with the results of the issues it builds on, and its worktree
@@ -205,14 +221,18 @@ class Worker:
             await self._settle(issue_id, token, lost, error, worktree=key)
         return True
 
-    async def _run_session(self, session: FleetSession, prompt: str) -> tuple[str | None, str | None]:
-        """Run one session turn with the lease kept and Ctrl-C honoured; returns (error, lease-lost reason)."""
+    async def _run_session(self, session: FleetSession, prompt: str,
+                           guard: BudgetGuard | None = None) -> tuple[str | None, str | None]:
+        """Run one session turn with the lease kept, Ctrl-C honoured and the budget (if any) enforced;
+        returns (error, lease-lost reason)."""
         error = None
+        guard = guard or BudgetGuard.unlimited()
+        guard.attach(session)
         async with LeaseKeeper(self.store, lambda: self.identity.claim, self.plan.fleet.lease_ttl,
-                               lambda why: session.cancel()) as lease, _cancel_on(self.stopping, session):
+                               lambda why: session.cancel()) as lease, _cancel_on(self.stopping, session), guard:
             try:
                 await session.execute(prompt)
-                if self._unsettled(lease):
+                if self._unsettled(lease) and not guard.reason:
                     follow_up = verdict_prompt if self.plan.fleet.role == "validator" else settle_prompt
                     await session.execute(follow_up(self.identity.claim.issue.id))
             except RuntimeError as exc:
@@ -226,14 +246,17 @@ class Worker:
         """True when the turn ended normally but the claim is still held (neither closed nor blocked)."""
         return self.identity.claim is not None and not lease.lost_reason and not self.stopping.is_set()
 
-    async def _open(self, where, key: str) -> FleetSession:
-        """A session working in ``where``; its ``issue_close`` goes through a close gate on the worktree of ``key``."""
+    async def _open(self, where, key: str, timeout: float | None = None) -> FleetSession:
+        """A session working in ``where``; its ``issue_close`` goes through a close gate on the worktree of ``key``.
+
+        ``timeout``: seconds one model call may take (the issue's ``call_timeout``), None: the plan's.
+        """
         provider = self.options.provider_factory(self.plan, self.name) if self.options.provider_factory else None
         options = self.options
         gate = CloseGate(self.store, self.workspace, key, validation=options.validation, actor=self.name,
                          timeout=options.check_timeout, run_checks=options.run_checks)
         session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider,
-                                     capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()})
+                                     capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()}, call_timeout=timeout)
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.coordinator.hooks)
         if self.plan.fleet.claim_mode == "runtime":
@@ -301,6 +324,24 @@ class Worker:
         else:
             await self._fail(issue_id, token, error or "the review ended without a verdict")
         self.identity.claim = None
+
+    async def _settle_over_budget(self, issue_id: str, token: int, reason: str) -> None:
+        """The session was stopped at a budget limit: dead letter, unless it closed, blocked or lost the claim first."""
+        issue = await asyncio.to_thread(self.store.get, issue_id)
+        if issue.status == Status.IN_PROGRESS and issue.fence == token:
+            await self._over_budget(issue_id, token, reason)
+        else:
+            await self._settle(issue_id, token, None, None, worktree=issue_id)
+
+    async def _over_budget(self, issue_id: str, token: int, reason: str) -> None:
+        """End the attempt with outcome ``budget``: the issue goes to dead letter (issue 12)."""
+        self.identity.claim = None
+        self.stats.last_action = reason
+        try:
+            await asyncio.to_thread(self.store.over_budget, issue_id, token, reason=reason)
+            self.stats.failed.append(issue_id)
+        except Exception as exc:  # the claim was lost meanwhile: the lease expires on its own
+            self.stats.last_action = f"could not settle: {exc}"
 
     async def _drop_claim(self, reason: str) -> None:
         """After a runtime fault: fail the claim still held, if any."""

@@ -3,7 +3,8 @@
 Ctrl-C once: workers finish their current step, release their claims and stop; twice: stop at once.
 Exit codes: 0 the run is over, 1 a fault stopped it (the foreman's watch failed; every worker was
 stopped), 2 it could not start (one error line: bad input, a run already holding the database, a
-plan or workspace that cannot work), 130 stopped by Ctrl-C.
+plan or workspace that cannot work), 3 the run budget (``--budget-usd``, ``--budget-tokens``)
+stopped it, 130 stopped by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from foreman.budgets import Budget
 from foreman.fleet import Fleet, FleetConfig, NothingToResume
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
@@ -37,6 +39,7 @@ from workers.workspace import WorkspaceError
 PROVIDERS = {"auto": None, "anthropic": "provider-anthropic", "openai": "provider-openai", "llamacpp": "provider-llamacpp"}
 EXIT_STOPPED = 130  # like a shell after SIGINT
 EXIT_FAULT = 1  # a fault stopped the run (the summary says which)
+EXIT_BUDGET = 3  # the run budget was reached; the run stopped gracefully
 #: what stops a run or worker before it works: each is printed as one error line, exit 2
 START_ERRORS = (PlanError, PlanningError, IssueError, SessionStartError, WorkspaceError, RunLocked, NothingToResume)
 console = Console(highlight=False)
@@ -86,6 +89,8 @@ async def run_fleet(config: FleetConfig, *, rehearsal: bool) -> int:
         console.print(f"[cyan]runtime[/]: {escape(change)}")
     if report.fault:
         return EXIT_FAULT
+    if report.budget_stop:
+        return EXIT_BUDGET
     return EXIT_STOPPED if report.interrupted else 0
 
 
@@ -93,6 +98,19 @@ def fail(message: str) -> None:
     """Print one clear error line (``message`` literally, brackets included; never wrapped) and exit 2."""
     console.print(f"[red]error[/]: {escape(message)}", soft_wrap=True)
     sys.exit(2)
+
+
+def budget_options(command: Callable) -> Callable:
+    """``--budget-usd`` and ``--budget-tokens`` (the run's budget, docs/budgets.md), for ``run`` and the demo."""
+    command = click.option("--budget-tokens", type=click.IntRange(min=1),
+                           help="Stop the run gracefully once its sessions used this many tokens (in + out).")(command)
+    return click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True),
+                        help="Stop the run gracefully once its sessions cost this many USD.")(command)
+
+
+def run_budget(budget_usd: float | None, budget_tokens: int | None) -> Budget:
+    """The run budget of the command line's ``--budget-usd`` / ``--budget-tokens``."""
+    return Budget(max_cost_usd=budget_usd, max_tokens=budget_tokens)
 
 
 def verification_options(command: Callable) -> Callable:
@@ -119,8 +137,9 @@ def verification_options(command: Callable) -> Callable:
 @click.option("--processes", is_flag=True, help="Run each worker in its own process (default: asyncio tasks in one).")
 @click.option("--rehearsal", is_flag=True, help="Scripted fake LLMs instead of a model (fast; labelled).")
 @verification_options
+@budget_options
 def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal,
-                no_validation, into):
+                no_validation, into, budget_usd, budget_tokens):
     """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human.
 
     With neither (nor --resume), work the issues already in the database (`foreman import FILE`).
@@ -129,7 +148,7 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
         config = FleetConfig(workspace=Path(workspace), db=db, plans_dir=Path(plans_dir), workers=parse_workers(workers_spec),
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
                              tasks=load_tasks(tasks_file) if tasks_file else None, validation=not no_validation,
-                             into=into)
+                             into=into, budget=run_budget(budget_usd, budget_tokens))
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
     except START_ERRORS as exc:
         fail(str(exc))

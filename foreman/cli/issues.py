@@ -19,6 +19,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from foreman.budgets import BUDGET, CALL_TIMEOUT, Budget, BudgetError
 from foreman.cli.render import DependencyEdge, DependencyRemoved, emit, emit_error
 from foreman.issues import (
     DEFAULT_LEASE_TTL,
@@ -171,6 +172,38 @@ check_option = click.option(
     help="A shell command that must exit 0 in the issue's worktree before it closes (repeatable).")
 
 
+budget_option = click.option(
+    "--budget", "budget", multiple=True, metavar="KEY=VALUE",
+    help="A budget limit of the issue, over every attempt: max_tokens, max_cost_usd, max_seconds or "
+         "max_model_calls (repeatable; docs/budgets.md).")
+call_timeout_option = click.option(
+    "--call-timeout", type=click.FloatRange(min=0, min_open=True),
+    help="Seconds one model call on this issue may take [default: the plan's, else 120].")
+
+
+def _budget_meta(pairs: tuple[str, ...], call_timeout: float | None, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metadata entries of ``--budget KEY=VALUE`` (over ``current``, the issue's budget) and ``--call-timeout``.
+
+    Raises:
+        InvalidInput: not KEY=VALUE, an unknown key, or a value that is not a positive number.
+    """
+    limits = dict(current or {})
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--budget expects KEY=VALUE, e.g. max_tokens=200000; got {pair!r}")
+        try:
+            limits[key] = json.loads(value)
+        except json.JSONDecodeError:
+            limits[key] = value
+    try:
+        Budget.parse(limits, where="--budget")
+    except BudgetError as exc:
+        raise InvalidInput(str(exc)) from None
+    meta: dict[str, Any] = {BUDGET: limits} if pairs else {}
+    return meta | ({CALL_TIMEOUT: call_timeout} if call_timeout else {})
+
+
 @click.group()
 def issues() -> None:
     """Create, claim, work and close issues in the shared issue database."""
@@ -188,14 +221,17 @@ def issues() -> None:
 @click.option("--max-attempts", type=click.IntRange(1), default=3, show_default=True, help="Claims before dead letter.")
 @click.option("--blocked", "blocked_reason", help="Create it already blocked, with this reason.")
 @check_option
+@budget_option
+@call_timeout_option
 @actor_option
 @store_command(create=True)
 def create(store, title, description, acceptance, issue_type, priority, labels, meta, metadata_json, max_attempts, blocked_reason,
-           checks, actor):
+           checks, budget, call_timeout, actor):
     """Create an issue (and the database, if it does not exist yet)."""
+    metadata = _parse_meta(meta, metadata_json) | _budget_meta(budget, call_timeout)
     new = NewIssue(
         title=title, description=description, acceptance_criteria=acceptance, type=issue_type, priority=priority,
-        labels=list(labels), metadata=_parse_meta(meta, metadata_json), max_attempts=max_attempts,
+        labels=list(labels), metadata=metadata, max_attempts=max_attempts,
         blocked_reason=blocked_reason, checks=list(checks),
     )
     return store.create(new, actor=actor)
@@ -349,12 +385,18 @@ def reopen(store, issue_id, reason, actor):
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Set a metadata entry (VALUE null removes it).")
 @check_option
 @click.option("--no-checks", is_flag=True, help="Remove every check.")
+@budget_option
+@call_timeout_option
 @actor_option
 @store_command()
-def update(store, issue_id, title, description, acceptance, issue_type, priority, meta, checks, no_checks, actor):
-    """Change an issue's fields (status changes have their own commands). ``--check`` replaces the checks."""
+def update(store, issue_id, title, description, acceptance, issue_type, priority, meta, checks, no_checks, budget,
+           call_timeout, actor):
+    """Change an issue's fields (status changes have their own commands). ``--check`` replaces the checks;
+    ``--budget`` changes the limits it names and keeps the others."""
+    current = store.get(issue_id).metadata.get(BUDGET) if budget else None
+    metadata = _parse_meta(meta) | _budget_meta(budget, call_timeout, current)
     given = {"title": title, "description": description, "acceptance_criteria": acceptance, "type": issue_type,
-             "priority": priority, "metadata": _parse_meta(meta) if meta else None,
+             "priority": priority, "metadata": metadata or None,
              "checks": [] if no_checks else (list(checks) or None)}
     return store.update(issue_id, IssueUpdate(**{k: v for k, v in given.items() if v is not None}), actor=actor)
 

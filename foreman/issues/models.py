@@ -67,6 +67,7 @@ class EventKind(StrEnum):
     DEPENDENCY_ADDED = "dependency_added"
     DEPENDENCY_REMOVED = "dependency_removed"
     FAILED = "failed"  #: in_progress -> open | dead_letter (the worker reported an error)
+    BUDGET_EXCEEDED = "budget_exceeded"  #: in_progress -> dead_letter (a budget ran out; attempt outcome `budget`)
     SUBMITTED = "submitted"  #: in_progress -> in_review (the issue's checks passed at close)
     REVIEW_CLAIMED = "review_claimed"  #: in_review -> in_review (a validator took the review lease)
     REVIEW_FAILED = "review_failed"  #: in_review -> in_review (the review ended without a verdict)
@@ -114,7 +115,7 @@ class Attempt(BaseModel):
     token: int
     started_at: datetime
     ended_at: datetime | None = None
-    outcome: str | None = None  #: closed, blocked, released, failed, lease_expired, rejected
+    outcome: str | None = None  #: closed, blocked, released, failed, lease_expired, rejected, budget
     error: str | None = None
 
 

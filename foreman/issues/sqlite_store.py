@@ -345,6 +345,15 @@ class SQLiteStore:
         with self._write() as conn:
             return self._apply(conn, issue_id, Action.FAIL, token=token, error=error)
 
+    def over_budget(self, issue_id: str, token: int, *, reason: str) -> Issue:
+        """End the claim because the issue ran out of its budget: straight to ``dead_letter`` (issue 12).
+
+        ``reason`` says which limit, e.g. ``"max_tokens 5000 reached (5210 tokens used)"``; the
+        attempt's outcome reads ``budget``. Raises StaleToken / LeaseExpired like every fenced write.
+        """
+        with self._write() as conn:
+            return self._apply(conn, issue_id, Action.OVER_BUDGET, token=token, error=reason)
+
     def sweep(self) -> list[Issue]:
         """Expire every lease that ran out: each issue goes back to ``open`` or to ``dead_letter``."""
         with self._write() as conn:

@@ -5,6 +5,7 @@ whether it needs the claim's fencing token, and the event it writes. ``expire`` 
 ``dead_letter`` instead of ``open`` once the issue has used ``max_attempts`` claims; from
 ``in_review`` (verified work, issue 8) ``reject`` counts builder attempts the same way, while a
 review that ends without a verdict (``fail``, ``expire``) counts the submission's reviews.
+``over_budget`` (issue 12) goes to ``dead_letter`` at once: another attempt would spend the same budget.
 ``tests/unit/test_states.py`` checks this table against the table in the doc.
 """
 
@@ -33,6 +34,7 @@ class Action(StrEnum):
     REVIEW = "review"
     PASS = "pass"
     REJECT = "reject"
+    OVER_BUDGET = "over_budget"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.EXPIRE, P, D, "sweeper", False, E.LEASE_EXPIRED, exhausted=True),
     Transition(A.FAIL, P, O, "worker", True, E.FAILED, exhausted=False),
     Transition(A.FAIL, P, D, "worker", True, E.FAILED, exhausted=True),
+    Transition(A.OVER_BUDGET, P, D, "worker", True, E.BUDGET_EXCEEDED),
     Transition(A.BLOCK, P, B, "worker", True, E.BLOCKED),
     Transition(A.BLOCK, O, B, "operator", False, E.BLOCKED),
     Transition(A.UNBLOCK, B, O, "operator", False, E.UNBLOCKED),

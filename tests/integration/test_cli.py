@@ -357,3 +357,23 @@ def test_close_runs_the_checks_and_show_gives_their_evidence(tmp_path):
     assert invoke("close", issue["id"], "-r", "written")["status"] == "closed"
     shown = invoke("show", issue["id"], as_json=False)
     assert "check: test -s notes.md  (passed" in shown
+
+
+def test_budget_and_call_timeout_are_set_at_create_and_changed_key_by_key(tmp_path):
+    db = str(tmp_path / "b.db")
+    made = json.loads(_cli("create", "x", "--budget", "max_tokens=5000", "--budget", "max_cost_usd=0.5",
+                           "--call-timeout", "30", db=db).stdout)
+    assert made["metadata"] == {"budget": {"max_tokens": 5000, "max_cost_usd": 0.5}, "call_timeout": 30.0}
+    changed = json.loads(_cli("update", made["id"], "--budget", "max_tokens=9000", db=db).stdout)
+    assert changed["metadata"]["budget"] == {"max_tokens": 9000, "max_cost_usd": 0.5}
+
+
+@pytest.mark.parametrize(("pair", "says"), [("max_token=5", "max_token: unknown key"),
+                                            ("max_tokens=-5", "greater than 0"),
+                                            ("max_seconds=soon", "max_seconds"),
+                                            ("max_tokens", "KEY=VALUE")])
+def test_a_bad_budget_is_one_error_and_creates_nothing(tmp_path, pair, says):
+    db = str(tmp_path / "b.db")
+    _cli("create", "first", db=db)
+    assert says in _error_of(_cli("create", "x", "--budget", pair, db=db), "invalid_input")
+    assert len(json.loads(_cli("list", db=db).stdout)) == 1

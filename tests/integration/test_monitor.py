@@ -162,3 +162,18 @@ def test_later_stages_behind_an_issue_handed_to_a_human_wait_for_that_human_too(
     assert not run_state(store).over  # the unrelated issue is still workable
     store.close(unrelated.id)
     assert run_state(store).over
+
+
+def test_an_issue_that_ran_out_of_budget_goes_to_a_human_without_a_foreman_call(store):
+    issue = store.create(NewIssue(title="expensive", metadata={"budget": {"max_tokens": 100}}))
+    claim = store.claim(issue.id, "coding-1")
+    store.over_budget(issue.id, claim.token, reason="max_tokens 100 reached (150 tokens used)")
+    foreman = FakeForeman(store)
+    _review(store, foreman)
+
+    after = store.show(issue.id)
+    assert foreman.prompts == []
+    assert after.issue.status == Status.DEAD_LETTER and after.issue.metadata[NEEDS_HUMAN] is True
+    assert "ran out of its budget (max_tokens 100 reached" in after.notes[-1].body
+    assert f"foreman issues update {issue.id} --budget" in after.notes[-1].body
+    assert [i.id for i in run_state(store).waiting_for_human] == [issue.id]

@@ -22,7 +22,8 @@ from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.rehearsal import rehearsal_provider
-from foreman.summary import model_usage, print_summary
+from foreman.budgets import model_usage
+from foreman.summary import print_summary
 from foreman.tasks import SEED_TASKS
 from workers.recorder import WorkerStats
 from workers.status import StatusReporter

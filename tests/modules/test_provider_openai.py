@@ -8,12 +8,16 @@ arguments, the placeholder key for local servers, ``max_concurrent_requests``, t
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import openai
 import pytest
 from amplifier_core import llm_errors
 from amplifier_core.message_models import ChatRequest, Message, TextBlock, ToolCallBlock, ToolResultBlock, ToolSpec
 from amplifier_module_provider_openai import PLACEHOLDER_API_KEY, mount
+from amplifier_module_provider_openai.config import OpenAISettings
+from amplifier_module_provider_openai.pricing import cost_usd
+from amplifier_module_provider_openai.provider import OpenAIProvider
 
 from tests.support.chat_completions_server import ChatCompletionsServer, api_error, completion, tool_call, usage
 from tests.support.loopback import AwaitInFlight
@@ -137,7 +141,16 @@ class TestOpenAIProvider(ProviderWireTests):
         assert server.requests[0].body["stream_options"] == {"include_usage": True}
         assert (counts.input_tokens, counts.output_tokens, counts.total_tokens) == (1200, 80, 1280)
         assert counts.cache_read_tokens == 1024
-        assert counts.cost_usd is None
+        assert counts.cost_usd == 0  # a loopback server with no price table: local inference costs nothing
+
+    @pytest.mark.parametrize("model_key", [MODEL, "*"])
+    async def test_the_price_table_prices_each_response(self, mount_provider, server, model_key):
+        provider = await mount_provider(prices={model_key: {"input": 2.5, "output": 10}})
+        server.script(completion("hi", counts=usage(prompt=1200, completion_tokens=80)))
+
+        counts = (await provider.complete(ask(USER))).usage
+
+        assert counts.cost_usd == Decimal("0.0038")  # (1200 * 2.5 + 80 * 10) / 1e6 USD
 
     async def test_request_settings_reach_the_wire(self, mount_provider, server):
         provider = await mount_provider(max_tokens=256, temperature=0.2, api_key="sk-test")
@@ -185,3 +198,19 @@ class TestOpenAIProvider(ProviderWireTests):
         models = await provider.list_models()
 
         assert [m.id for m in models] == ["qwen2.5-coder:7b", "llama3.1:8b"]
+
+
+@pytest.mark.parametrize(("base_url", "expected"), [
+    ("https://api.openai.com/v1", None),  # not priced: rate data unavailable
+    ("http://localhost:11434/v1", Decimal(0)),
+    ("http://127.0.0.2:8080/v1", Decimal(0)),
+    ("http://[::1]:8000/v1", Decimal(0)),
+])
+def test_an_unpriced_model_costs_none_except_on_this_machine(base_url, expected):
+    assert cost_usd({"other-model": {"input": 1, "output": 1}}, base_url, MODEL, 100, 10) == expected
+
+
+def test_a_malformed_price_entry_is_refused_when_the_provider_mounts():
+    with pytest.raises(llm_errors.ConfigurationError, match=r"prices\['m'\] must be"):
+        OpenAIProvider(OpenAISettings.from_config({"base_url": "http://localhost:1/v1", "prices": {"m": {"in": 1}}}),
+                       hooks=None)

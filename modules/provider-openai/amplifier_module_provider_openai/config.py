@@ -23,6 +23,8 @@ class OpenAISettings(ProviderSettings):
             (retry sleeps do not hold a slot); None or 0 = unlimited.
         stream: default False: every OpenAI-compatible server answers plain JSON; streaming asks
             for usage in the last chunk (``stream_options.include_usage``).
+        prices: USD per million tokens by model id (``"*"``: any model), e.g.
+            ``{"gpt-4o-mini": {"input": 0.15, "output": 0.6}}``; see ``pricing``.
     """
 
     MODULE = "provider-openai"
@@ -32,6 +34,7 @@ class OpenAISettings(ProviderSettings):
     default_model: str = "gpt-4o-mini"
     stream: bool = False
     max_concurrent_requests: int | None = None
+    prices: dict | None = None
 
     @classmethod
     def missing_api_key(cls, base_url: str | None) -> str:

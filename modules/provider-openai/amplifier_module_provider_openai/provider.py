@@ -3,7 +3,8 @@
 Talks to OpenAI or any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp server)
 through the official SDK (``openai.AsyncOpenAI``) with the SDK's own retries off; errors,
 retries and ``provider:retry`` events are provider-anthropic's shared machinery
-(``sdk_provider``, ``resilient``). Requests are built by ``convert``, responses read by ``response``.
+(``sdk_provider``, ``resilient``). Requests are built by ``convert``, responses read by ``response``,
+priced by ``pricing``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import functools
 from typing import Any
 
 import openai
+from amplifier_core.llm_errors import ConfigurationError
 from amplifier_core.message_models import ChatRequest, ChatResponse
 from amplifier_core.models import ModelInfo
 from amplifier_module_provider_anthropic.sdk_provider import SdkProvider
@@ -22,6 +24,7 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from .catalog import model_info
 from .config import OpenAISettings
 from .convert import request_params
+from .pricing import check_prices, cost_usd
 from .response import chat_response
 
 
@@ -39,6 +42,10 @@ class OpenAIProvider(SdkProvider):
             api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout, max_retries=0
         )
         super().__init__(settings, hooks, client)
+        try:
+            check_prices(settings.prices)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         limit = settings.max_concurrent_requests
         self._slots = asyncio.Semaphore(limit) if limit else contextlib.nullcontext()
 
@@ -64,7 +71,11 @@ class OpenAIProvider(SdkProvider):
         params = request_params(request, self.settings)
         stream = self.settings.stream or bool(request.stream)
         completion = await self._call(functools.partial(self._send, params, stream), model=params["model"])
-        return chat_response(completion)
+        response = chat_response(completion)
+        if response.usage is not None:
+            response.usage.cost_usd = cost_usd(self.settings.prices, self.settings.base_url, completion.model,
+                                               response.usage.input_tokens, response.usage.output_tokens)
+        return response
 
     async def _send(self, params: dict[str, Any], stream: bool) -> Any:
         async with self._slots:

@@ -8,8 +8,8 @@ Rules: the first choice is read; its ``content`` -> TextBlock, each function ``t
 ToolCallBlock and a ToolCall with the JSON ``arguments`` decoded (empty -> ``{}``);
 ``finish_reason`` is passed through. Usage: ``prompt_tokens`` / ``completion_tokens`` /
 ``total_tokens``, ``prompt_tokens_details.cached_tokens`` -> cache_read_tokens,
-``completion_tokens_details.reasoning_tokens`` -> reasoning_tokens; ``cost_usd`` stays None
-(no price table: OpenAI-compatible servers are often local and free, and prices vary by host).
+``completion_tokens_details.reasoning_tokens`` -> reasoning_tokens; ``cost_usd`` is set by the
+provider from its config's price table (``pricing``).
 """
 
 from __future__ import annotations

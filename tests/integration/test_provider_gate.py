@@ -1,0 +1,117 @@
+"""The provider gate (issue 12): never more than ``max_concurrent_calls`` model calls of one
+provider in flight, counted by the scripted FAKE LLM itself; a 429 reported by one session holds
+back the next call of every session of that provider.
+
+Real sessions opened from a mount plan by ``foreman.sessions.open_session``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from amplifier_core.events import PROVIDER_RETRY
+
+from foreman.plans import load_plan
+from foreman.sessions import open_session
+from foreman.testing import ScriptedProvider
+
+SESSIONS = 6
+CALLS_EACH = 4
+
+
+def plan_file(tmp_path: Path, provider: dict) -> Path:
+    plan = {
+        "session": {"orchestrator": {"module": "loop-streaming"}, "context": {"module": "context-simple"}},
+        "providers": [{"module": "provider-scripted", **provider}],
+        "fleet": {"role": "worker", "worker_type": "coding"},
+    }
+    path = tmp_path / f"plan-{len(list(tmp_path.iterdir()))}.json"
+    path.write_text(json.dumps(plan))
+    return path
+
+
+class InFlight:
+    """Counts the calls the fake LLMs are answering at this moment, and the most ever at once."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+        self.started: list[float] = []
+
+    def turn(self, answer: str):
+        async def answer_slowly(request):
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.started.append(time.monotonic())
+            await asyncio.sleep(0.02)
+            self.now -= 1
+            return answer
+
+        return answer_slowly
+
+
+async def _run_sessions(path: Path, flight: InFlight, tmp_path: Path) -> None:
+    plan = load_plan(path)
+
+    async def one(n: int) -> None:
+        provider = ScriptedProvider([flight.turn(f"done {n}.{i}") for i in range(CALLS_EACH)], name="scripted")
+        session = await open_session(plan, workspace=tmp_path, provider=provider)
+        try:
+            for _ in range(CALLS_EACH):
+                await session.execute("go")
+        finally:
+            await session.cleanup()
+
+    await asyncio.gather(*(one(n) for n in range(SESSIONS)))
+
+
+def test_no_more_than_the_cap_of_calls_are_ever_in_flight(tmp_path):
+    capped = InFlight()
+    asyncio.run(_run_sessions(plan_file(tmp_path, {"max_concurrent_calls": 2}), capped, tmp_path))
+    assert len(capped.started) == SESSIONS * CALLS_EACH
+    assert capped.most == 2
+
+    uncapped = InFlight()  # the same sessions without a cap: the fake sees them all at once
+    asyncio.run(_run_sessions(plan_file(tmp_path, {}), uncapped, tmp_path))
+    assert uncapped.most > 2
+
+
+def test_a_rate_limit_in_one_session_holds_back_every_session_of_that_provider(tmp_path):
+    plan = load_plan(plan_file(tmp_path, {"max_concurrent_calls": 4}))
+    flight = InFlight()
+
+    async def scenario() -> float:
+        limited = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([], name="scripted"))
+        other = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([flight.turn("ok")], name="scripted"))
+        emitted = time.monotonic()
+        await limited.coordinator.hooks.emit(PROVIDER_RETRY, {"provider": "scripted", "status_code": 429,
+                                                             "delay": 0.5, "retry_after": None, "attempt": 1})
+        await other.execute("go")
+        await limited.cleanup()
+        await other.cleanup()
+        return emitted
+
+    emitted = asyncio.run(scenario())
+    assert flight.started and flight.started[0] >= emitted + 0.5
+
+
+def test_a_retry_that_is_not_a_rate_limit_holds_nobody_back(tmp_path):
+    plan = load_plan(plan_file(tmp_path, {"max_concurrent_calls": 4}))
+    flight = InFlight()
+
+    async def scenario() -> float:
+        failing = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([], name="scripted"))
+        other = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([flight.turn("ok")], name="scripted"))
+        await failing.coordinator.hooks.emit(PROVIDER_RETRY, {"provider": "scripted", "status_code": 503,
+                                                             "delay": 30.0, "retry_after": None, "attempt": 1})
+        emitted = time.monotonic()
+        await other.execute("go")
+        await failing.cleanup()
+        await other.cleanup()
+        return emitted
+
+    emitted = asyncio.run(scenario())
+    assert flight.started[0] < emitted + 30.0
