@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from foreman.fleet import RUN, FleetReport
-from foreman.issues import EventKind, IssueStore, Status
+from foreman.issues import Event, EventKind, IssueStore, Status
 from foreman.issues.models import IssueDetail
 from foreman.merge_queue import MERGE
 from workers.review import BASE_COMMIT
@@ -40,15 +40,26 @@ def run_started(store: IssueStore) -> float:
 
 def model_usage(store: IssueStore, since: float = 0.0) -> Usage:
     """Usage of every session (workers and foreman) logged at or after ``since`` (epoch seconds), from the event log."""
-    calls = tokens_in = tokens_out = 0
-    cost = 0.0
-    for event in store.events(kinds=[EventKind.SESSION]):
-        if event.data.get("event") == "provider:response" and event.created_at.timestamp() >= since:
-            usage = event.data.get("usage") or {}
+    return add_usage(Usage(), store.events(kinds=[EventKind.SESSION]), since=since)
+
+
+def add_usage(usage: Usage, events: list[Event], *, since: float = 0.0) -> Usage:
+    """``usage`` plus the model calls among ``events`` (``provider:response`` session events) logged at or after ``since``.
+
+    The dashboard folds each batch of new events in (issue 10); the summary folds the whole log.
+    """
+    calls = usage.calls
+    tokens_in = usage.input_tokens
+    tokens_out = usage.output_tokens
+    cost = usage.cost_usd
+    for event in events:
+        if (event.kind == EventKind.SESSION and event.data.get("event") == "provider:response"
+                and event.created_at.timestamp() >= since):
+            used = event.data.get("usage") or {}
             calls += 1
-            tokens_in += usage.get("input_tokens") or 0
-            tokens_out += usage.get("output_tokens") or 0
-            cost += usage.get("cost_usd") or 0.0
+            tokens_in += used.get("input_tokens") or 0
+            tokens_out += used.get("output_tokens") or 0
+            cost += used.get("cost_usd") or 0.0
     return Usage(calls, tokens_in, tokens_out, cost)
 
 

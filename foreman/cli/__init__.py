@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from foreman.cli.dashboard import dashboard_command
 from foreman.cli.fleet import run_command, worker_command
 from foreman.cli.issues import issues
 
@@ -17,6 +18,7 @@ def cli() -> None:
 cli.add_command(issues)
 cli.add_command(run_command)
 cli.add_command(worker_command)
+cli.add_command(dashboard_command)
 
 
 def main() -> None:

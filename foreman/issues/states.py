@@ -33,6 +33,7 @@ class Action(StrEnum):
     REVIEW = "review"
     PASS = "pass"
     REJECT = "reject"
+    REVOKE = "revoke"  #: an operator takes a claim back without its token (the dashboard's kill, issue 10)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.EXPIRE, R, R, "sweeper", False, E.REVIEW_EXPIRED, exhausted=False),
     Transition(A.EXPIRE, R, D, "sweeper", False, E.REJECTED, exhausted=True),
     Transition(A.RELEASE, R, R, "validator", True, E.RELEASED),
+    Transition(A.REVOKE, P, O, "operator", False, E.RELEASED),
+    Transition(A.REVOKE, R, R, "operator", False, E.RELEASED),
 )
 
 

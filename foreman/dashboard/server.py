@@ -1,0 +1,133 @@
+"""Serving the dashboard: bind the port first (a busy port is one clear error), then run uvicorn,
+in the caller's event loop (``foreman dashboard``) or in a thread of its own beside a fleet
+(``foreman run``, ``demo.py``), so rendering pages never delays the fleet's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from foreman.dashboard.app import DashboardSettings, create_app
+from foreman.dashboard.token import control_token
+from foreman.plans import PLANS_DIR
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765  #: as amplifier-swarm's dashboard (seed 004)
+SHUTDOWN_GRACE = 1.0  # seconds open streams get at shutdown before they are cut
+STARTUP_TIMEOUT = 30.0  # seconds to wait for the server thread to start serving
+STARTUP_POLL = 0.02  # seconds between looks at whether it serves
+
+
+class DashboardError(Exception):
+    """The dashboard cannot start (busy port, unknown host); the message says what to do."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: any free port).
+
+    Raises:
+        DashboardError: the port is taken, or the address cannot be used.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise DashboardError(f"port {port} on {host} is already in use (another dashboard?); "
+                                 "choose another with --dashboard-port / --port, or pass --no-dashboard") from exc
+        raise DashboardError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+@dataclass
+class Dashboard:
+    """A bound, not yet serving dashboard: ``url`` (with the token) is known before it serves."""
+
+    sock: socket.socket
+    settings: DashboardSettings
+    host: str
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/?token=...``: the address to open (the token enables the controls)."""
+        port = self.sock.getsockname()[1]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{port}/?token={self.settings.token}"
+
+    def server(self) -> uvicorn.Server:
+        """A uvicorn server for the app (no access log: the fleet's live view owns the terminal)."""
+        config = uvicorn.Config(create_app(self.settings), log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=SHUTDOWN_GRACE, lifespan="on")
+        return uvicorn.Server(config)
+
+    async def serve(self) -> None:
+        """Serve in the running event loop until the server is told to exit (Ctrl-C)."""
+        await self.server().serve(sockets=[self.sock])
+
+
+def open_dashboard(db: str, workspace: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                   plans_dir: Path = PLANS_DIR) -> Dashboard:
+    """Bind ``host:port`` for the dashboard of the database at ``db`` (its token is created beside it if missing).
+
+    Read-only pages are open on a loopback ``host`` and need the token on any other (issue 10).
+
+    Raises:
+        DashboardError: the port is taken or the address cannot be used.
+    """
+    settings = DashboardSettings(db=db, token=control_token(db), workspace=workspace, plans_dir=plans_dir,
+                                 open_reads=is_loopback(host))
+    return Dashboard(bind(host, port), settings, host)
+
+
+@contextlib.contextmanager
+def serving_in_thread(dashboard: Dashboard) -> Iterator[Dashboard]:
+    """Serve ``dashboard`` from a daemon thread with its own event loop while the block runs.
+
+    uvicorn installs no signal handlers outside the main thread, so the fleet keeps its Ctrl-C.
+
+    Raises:
+        DashboardError: the server did not start within :data:`STARTUP_TIMEOUT` seconds.
+    """
+    server = dashboard.server()
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[dashboard.sock])),
+                              name="foreman-dashboard", daemon=True)
+    thread.start()
+    try:
+        if not _wait_started(server, thread):
+            raise DashboardError("the dashboard did not start (see the log above)")
+        yield dashboard
+    finally:
+        server.should_exit = True
+        thread.join(timeout=SHUTDOWN_GRACE + 5)
+        dashboard.sock.close()
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> bool:
+    """True once ``server`` serves; False if its thread ended or :data:`STARTUP_TIMEOUT` passed first."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while thread.is_alive() and not server.started and time.monotonic() < deadline:
+        time.sleep(STARTUP_POLL)
+    return server.started
