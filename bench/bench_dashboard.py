@@ -6,7 +6,7 @@ and the fleet's efficiency with the dashboard open vs closed in the same run.
 
 1. Seeds a database through the store: ``--issues`` issues (a fifth closed, labels and worker
    types mixed) and ``--events`` session events (model replies with usage, tool calls).
-2. Serves the dashboard in a thread of this process (as ``foreman run`` does) and times
+2. Serves the dashboard from a child process (as ``foreman run`` does) and times
    ``--samples`` HTTP GETs of each page (server time plus loopback), then ``page.goto`` of the
    overview and the issues page in headless Chromium (until the ``load`` event).
 3. Renames an issue through another store connection ``--samples`` times and times how long
@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import sync_playwright
 
-from foreman.dashboard import open_dashboard, serving_in_thread
+from foreman.dashboard import open_dashboard, serving_in_process
 from foreman.fleet import Fleet
 from foreman.issues import EventKind, IssueUpdate, NewIssue, open_store
 
@@ -122,9 +122,9 @@ def browser_loads_and_latency(url: str, base: str, db: Path, issue_id: str, samp
 
 @contextlib.contextmanager
 def dashboard_open(fleet: Fleet) -> Iterator[None]:
-    """The dashboard served beside ``fleet`` (a thread, as ``foreman run`` does) with its overview open in Chromium."""
+    """The dashboard served beside ``fleet`` (its own process, as ``foreman run`` does) with its overview open in Chromium."""
     dashboard = open_dashboard(fleet.store.path, fleet.workspace.root, port=0)
-    with serving_in_thread(dashboard):
+    with serving_in_process(dashboard):
         browser = subprocess.Popen([CHROMIUM, "--headless", *CHROMIUM_ARGS, "--remote-debugging-port=0", dashboard.url],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -165,7 +165,7 @@ def main() -> None:
         print(f"seeded {args.issues} issues and {args.events} events in {time.perf_counter() - start:.1f} s")
         dashboard = open_dashboard(str(db), Path(tmp), port=0)
         start = time.perf_counter()
-        with serving_in_thread(dashboard):
+        with serving_in_process(dashboard):
             print(f"dashboard serving after {time.perf_counter() - start:.1f} s (reads every issue and event once)")
             base = dashboard.url.split("?")[0]
             paths = {"overview /": "/", "issues /issues": "/issues",

@@ -36,8 +36,10 @@ def dashboard_command(db, workspace, host, port, plans_dir):
     try:
         open_store(location).disconnect()
         dashboard = open_dashboard(location, root, host=host, port=port, plans_dir=Path(plans_dir))
-    except (IssueError, DashboardError) as exc:
+    except IssueError as exc:
         fail(str(exc))
+    except DashboardError as exc:
+        fail(f"{exc}; choose another port with --port N (0: any free one)")
     console.print(f"dashboard: {dashboard.url}", soft_wrap=True)
     console.print(f"control token: {dashboard.settings.token} (kept in {token_path(location)}); Ctrl-C stops",
                   soft_wrap=True)

@@ -22,7 +22,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from foreman.dashboard import DEFAULT_PORT, DashboardError, open_dashboard, serving_in_thread
+from foreman.dashboard import DEFAULT_PORT, DashboardError, open_dashboard, serving_in_process
 from foreman.fleet import Fleet, FleetConfig, NothingToResume
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
@@ -108,10 +108,12 @@ def dashboard_beside(fleet: Fleet, port: int | None) -> Iterator[None]:
     try:
         dashboard = open_dashboard(fleet.store.path, fleet.workspace.root, plans_dir=fleet.config.plans_dir, port=port)
     except DashboardError as exc:
-        console.print(f"[yellow]dashboard not started[/]: {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[yellow]dashboard not started[/]: {escape(str(exc))}; the run goes on without it "
+                      "(`foreman dashboard --port N` can watch it from another shell; --dashboard-port N or "
+                      "--no-dashboard next time)", soft_wrap=True)
         yield
         return
-    with serving_in_thread(dashboard):
+    with serving_in_process(dashboard):
         console.print(f"dashboard: {escape(dashboard.url)}", soft_wrap=True)
         yield
 

@@ -13,7 +13,7 @@ from foreman.dashboard.server import (
     DashboardError,
     is_loopback,
     open_dashboard,
-    serving_in_thread,
+    serving_in_process,
 )
 from foreman.dashboard.token import control_token, token_path
 
@@ -29,6 +29,6 @@ __all__ = [
     "create_app",
     "is_loopback",
     "open_dashboard",
-    "serving_in_thread",
+    "serving_in_process",
     "token_path",
 ]

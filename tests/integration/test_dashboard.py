@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from foreman.dashboard import TOKEN_HEADER, DashboardSettings, create_app, open_dashboard, serving_in_thread
+from foreman.dashboard import TOKEN_HEADER, DashboardSettings, create_app, open_dashboard, serving_in_process
 from foreman.issues import EventKind, FakeClock, NewIssue, Status, open_store
 from foreman.issues.errors import StaleToken
 from foreman.issues.fleet_records import RUN_EVENTS, STOP_REQUEST, WorkerStatus
@@ -206,7 +206,7 @@ def test_off_loopback_every_page_needs_the_token(db, tmp_path):
 
 def test_the_live_stream_reports_a_change_made_by_another_connection(db, tmp_path, store):
     dashboard = open_dashboard(db, tmp_path, port=0)
-    with serving_in_thread(dashboard):
+    with serving_in_process(dashboard):
         base = dashboard.url.split("?")[0]
         seen: list[str] = []
         connected = threading.Event()
