@@ -23,7 +23,7 @@ EVENT_BATCH = 5_000  # events read per query while catching up
 RELOAD_ALL_OVER = 500  # changed issues in one refresh above which every issue is read again
 
 CHANGE = "change"  #: topic: any event was appended (an issue, a note, a session step, a stop request)
-WORKERS = "workers"  #: topic: a worker row changed (state, issue, counters or heartbeat)
+WORKERS = "workers"  #: topic: a worker row changed (state, issue, counters; heartbeats alone do not count)
 
 
 def issue_topic(issue_id: str) -> str:
@@ -85,7 +85,7 @@ class ReadModel:
                 now=self.store.clock.now())
         topics = {issue_topic(e.issue_id) for e in events}
         topics |= {CHANGE} if events else set()
-        return topics | ({WORKERS} if workers != old.workers else set())
+        return topics | ({WORKERS} if _steady(workers) != _steady(old.workers) else set())
 
     def _new_events(self, after: int) -> list[Event]:
         events: list[Event] = []
@@ -104,4 +104,10 @@ class ReadModel:
         for issue_id in changed:
             issues[issue_id] = self.store.get(issue_id)
         return issues
+
+
+def _steady(workers: tuple[WorkerStatus, ...]) -> list[WorkerStatus]:
+    """The rows without their heartbeat times: every live worker writes its row each second, and
+    pages re-render heartbeat ages on a timer instead (a dead worker's row never changes)."""
+    return [w.model_copy(update={"heartbeat_at": None}) for w in workers]
 
