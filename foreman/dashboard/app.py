@@ -174,7 +174,8 @@ def _act(store, action: str, issue_id: str | None, form: dict[str, str]) -> str:
     """Do one control as the actor ``dashboard``; returns what was done, in words.
 
     Raises:
-        IssueError: the store refused it (unknown issue, wrong status, bad stop mode); InvalidInput for an unknown action.
+        IssueError: the store refused it (unknown issue, wrong status, bad stop mode).
+        HTTPException: 404 for an unknown action.
     """
     note = (form.get("note") or "").strip()
     if issue_id is None:
@@ -204,7 +205,8 @@ def _token_given(request: Request, settings: DashboardSettings) -> bool:
 def _check_read(request: Request, settings: DashboardSettings) -> None:
     """Reads need the token unless the server binds a loopback address."""
     if not settings.open_reads and not _token_given(request, settings):
-        raise HTTPException(401, "this dashboard is not on loopback: open the URL printed at start (it carries ?token=)")
+        raise HTTPException(401, "this dashboard is not on loopback: "
+                                 "open the URL printed at start (it carries ?token=)")
 
 
 def _lease_ttls(plans_dir: Path) -> dict[str, float]:

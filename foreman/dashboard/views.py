@@ -17,7 +17,8 @@ from foreman.summary import Usage
 
 ESTIMATE_KEY = "estimate_minutes"  #: issue metadata: the issue's expected work time in minutes (optional)
 PAGE_SIZE = 50  # issues per page of the issues table
-UNFINISHED = (Status.OPEN, Status.IN_PROGRESS, Status.IN_REVIEW, Status.BLOCKED)  #: still to do (dead letters wait for a human)
+#: still to do (dead letters wait for a human)
+UNFINISHED = (Status.OPEN, Status.IN_PROGRESS, Status.IN_REVIEW, Status.BLOCKED)
 SORTS: dict[str, Any] = {  #: issues-table columns one can sort by, and each one's key
     "created": lambda i: (i.created_at, i.id),
     "id": lambda i: i.id,
@@ -61,7 +62,8 @@ def overview(snapshot: Snapshot) -> Overview:
                     run_over=snapshot.run_over, stop_request=snapshot.stop_request)
 
 
-def remaining_estimate(unfinished: list[Issue], closed: int, elapsed: float | None, workers: int) -> tuple[float | None, str]:
+def remaining_estimate(unfinished: list[Issue], closed: int, elapsed: float | None,
+                       workers: int) -> tuple[float | None, str]:
     """Seconds of work left and how that was estimated.
 
     From the issues' ``metadata.estimate_minutes`` when any unfinished issue has one (issues without
@@ -194,13 +196,15 @@ def _step(event: Event) -> Step:
     if data.get("event") == "provider:response":
         usage = data.get("usage") or {}
         calls = ", ".join(f"{c.get('name')}({_json(c.get('arguments'))})" for c in data.get("tool_calls") or [])
-        title = f"model {data.get('model') or ''}: {usage.get('input_tokens') or 0}/{usage.get('output_tokens') or 0} tokens"
+        tokens = f"{usage.get('input_tokens') or 0}/{usage.get('output_tokens') or 0}"
+        title = f"model {data.get('model') or ''}: {tokens} tokens"
         return Step(event, "model", title, "\n".join(filter(None, [data.get("text"), calls and f"calls: {calls}"])))
     if data.get("event", "").startswith("tool:"):
         failed = data.get("event") == "tool:error" or data.get("error")
         body = f"arguments: {_json(data.get('arguments'))}\nresult: {data.get('result') or data.get('error') or ''}"
         return Step(event, "error" if failed else "tool", f"tool {data.get('tool')}", body)
-    return Step(event, "error", f"{data.get('event')} {data.get('provider') or ''}".strip(), str(data.get("error") or ""))
+    title = f"{data.get('event')} {data.get('provider') or ''}".strip()
+    return Step(event, "error", title, str(data.get("error") or ""))
 
 
 def _json(value: Any) -> str:

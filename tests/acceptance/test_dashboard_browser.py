@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.issues import EventKind, NewIssue, Status, open_store
+from foreman.issues import EventKind, NewIssue, open_store
 from foreman.monitor import NEEDS_HUMAN
 from foreman.tasks import create_seed_workspace
 from tests.support.fleet_runs import read_until, start_rehearsal, wait_until
@@ -80,9 +80,10 @@ def base(fleet) -> str:
 
 
 def statuses(page) -> dict[str, str]:
-    cells = page.locator("#issue-table tr[data-issue]")
-    return {cells.nth(n).get_attribute("data-issue"): cells.nth(n).locator("[data-status]").get_attribute("data-status")
-            for n in range(cells.count())}
+    """Issue id -> status as the issues table on the page shows them."""
+    rows = page.locator("#issue-table tr[data-issue]")
+    return {rows.nth(n).get_attribute("data-issue"): rows.nth(n).locator("[data-status]").get_attribute("data-status")
+            for n in range(rows.count())}
 
 
 def test_the_issues_page_follows_the_run_without_a_reload(page, fleet):
