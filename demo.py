@@ -16,8 +16,8 @@ import click
 
 from rich.markup import escape
 
-from foreman.cli.fleet import (PROVIDERS, START_ERRORS, budget_options, console, fail, parse_workers, run_budget, run_fleet,
-                               verification_options)
+from foreman.cli.fleet import (PROVIDERS, START_ERRORS, budget_options, console, dashboard_options, fail, parse_workers,
+                               run_budget, run_fleet, verification_options)
 from foreman.fleet import FleetConfig
 from foreman.tasks import SEED_TASKS, TaskSpec, create_seed_workspace, load_tasks
 
@@ -71,8 +71,9 @@ def default_tasks(rehearsal: bool) -> list[TaskSpec]:
               "play examples/rehearsal.json; everything else is real.")
 @verification_options
 @budget_options
+@dashboard_options
 def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, processes, rehearsal, no_validation, into,
-         budget_usd, budget_tokens):
+         budget_usd, budget_tokens, dashboard_port, no_dashboard):
     """Multi-worker orchestration demo on real Amplifier sessions (exit codes as `foreman run`: 0, 2, 3, 130)."""
     path = Path(workspace)
     console.rule("amplifier-foreman demo")
@@ -87,7 +88,8 @@ def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, proces
                              tasks=tasks, goal=goal, resume=resume, processes=processes, validation=not no_validation,
                              into=into, budget=run_budget(budget_usd, budget_tokens))
         console.print(f"workspace: {escape(str(path.resolve()))}")
-        sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
+        port = None if no_dashboard else dashboard_port
+        sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal, dashboard_port=port)))
     except START_ERRORS as exc:
         fail(str(exc))
 

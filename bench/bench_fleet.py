@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from foreman.fleet import Fleet, FleetConfig
@@ -51,13 +54,18 @@ def _plain_workspace(root: Path) -> Path:
     return root / "ws"
 
 
-async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool) -> tuple[float, float, float]:
+async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool,
+                      watch: Callable[[Fleet], AbstractContextManager] | None = None) -> tuple[float, float, float]:
+    """(ideal s, measured s, efficiency) of one run; ``watch(fleet)`` is entered around it (a dashboard, issue 10)."""
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
     workspace = create_seed_workspace(root / "ws") if git else _plain_workspace(root)
     config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},
-                         provider_factory=_factory(latency), review_interval=REVIEW_INTERVAL)
+                         provider_factory=_factory(latency), review_interval=REVIEW_INTERVAL,
+                         validation=False)  # 3 worker calls per issue; since issue 8 a validator would review with worker_turn
     started: dict[str, float] = {}
-    report = await Fleet(config).run(on_started=lambda f: started.setdefault("t", time.monotonic()))
+    fleet = Fleet(config)
+    with watch(fleet) if watch else contextlib.nullcontext():
+        report = await fleet.run(on_started=lambda f: started.setdefault("t", time.monotonic()))
     measured = time.monotonic() - started["t"]
     assert all(i.status == "closed" for i in report.issues), "every issue must close"
     ideal = math.ceil(issues / workers) * CALLS_PER_ISSUE * latency

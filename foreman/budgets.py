@@ -88,6 +88,10 @@ class Usage:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.calls + other.calls, self.input_tokens + other.input_tokens,
+                     self.output_tokens + other.output_tokens, self.cost_usd + other.cost_usd)
+
     def plus(self, usage: dict[str, Any]) -> Usage:
         """This usage with one call of ``usage`` (a ``provider:response`` payload's usage dict) added."""
         return Usage(self.calls + 1, self.input_tokens + (usage.get("input_tokens") or 0),
@@ -111,10 +115,12 @@ def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:
 
 
 def model_calls(events: Iterable[Event], since: float = 0.0) -> Usage:
-    """The usage of the ``provider:response`` session events among ``events`` logged at or after ``since``."""
+    """The usage of the ``provider:response`` session events among ``events`` logged at or after ``since``
+    (the summary and the run budget fold the whole log; the dashboard each batch of new events)."""
     used = Usage()
     for event in events:
-        if event.data.get("event") == "provider:response" and event.created_at.timestamp() >= since:
+        if (event.kind == EventKind.SESSION and event.data.get("event") == "provider:response"
+                and event.created_at.timestamp() >= since):
             used = used.plus(event.data.get("usage") or {})
     return used
 
@@ -133,13 +139,8 @@ class UsageMeter:
         events = self.store.events(self.issue_id, kinds=[EventKind.SESSION], after=self._after)
         if events:
             self._after = events[-1].id
-            self.used = _sum(self.used, model_calls(events, self.since))
+            self.used += model_calls(events, self.since)
         return self.used
-
-
-def _sum(a: Usage, b: Usage) -> Usage:
-    return Usage(a.calls + b.calls, a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens,
-                 a.cost_usd + b.cost_usd)
 
 
 def model_usage(store: IssueStore, since: float = 0.0) -> Usage:

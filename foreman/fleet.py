@@ -38,6 +38,7 @@ from workers.gate import VERIFICATION_STATE
 from workers.review import BASE_COMMIT
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.standalone import RUN_OVER, worker_process_main
+from workers.stop_requests import follow_stop_requests
 from workers.status import StatusReporter
 from workers.workspace import Workspace
 
@@ -117,7 +118,8 @@ class FleetReport:
 
 
 class Fleet:
-    """One run. ``stopping`` is set by the first Ctrl-C (graceful stop).
+    """One run. ``stopping`` is set by the first Ctrl-C or a graceful stop request in the database
+    (the dashboard's button, :mod:`workers.stop_requests`); an emergency request exits at once.
 
     Raises:
         NothingToResume: ``resume`` without a database, or with one that holds no run.
@@ -191,10 +193,12 @@ class Fleet:
         """Prepare, plan (unless resuming a planned run), run workers and foreman reviews until the run is over or stopped."""
         started = time.monotonic()
         await self.prepare()
+        stopper = asyncio.create_task(follow_stop_requests(self.store, self.stopping, self.started_at))
         try:
             async with StatusReporter(self.store, "foreman", "foreman", self.foreman_stats):
                 return await self._run(started, on_started)
         finally:
+            stopper.cancel()
             self._keeper.cancel()
             await asyncio.to_thread(self.lock.release)
 

@@ -17,6 +17,12 @@ def _no_real_llm(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _dashboard_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `foreman run` / `demo.py` a test starts serves its dashboard on a free port, never on 8765."""
+    monkeypatch.setenv("FOREMAN_DASHBOARD_PORT", "0")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """A clock that only moves when the test says so."""

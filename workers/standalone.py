@@ -1,7 +1,8 @@
 """A worker outside the foreman's process: ``foreman worker`` in any shell, or a spawned worker process.
 
-It opens the shared database, follows the foreman's ``run_over`` flag there, and stops gracefully
-on the first SIGINT/SIGTERM (finishing its step and releasing its claim).
+It opens the shared database, follows the foreman's ``run_over`` flag and stop requests there
+(:mod:`workers.stop_requests`), and stops gracefully on the first SIGINT/SIGTERM (finishing its
+step and releasing its claim).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from foreman.plans import MountPlan, load_plan
 from workers.recorder import EventSink, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.gate import VERIFICATION_STATE
+from workers.stop_requests import follow_stop_requests
 from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
@@ -40,11 +42,13 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
     options = dataclasses.replace(options, **{k: v for k, v in verification.items() if k in ("validation", "run_checks")})
     run_over = asyncio.Event()
     watcher = asyncio.create_task(_follow_run_over(store, run_over))
+    stopper = asyncio.create_task(follow_stop_requests(store, stopping, store.clock.now()))
     try:
         sink = EventSink(store)
         return await Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, sink=sink, options=options).run()
     finally:
         watcher.cancel()
+        stopper.cancel()
         store.disconnect()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from foreman.cli.backlog import export_command, import_command
+from foreman.cli.dashboard import dashboard_command
 from foreman.cli.fleet import run_command, worker_command
 from foreman.cli.init import init_command
 from foreman.cli.issues import issues
@@ -24,6 +25,7 @@ cli.add_command(run_command)
 cli.add_command(worker_command)
 for command in (init_command, import_command, export_command, status_command, retry_command):  # issue 12
     cli.add_command(command)
+cli.add_command(dashboard_command)
 
 
 def main() -> None:

@@ -4,16 +4,19 @@ Ctrl-C once: workers finish their current step, release their claims and stop; t
 Exit codes: 0 the run is over, 1 a fault stopped it (the foreman's watch failed; every worker was
 stopped), 2 it could not start (one error line: bad input, a run already holding the database, a
 plan or workspace that cannot work), 3 the run budget (``--budget-usd``, ``--budget-tokens``)
-stopped it, 130 stopped by Ctrl-C.
+stopped it, 130 stopped by Ctrl-C or by a stop request (the dashboard's graceful or emergency stop).
+``run`` serves the web dashboard on 127.0.0.1:8765 unless ``--no-dashboard`` (``--dashboard-port N``,
+``$FOREMAN_DASHBOARD_PORT``; a busy port is a warning).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -21,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from foreman.budgets import Budget
+from foreman.dashboard import DEFAULT_PORT, DashboardError, open_dashboard, serving_in_process
 from foreman.fleet import Fleet, FleetConfig, NothingToResume
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
@@ -74,16 +78,18 @@ def install_interrupts(stopping: asyncio.Event) -> None:
         loop.add_signal_handler(sig, handle)
 
 
-async def run_fleet(config: FleetConfig, *, rehearsal: bool) -> int:
-    """Run a fleet with the live view and print the summary; returns the process exit code."""
+async def run_fleet(config: FleetConfig, *, rehearsal: bool, dashboard_port: int | None = None) -> int:
+    """Run a fleet with the live view (and the web dashboard on ``dashboard_port`` unless None) and
+    print the summary; returns the process exit code."""
     if rehearsal:
         config.provider_factory = rehearsal_provider
         console.print("[bold magenta]REHEARSAL[/]: scripted fake LLMs play every role; sessions, tools and database are real")
     fleet = Fleet(config)
     install_interrupts(fleet.stopping)
     await fleet.prepare()
-    async with live_view(fleet.store, console, since=fleet.started_at):
-        report = await fleet.run()
+    with dashboard_beside(fleet, dashboard_port):
+        async with live_view(fleet.store, console, since=fleet.started_at):
+            report = await fleet.run()
     print_summary(report, fleet.store, fleet.workspace.root, console)
     for change in report.changes:
         console.print(f"[cyan]runtime[/]: {escape(change)}")
@@ -92,6 +98,37 @@ async def run_fleet(config: FleetConfig, *, rehearsal: bool) -> int:
     if report.budget_stop:
         return EXIT_BUDGET
     return EXIT_STOPPED if report.interrupted else 0
+
+
+@contextlib.contextmanager
+def dashboard_beside(fleet: Fleet, port: int | None) -> Iterator[None]:
+    """Serve the web dashboard of the fleet's database on ``port`` while the block runs (None: no dashboard).
+
+    A port that cannot be used is one warning line and the run goes on without a dashboard
+    (``foreman dashboard --port N`` can watch it from another shell).
+    """
+    if port is None:
+        yield
+        return
+    try:
+        dashboard = open_dashboard(fleet.store.path, fleet.workspace.root, plans_dir=fleet.config.plans_dir, port=port)
+    except DashboardError as exc:
+        console.print(f"[yellow]dashboard not started[/]: {escape(str(exc))}; the run goes on without it "
+                      "(`foreman dashboard --port N` can watch it from another shell; --dashboard-port N or "
+                      "--no-dashboard next time)", soft_wrap=True)
+        yield
+        return
+    with serving_in_process(dashboard):
+        console.print(f"dashboard: {escape(dashboard.url)}", soft_wrap=True)
+        yield
+
+
+def dashboard_options(command: Callable) -> Callable:
+    """``--dashboard-port N`` and ``--no-dashboard`` (the web dashboard, issue 10), for ``run`` and the demo."""
+    command = click.option("--no-dashboard", is_flag=True, help="Do not start the web dashboard.")(command)
+    return click.option("--dashboard-port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+                        envvar="FOREMAN_DASHBOARD_PORT",
+                        help="Port of the web dashboard on 127.0.0.1 (0: any free port).")(command)
 
 
 def fail(message: str) -> None:
@@ -138,8 +175,9 @@ def verification_options(command: Callable) -> Callable:
 @click.option("--rehearsal", is_flag=True, help="Scripted fake LLMs instead of a model (fast; labelled).")
 @verification_options
 @budget_options
+@dashboard_options
 def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal,
-                no_validation, into, budget_usd, budget_tokens):
+                no_validation, into, budget_usd, budget_tokens, dashboard_port, no_dashboard):
     """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human.
 
     With neither (nor --resume), work the issues already in the database (`foreman import FILE`).
@@ -149,7 +187,8 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
                              tasks=load_tasks(tasks_file) if tasks_file else None, validation=not no_validation,
                              into=into, budget=run_budget(budget_usd, budget_tokens))
-        sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal)))
+        port = None if no_dashboard else dashboard_port
+        sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal, dashboard_port=port)))
     except START_ERRORS as exc:
         fail(str(exc))
 

@@ -7,6 +7,7 @@
 - :data:`RUN_EVENTS` is the issue id under which events that belong to the run rather than to one
   issue are logged (the foreman's own model and tool calls). No issue can have it: issue ids are
   ``<prefix>-<letters>``.
+- :data:`STOP_REQUEST` is where an operator (the dashboard) asks every process of a run to stop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 RUN_EVENTS = "run"  #: pseudo issue id of run-level events (`foreman issues events run`)
+STOP_REQUEST = "stop_request"  #: fleet_state key: ``{"mode", "actor", "at"}`` of the latest stop request (issue 10)
+STOP_MODES = ("graceful", "emergency")  #: like one Ctrl-C (finish the step, release claims), like two (exit at once)
 
 
 class WorkerStatus(BaseModel):

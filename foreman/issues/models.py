@@ -76,6 +76,7 @@ class EventKind(StrEnum):
     CHECKED = "checked"  #: evidence: one run of one check (command, exit code, seconds, output tail, commit)
     VERDICT = "verdict"  #: evidence: a validator's verdict (PASS/FAIL, critical issues, recommendations)
     SESSION = "session"  #: what an agent did (provider call, tool call), recorded by the fleet
+    STOP_REQUESTED = "stop_requested"  #: run-level: an operator asked the run to stop (graceful or emergency)
 
 
 Check = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

@@ -29,6 +29,7 @@ from foreman.issues.errors import (
     DatabaseUnreadable,
     DependencyCycle,
     DiskFull,
+    IllegalTransition,
     InvalidInput,
     InvalidText,
     IssueError,
@@ -39,7 +40,7 @@ from foreman.issues.errors import (
     NumberOutOfRange,
     StaleToken,
 )
-from foreman.issues.fleet_records import RUN_EVENTS, WorkerStatus
+from foreman.issues.fleet_records import RUN_EVENTS, STOP_MODES, STOP_REQUEST, WorkerStatus
 from foreman.issues.filters import KEY_PATTERN, event_where, issue_where
 from foreman.issues.models import (
     Attempt,
@@ -353,6 +354,25 @@ class SQLiteStore:
         """
         with self._write() as conn:
             return self._apply(conn, issue_id, Action.OVER_BUDGET, token=token, error=reason)
+    def revoke(self, issue_id: str, *, reason: str, actor: str = "operator") -> Issue:
+        """Take a claim back without its token (the dashboard's kill, issue 10), in one transaction.
+
+        The fencing token goes up by one and the lease ends, so the holder's next renewal or fenced
+        write is refused (:class:`StaleToken`) and its runtime cancels the session. A work claim goes
+        back to ``open``, its attempt ending as ``released`` (the event carries ``revoked: true``
+        and ``error: "revoked by <actor>: <reason>"``); a review claim leaves the issue waiting for
+        another review.
+
+        Raises:
+            IssueNotFound; IllegalTransition when nobody holds the issue (not in_progress or a held review).
+        """
+        with self._write() as conn:
+            row = self._row(conn, issue_id)
+            if row["lease_expires_at"] is None:
+                raise IllegalTransition(f"nobody holds {issue_id} ({row['status']}); there is no claim to revoke",
+                                        action=Action.REVOKE.value, status=row["status"])
+            return self._apply(conn, issue_id, Action.REVOKE, actor=actor, sets={"fence": row["fence"] + 1},
+                               error=f"revoked by {actor}: {reason}"[:500], extra={"revoked": True})
 
     def sweep(self) -> list[Issue]:
         """Expire every lease that ran out: each issue goes back to ``open`` or to ``dead_letter``."""
@@ -502,8 +522,9 @@ class SQLiteStore:
         actor: str | None = None,
         sets: dict[str, Any] | None = None,
         error: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Issue:
-        """Take ``action`` on an issue inside the caller's write transaction, writing its event."""
+        """Take ``action`` on an issue inside the caller's write transaction, writing its event (plus ``extra`` data)."""
         row = self._row(conn, issue_id)
         if token is not None:
             self._check_token(conn, row, token)
@@ -519,7 +540,7 @@ class SQLiteStore:
         actor = row["assignee"] if edge.fenced else actor
         changed = self._set_guarded(conn, row, _status_columns(edge, row) | (sets or {}))
         data = {"from": edge.source.value, "to": edge.target.value, "token": row["fence"]}
-        self._event(conn, issue_id, edge.event, actor, data | ({"error": error} if error else {}))
+        self._event(conn, issue_id, edge.event, actor, data | ({"error": error} if error else {}) | (extra or {}))
         return changed
 
     def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> Issue:
@@ -604,6 +625,23 @@ class SQLiteStore:
         """Store a JSON-serialisable value under ``key`` (shared by every process on this database)."""
         with self._write() as conn:
             conn.execute(self._sql["state_put"], {"key": key, "value": json.dumps(value), "now": self.clock.now()})
+
+    def request_stop(self, mode: str, *, actor: str = "operator") -> None:
+        """Ask every process of the run to stop (issue 10): ``graceful`` (like one Ctrl-C) or ``emergency`` (two).
+
+        Writes ``fleet_state[STOP_REQUEST] = {"mode", "actor", "at"}`` and a run-level
+        ``stop_requested`` event in one transaction; the fleet and every worker process poll the
+        key (``workers/stop_requests.py``) and obey requests made after they started.
+
+        Raises:
+            InvalidInput: ``mode`` is not one of :data:`STOP_MODES`.
+        """
+        if mode not in STOP_MODES:
+            raise InvalidInput(f"stop mode must be one of {', '.join(STOP_MODES)}, not {mode!r}")
+        request = {"mode": mode, "actor": actor, "at": self.clock.now()}
+        with self._write() as conn:
+            conn.execute(self._sql["state_put"], {"key": STOP_REQUEST, "value": json.dumps(request), "now": request["at"]})
+            self._event(conn, RUN_EVENTS, EventKind.STOP_REQUESTED, actor, {"mode": mode})
 
     def get_state(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key``, or ``default``."""

@@ -35,6 +35,7 @@ class Action(StrEnum):
     PASS = "pass"
     REJECT = "reject"
     OVER_BUDGET = "over_budget"
+    REVOKE = "revoke"  #: an operator takes a claim back without its token (the dashboard's kill, issue 10)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.EXPIRE, R, R, "sweeper", False, E.REVIEW_EXPIRED, exhausted=False),
     Transition(A.EXPIRE, R, D, "sweeper", False, E.REJECTED, exhausted=True),
     Transition(A.RELEASE, R, R, "validator", True, E.RELEASED),
+    Transition(A.REVOKE, P, O, "operator", False, E.RELEASED),
+    Transition(A.REVOKE, R, R, "operator", False, E.RELEASED),
 )
 
 
