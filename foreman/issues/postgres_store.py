@@ -358,14 +358,15 @@ def _connect_errors(where: str) -> Iterator[None]:
     except IssueError:
         raise
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
-        text = str(exc)
-        if "password authentication failed" in text or "no password supplied" in text:
-            raise DatabaseUnreadable(f"PostgreSQL at {where} refused the login ({text.strip()}); check the user "
+        text = " ".join(str(exc).split())  # libpq's message spans lines; the CLI prints one
+        if any(sign in text for sign in ("password authentication failed", "no password supplied", "FATAL:  role",
+                                         "FATAL: role")):
+            raise DatabaseUnreadable(f"PostgreSQL at {where} refused the login ({text}); check the user "
                                      "and password in the URL (or ~/.pgpass)", path=where) from exc
         if "does not exist" in text and "database" in text:
-            raise DatabaseMissing(f"there is no database {where.rsplit('/', 1)[-1]!r} on the server ({text.strip()}); "
+            raise DatabaseMissing(f"there is no database {where.rsplit('/', 1)[-1]!r} on the server ({text}); "
                                   "create it with `createdb` or pass another --db", path=where) from exc
-        raise DatabaseUnreadable(f"cannot reach PostgreSQL at {where} ({text.strip()}); is the server running "
+        raise DatabaseUnreadable(f"cannot reach PostgreSQL at {where} ({text}); is the server running "
                                  "and the address right?", path=where) from exc
 
 

@@ -17,8 +17,8 @@ from foreman.issues import errors
 
 
 @pytest.fixture
-def run(tmp_path):
-    db = str(tmp_path / "cli.db")
+def run(db):
+    """``foreman issues ARGS --db DB --json`` on SQLite and on PostgreSQL (the ``db`` fixture)."""
     runner = CliRunner()
 
     def invoke(*args: str, expect: int = 0):
