@@ -85,6 +85,7 @@ class PostgresStore(SQLiteStore):
     """
 
     dialect = "postgres"
+    can_wake = True  #: :meth:`wait_for_change` returns as soon as another process changes the queue
 
     def __init__(self, url: str, *, clock: Clock | None = None, create: bool = False, pool_size: int = POOL_SIZE,
                  id_prefix: str = ids.DEFAULT_PREFIX) -> None:

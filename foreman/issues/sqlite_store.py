@@ -86,6 +86,7 @@ class SQLiteStore:
     """
 
     dialect = "sqlite"  #: which SQL the filter fragments are written in (see filters.JSON_CONDITIONS)
+    can_wake = False  #: :meth:`wait_for_change` only sleeps; idle workers poll
 
     def __init__(
         self,
