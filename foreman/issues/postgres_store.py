@@ -9,8 +9,8 @@ SQLite's single writer. Differences that matter:
   that also writes the ``claimed`` event, so concurrent claimers skip each other's rows.
 * Writes lock the rows they read (``SELECT ... FOR UPDATE``); lease sweeps skip rows another
   sweeper holds; dependency edges, keyed creates and the run lock are serialised by an advisory lock.
-* "now" is the server's ``now()`` (read once per transaction) unless a clock is injected, so workers
-  whose clocks disagree still agree on lease expiry.
+* "now" is the server's clock (its offset from this process's monotonic clock, re-read every 10 s)
+  unless a clock is injected, so workers whose clocks disagree still agree on lease expiry.
 * A transaction whose connection drops (server restart, ``pg_terminate_backend``) or that loses a
   deadlock / serialisation check is retried on a fresh connection; a connection lost during COMMIT
   is reported, never retried (the claim may have landed; it then expires with its lease).
@@ -56,6 +56,7 @@ from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL, SQLiteStore
 SQL_FOLDER = "sql/postgres"
 SCHEMA = "foreman"  #: the PostgreSQL schema (namespace) holding the tables; other schemas are left alone
 CHANNEL = "foreman_issues"  #: LISTEN/NOTIFY channel; the payload is the changed issue's id
+CLOCK_RESYNC = 10.0  # seconds between readings of the server's clock
 CONNECT_TIMEOUT = 10  # seconds to reach the server before "cannot reach"
 POOL_SIZE = 4  # connections per store (one process); PostgreSQL's default max_connections is 100
 RETRIES = 5  # times a transaction is retried after a dropped connection, deadlock or serialisation failure
@@ -153,11 +154,10 @@ class PostgresStore(SQLiteStore):
         tx = self._tx
         if getattr(tx, "conn", None) is not None:
             raise RuntimeError("nested store transaction")  # a bug: every store method is one transaction
-        with _translated_errors(self.where), self._pool.connection() as raw:
-            conn = _Connection(raw)
-            cursor = raw.execute(f"{begin}; {self._sql['server_now']}")
-            cursor.nextset()
-            tx.conn, tx.now, tx.writing = conn, cursor.fetchone()["now"], begin == "BEGIN"
+        with _translated_errors(self.where), self._pool.connection() as raw, raw.pipeline() as pipeline:
+            conn = _Connection(raw, pipeline)
+            raw.execute(begin)
+            tx.conn, tx.writing = conn, begin == "BEGIN"
             try:
                 yield conn
             except LeaseExpired:
@@ -170,7 +170,7 @@ class PostgresStore(SQLiteStore):
             else:
                 _commit(raw)
             finally:
-                tx.conn = tx.now = None
+                tx.conn = None
 
     def _row(self, conn: _Connection, issue_id: str):
         """The issue's row; in a write transaction it stays locked until the transaction ends."""
@@ -180,9 +180,10 @@ class PostgresStore(SQLiteStore):
             return super()._row(conn, issue_id)  # raises IssueNotFound with the usual message
         return row
 
-    def _event(self, conn: _Connection, issue_id: str, kind: EventKind, actor: str, data: dict) -> int:
+    def _event(self, conn: _Connection, issue_id: str, kind: EventKind, actor: str, data: dict) -> None:
+        """Append an event in the caller's transaction, without waiting for it (pipelined with what follows)."""
         params = {"issue_id": issue_id, "kind": kind.value, "actor": actor, "now": self.clock.now(), "data": json.dumps(data)}
-        return conn.execute(self._sql["event_append"], params).fetchone()["id"]
+        conn.execute(self._sql["event_append"], params)
 
     # -- what PostgreSQL does differently -------------------------------------------------
 
@@ -232,28 +233,62 @@ class PostgresStore(SQLiteStore):
 
 
 class _ServerClock:
-    """The server's clock: ``now()`` of the current transaction, else a fresh ``clock_timestamp()``."""
+    """The server's clock, as this process's monotonic clock plus an offset re-read every
+    :data:`CLOCK_RESYNC` seconds (reading ``now()`` in every transaction cost two statements per
+    claim+close). Workers whose wall clocks disagree, or jump, still agree on lease expiry."""
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
+        self._offset, self._synced = 0.0, -CLOCK_RESYNC
 
     def now(self) -> float:
-        """Seconds since the epoch by the PostgreSQL server's clock."""
-        now = getattr(self._store._tx, "now", None)
-        if now is not None:
-            return now
-        with _translated_errors(self._store.where), self._store._pool.connection() as conn:
-            return conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8 AS now").fetchone()["now"]
+        """Seconds since the epoch by the PostgreSQL server's clock (to within half a round trip)."""
+        if time.monotonic() - self._synced >= CLOCK_RESYNC:
+            self._sync()
+        return time.monotonic() + self._offset
+
+    def _sync(self) -> None:
+        query = self._store._sql["server_now"]
+        conn = getattr(self._store._tx, "conn", None)
+        sent = time.monotonic()
+        if conn is not None:  # inside a transaction: ask on its connection (the pool may have none free)
+            server = conn.execute(query).fetchone()["now"]
+        else:
+            with _translated_errors(self._store.where), self._store._pool.connection() as raw:
+                server = raw.execute(query).fetchone()["now"]
+        received = time.monotonic()
+        self._offset, self._synced = server - (sent + received) / 2, received
 
 
 class _Connection:
-    """A psycopg connection that accepts the SQLite store's ``:name`` / ``?`` placeholders."""
+    """A pipelined psycopg connection that accepts the SQLite store's ``:name`` / ``?`` placeholders.
 
-    def __init__(self, raw: psycopg.Connection) -> None:
-        self.raw = raw
+    Statements are sent without waiting; reading a result (fetch, iterate, ``rowcount``) waits for it.
+    """
 
-    def execute(self, sql: str, params: Any = None) -> psycopg.Cursor:
-        return self.raw.execute(_placeholders(sql), params)
+    def __init__(self, raw: psycopg.Connection, pipeline: psycopg.Pipeline) -> None:
+        self.raw, self.pipeline = raw, pipeline
+
+    def execute(self, sql: str, params: Any = None) -> _Result:
+        return _Result(self.raw.execute(_placeholders(sql), params), self.pipeline)
+
+
+class _Result:
+    """A pipelined statement's cursor: fetching syncs by itself, ``rowcount`` is made to sync too."""
+
+    def __init__(self, cursor: psycopg.Cursor, pipeline: psycopg.Pipeline) -> None:
+        self._cursor, self._pipeline = cursor, pipeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return self._cursor.rowcount
 
 
 @functools.lru_cache(maxsize=512)

@@ -95,11 +95,15 @@ def test_leases_follow_the_server_clock_not_the_workers(pg, monkeypatch):
 def test_changes_wake_a_listening_worker_and_claims_do_not(url, pg):
     other = open_store(url)
     assert pg.wait_for_change(0) is False  # starts listening; nothing happened yet
-    issue = other.create(NewIssue(title="new work"))
+    blocker, lone = other.create(NewIssue(title="blocker")), other.create(NewIssue(title="lone"))
+    waiter = other.create(NewIssue(title="waits for the blocker"))
+    other.dep_add(waiter.id, blocker.id)
     assert pg.wait_for_change(30) is True
-    claim = other.claim_next("w1")
+    claims = [other.claim(i.id, "w1") for i in (lone, blocker)]
     assert pg.wait_for_change(0.2) is False
-    other.close(issue.id, token=claim.token)  # closing can make dependents ready
+    other.close(lone.id, token=claims[0].token)  # nobody waits on it: silent
+    assert pg.wait_for_change(0.2) is False
+    other.close(blocker.id, token=claims[1].token)  # makes the waiter ready
     assert pg.wait_for_change(30) is True
     other.disconnect()
 

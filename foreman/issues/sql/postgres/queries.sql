@@ -93,8 +93,8 @@ INSERT INTO notes (issue_id, author, body, created_at) VALUES (:issue_id, :autho
 -- notes_of: notes of one issue, oldest first
 SELECT * FROM notes WHERE issue_id = ? ORDER BY id;
 
--- event_append: add one event to the log, returning its number
-INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data) RETURNING id;
+-- event_append: add one event to the log
+INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data);
 
 -- events_list: events matching {where}, in log order
 SELECT * FROM events WHERE id > :after {where} ORDER BY id LIMIT NULLIF(:limit, -1);
@@ -156,8 +156,8 @@ ON CONFLICT (name) DO UPDATE SET
 -- worker_list: reported worker statuses written at or after :since, by name
 SELECT * FROM workers WHERE heartbeat_at >= :since ORDER BY name;
 
--- server_now: the server's clock, seconds since the epoch (the start of the current transaction)
-SELECT extract(epoch FROM now())::float8 AS now;
+-- server_now: the server's clock now, seconds since the epoch
+SELECT extract(epoch FROM clock_timestamp())::float8 AS now;
 
 -- schema_version_get: the schema version of this database (no row: empty schema)
 SELECT version FROM schema_version;

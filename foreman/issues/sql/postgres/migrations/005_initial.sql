@@ -128,11 +128,20 @@ FOR EACH ROW EXECUTE FUNCTION refuse('events are append-only');
 CREATE TRIGGER events_never_truncated BEFORE TRUNCATE ON events
 FOR EACH STATEMENT EXECUTE FUNCTION refuse('events are append-only');
 
--- Wake-ups (issue 11): an issue that appears, becomes claimable (open, or in review and unheld) or
--- closes (which can make its dependents ready) notifies channel foreman_issues with its id; idle
--- workers LISTEN instead of polling. Claims and heartbeats stay silent.
+-- Wake-ups (issue 11): an issue that appears or becomes claimable (open, or in review and unheld)
+-- notifies channel foreman_issues with its id, and so does a close that can make another issue ready
+-- (it blocks one, or is a child); idle workers LISTEN instead of polling. Claims, heartbeats and other
+-- closes stay silent: NOTIFY serialises committing transactions, so silence keeps claims scaling.
 CREATE FUNCTION notify_issue_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM pg_notify('foreman_issues', NEW.id); RETURN NULL; END $$;
+BEGIN
+    IF NEW.status = 'closed' AND NOT EXISTS (
+        SELECT 1 FROM dependencies d
+        WHERE (d.depends_on_id = NEW.id AND d.type = 'blocks') OR (d.issue_id = NEW.id AND d.type = 'parent-child')) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_notify('foreman_issues', NEW.id);
+    RETURN NULL;
+END $$;
 CREATE TRIGGER issues_notify AFTER INSERT OR UPDATE OF status, lease_expires_at ON issues
 FOR EACH ROW WHEN (NEW.status IN ('open', 'closed') OR (NEW.status = 'in_review' AND NEW.lease_expires_at IS NULL))
 EXECUTE FUNCTION notify_issue_change();
