@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from foreman.cli import cli
 from foreman.issues import errors
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture
@@ -356,3 +357,12 @@ def test_close_runs_the_checks_and_show_gives_their_evidence(tmp_path):
     assert invoke("close", issue["id"], "-r", "written")["status"] == "closed"
     shown = invoke("show", issue["id"], as_json=False)
     assert "check: test -s notes.md  (passed" in shown
+
+
+def test_close_on_postgresql_works_in_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with fresh_database() as url:
+        issue = json.loads(_cli("create", "x", db=url).stdout)
+        claim = json.loads(_cli("claim", issue["id"], "-w", "w1", db=url).stdout)
+        assert json.loads(_cli("close", issue["id"], "--token", str(claim["token"]), db=url).stdout)["status"] == "closed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".foreman"]  # no folder named after the URL
