@@ -75,7 +75,7 @@ class PostgresStore(SQLiteStore):
 
     Args:
         url: ``postgresql://user:password@host:port/database`` (libpq's URL; ``?sslmode=`` etc. pass through).
-        clock: source of "now" (seconds); defaults to the server's ``now()``.
+        clock: source of "now" (seconds); defaults to the server's clock (:class:`_ServerClock`).
         create: create the schema (``foreman``) when the database has none; the database must exist.
         pool_size: most connections this store opens at once.
 
@@ -298,6 +298,7 @@ def _placeholders(sql: str) -> str:
 
 
 def _configure(conn: psycopg.Connection) -> None:
+    """Each pooled connection resolves table names in schema :data:`SCHEMA`."""
     conn.execute(f"SET search_path = {SCHEMA}")
 
 
@@ -312,7 +313,7 @@ def _commit(raw: psycopg.Connection) -> None:
         ) from exc
 
 
-def retried(method: Callable) -> Callable:
+def _retried(method: Callable) -> Callable:
     """Run a store method again (up to :data:`RETRIES` times) when its transaction hit a :class:`_Retry`."""
 
     @functools.wraps(method)
@@ -338,7 +339,7 @@ _ONE_TRANSACTION = [
     "run_lock_renew", "run_lock_release", "worker_put", "worker_list",
 ]
 for _name in _ONE_TRANSACTION:
-    setattr(PostgresStore, _name, retried(getattr(PostgresStore, _name)))
+    setattr(PostgresStore, _name, _retried(getattr(PostgresStore, _name)))
 
 
 def _migrate(conn: psycopg.Connection, *, create: bool, where: str) -> None:
@@ -347,20 +348,19 @@ def _migrate(conn: psycopg.Connection, *, create: bool, where: str) -> None:
     Raises:
         DatabaseMissing: no issue schema and ``create`` is false. SchemaTooNew: a newer program wrote it.
     """
+    sql = {name: _placeholders(text) for name, text in queries(SQL_FOLDER).items()}
     with conn.transaction():
-        conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
-        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.schema_version",)).fetchone()[0]
+        conn.execute(sql["advisory_lock"], {"key": MIGRATION_LOCK})
+        exists = conn.execute(sql["schema_exists"]).fetchone()[0]
         if not exists and not create:
             raise DatabaseMissing(
                 f"the PostgreSQL database at {where} has no issue schema yet; creating an issue starts one there",
                 path=where,
             )
         if not exists:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-            conn.execute(f"CREATE TABLE {SCHEMA}.schema_version (version integer NOT NULL)")
-            conn.execute(f"INSERT INTO {SCHEMA}.schema_version VALUES (0)")
-        conn.execute(f"SET LOCAL search_path = {SCHEMA}")
-        current = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+            conn.execute(sql["schema_create"])
+        conn.execute(f"SET LOCAL search_path = {SCHEMA}")  # the migrations name tables without their schema
+        current = conn.execute(sql["schema_version_get"]).fetchone()[0]
         newest = schema_version(SQL_FOLDER)
         if current > newest:
             raise SchemaTooNew(
@@ -371,7 +371,7 @@ def _migrate(conn: psycopg.Connection, *, create: bool, where: str) -> None:
         for version, script in migrations(SQL_FOLDER):
             if version > current:
                 conn.execute(script)
-                conn.execute("UPDATE schema_version SET version = %s", (version,))
+                conn.execute(sql["schema_version_set"], {"version": version})
 
 
 def _redacted(url: str) -> str:

@@ -159,11 +159,19 @@ SELECT * FROM workers WHERE heartbeat_at >= :since ORDER BY name;
 -- server_now: the server's clock now, seconds since the epoch
 SELECT extract(epoch FROM clock_timestamp())::float8 AS now;
 
--- schema_version_get: the schema version of this database (no row: empty schema)
-SELECT version FROM schema_version;
+-- schema_exists: does this database hold the issue schema (schema "foreman" with its version table)?
+SELECT to_regclass('foreman.schema_version') IS NOT NULL;
 
--- schema_version_set: record the schema version after a migration
-UPDATE schema_version SET version = :version;
+-- schema_create: start the issue schema at version 0 (the migrations then bring it up to date)
+CREATE SCHEMA IF NOT EXISTS foreman;
+CREATE TABLE foreman.schema_version (version integer NOT NULL);
+INSERT INTO foreman.schema_version VALUES (0);
+
+-- schema_version_get: the schema version of this database
+SELECT version FROM foreman.schema_version;
+
+-- schema_version_set: record the schema version after a migration (in the migration's transaction)
+UPDATE foreman.schema_version SET version = :version;
 
 -- advisory_lock: serialise this transaction with every other one taking the same key (until it ends)
 SELECT pg_advisory_xact_lock(:key);
