@@ -1,7 +1,8 @@
-"""A fleet on several machines (issue 11): two worker processes, each in its own clone of one bare
-repository, share a PostgreSQL queue; every issue's branch arrives on the remote exactly once.
+"""Fleets on PostgreSQL (issue 11): two worker processes, each in its own clone of one bare
+repository, share a PostgreSQL queue and every issue's branch arrives on the remote exactly once;
+``foreman run`` works on PostgreSQL as on SQLite.
 
-The workers are real ``foreman worker --remote`` processes with the rehearsal's scripted fake LLM.
+The workers are real ``foreman worker`` / ``foreman run`` processes with the rehearsal's scripted fake LLM.
 """
 
 from __future__ import annotations
@@ -75,3 +76,16 @@ def test_remote_needs_a_shared_database_and_its_own_clone(tmp_path, pg_url):
                      "--workspace", str(seed), "--until-idle", "--rehearsal")
     assert other.returncode == 2, other.stdout + other.stderr
     assert "is not a clone of" in other.stdout and "(its origin: none)" in " ".join(other.stdout.split())
+
+
+def test_foreman_run_on_postgresql_verifies_and_merges_with_worker_processes(tmp_path, pg_url):
+    workspace = create_seed_workspace(tmp_path / "ws")
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"title": f"Fix bug {n}", "worker_type": "coding"} for n in range(3)]))
+    done = _foreman("run", "--tasks", str(tasks), "--workspace", str(workspace), "--db", pg_url, "--rehearsal",
+                    "--processes", "--workers", "coding=2,research=0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "run over: 3 verified and merged" in " ".join(done.stdout.split())
+    store = open_store(pg_url)
+    assert [i.status.value for i in store.list()] == ["closed"] * 3
+    store.disconnect()
