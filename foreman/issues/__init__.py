@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from foreman.issues.clock import Clock, FakeClock, SystemClock
-from foreman.issues.errors import InvalidInput, IssueError
+from foreman.issues.errors import IssueError
 from foreman.issues.interfaces import IssueStore
 from foreman.issues.models import (
     Claim,
