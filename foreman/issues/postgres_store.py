@@ -161,14 +161,14 @@ class PostgresStore(SQLiteStore):
             try:
                 yield conn
             except LeaseExpired:
-                _commit(raw)  # the expiry it wrote must stay
+                _commit(raw, pipeline)  # the expiry it wrote must stay
                 raise
             except BaseException:
                 if not raw.broken:
                     raw.execute("ROLLBACK")
                 raise
             else:
-                _commit(raw)
+                _commit(raw, pipeline)
             finally:
                 tx.conn = None
 
@@ -302,10 +302,11 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.execute(f"SET search_path = {SCHEMA}")
 
 
-def _commit(raw: psycopg.Connection) -> None:
-    """COMMIT; a connection lost here leaves the outcome unknown, so it is reported, not retried."""
+def _commit(raw: psycopg.Connection, pipeline: psycopg.Pipeline) -> None:
+    """COMMIT and wait for it; a connection lost here leaves the outcome unknown, so it is reported, not retried."""
     try:
         raw.execute("COMMIT")
+        pipeline.sync()
     except psycopg.OperationalError as exc:
         raise DatabaseUnreadable(
             f"lost the connection to PostgreSQL while committing ({exc}); the change may or may not have been "
