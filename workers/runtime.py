@@ -337,9 +337,16 @@ async def _wait_any(*events: asyncio.Event, timeout: float, store: IssueStore | 
     change when it can (PostgreSQL's LISTEN/NOTIFY, issue 11; SQLite cannot, and is polled)."""
     waiters = [asyncio.create_task(e.wait()) for e in events]
     if store is not None and store.can_wake:
-        waiters.append(asyncio.create_task(asyncio.to_thread(store.wait_for_change, timeout)))
+        waiters.append(asyncio.create_task(_until_changed(store, timeout)))
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def _until_changed(store: IssueStore, timeout: float) -> None:
+    """Return when ``store`` reports a change within ``timeout`` seconds; never return otherwise
+    (a wait that was not woken leaves ending to the caller's timeout)."""
+    if not await asyncio.to_thread(store.wait_for_change, timeout):
+        await asyncio.Event().wait()

@@ -118,9 +118,12 @@ class PostgresStore(SQLiteStore):
 
     def wait_for_change(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a NOTIFY on :data:`CHANNEL` (an issue appeared, became
-        claimable or closed). Returns True when woken, False on timeout or when listening failed
-        (the caller then polls, as with SQLite)."""
-        with self._listener_lock:
+        claimable or closed). Returns True when woken; False on timeout, when listening failed, or at
+        once when another thread of this process is already listening (the caller then polls, as with
+        SQLite, so idle in-process workers never pile up threads here)."""
+        if not self._listener_lock.acquire(blocking=False):
+            return False
+        with _released(self._listener_lock):
             try:
                 if self._listener is None or self._listener.closed:
                     self._listener = psycopg.connect(self.path, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
@@ -295,6 +298,15 @@ class _Result:
 def _placeholders(sql: str) -> str:
     """``:name`` -> ``%(name)s`` and ``?`` -> ``%s`` (``::`` casts and ``%`` literals kept)."""
     return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
+
+
+@contextmanager
+def _released(lock: threading.Lock) -> Iterator[None]:
+    """Release ``lock`` (already acquired by the caller) when the block ends."""
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _configure(conn: psycopg.Connection) -> None:

@@ -147,3 +147,18 @@ async def test_an_idle_worker_wakes_on_new_work_before_its_poll_interval(url, pg
     other.disconnect()
     await asyncio.wait_for(waiting, timeout=60)  # a 600 s poll would time this out: the NOTIFY woke it
     assert not stopping.is_set() and not run_over.is_set()
+
+
+def test_only_one_thread_per_process_listens_the_others_poll(url, pg):
+    woken = {}
+    pg.wait_for_change(0)  # listening from here on, so the create below cannot be missed
+    listener = threading.Thread(target=lambda: woken.update(first=pg.wait_for_change(60)))
+    listener.start()
+    while not pg._listener_lock.locked():  # the listening thread holds the connection
+        time.sleep(0.01)
+    assert pg.wait_for_change(60) is False  # answered at once: this thread polls instead
+    other = open_store(url)
+    other.create(NewIssue(title="for the listener"))
+    other.disconnect()
+    listener.join(timeout=60)
+    assert woken == {"first": True}
