@@ -26,7 +26,7 @@ def unreachable_reason() -> str | None:
     try:
         psycopg.connect(ADMIN_URL, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        return f"PostgreSQL half skipped: no server at {ADMIN_URL} ({str(exc).strip()})"
+        return f"PostgreSQL half skipped: no server at {ADMIN_URL} ({' '.join(str(exc).split())})"
     return None
 
 

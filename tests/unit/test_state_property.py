@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from foreman.issues import FakeClock, NewIssue, Status, open_store
 from foreman.issues.errors import IssueError
-from tests.support.postgres import fresh_database
+from tests.support.postgres import fresh_database, require_server
 
 WORKERS = st.sampled_from(["w1", "w2", "w3"])
 VALIDATORS = st.sampled_from(["v1", "w1"])  # w1 also builds: it must never review its own work
@@ -189,4 +189,8 @@ QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=4
 TestQueueMachine = QueueMachine.TestCase
 # Fewer examples: each one creates and drops a database (the SQLite machine covers breadth).
 PostgresQueueMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=40, deadline=None)
-TestPostgresQueueMachine = PostgresQueueMachine.TestCase
+
+
+class TestPostgresQueueMachine(PostgresQueueMachine.TestCase):
+    def setUp(self):
+        require_server()  # skip (or fail under FOREMAN_REQUIRE_PG=1) before any example runs
