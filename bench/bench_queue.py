@@ -1,7 +1,8 @@
 """Benchmark the issue database: claim+close throughput and ready-query latency.
 
-    python bench/bench_queue.py                      # full run (about 2 minutes here)
+    python bench/bench_queue.py                      # full run, SQLite and PostgreSQL (about 5 minutes here)
     python bench/bench_queue.py --issues 2000 --ready-issues 20000   # quick run
+    python bench/bench_queue.py --backend postgres   # PostgreSQL only (issue 11); --pg-admin picks the server
 
 Throughput: N spawned processes each loop "claim the next ready issue, close it" until the queue is
 empty, through the project's store API, then the same workload in raw SQL (BEGIN IMMEDIATE,
@@ -9,6 +10,10 @@ compare-and-swap UPDATE, event row, COMMIT) on a fresh database in the same run.
 counted from the claimed events. Latency: ``store.ready(limit=20)`` over a database seeded with
 ``--ready-issues`` issues and as many blocking edges (seeded in bulk SQL, since setup speed is not
 what is measured).
+
+On PostgreSQL each run gets a fresh database (created and dropped through ``--pg-admin``); its raw
+SQL is one ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`` plus an event row
+per transaction, on the same server.
 """
 
 from __future__ import annotations
@@ -20,11 +25,17 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from foreman.issues import IssueFilter, NewIssue, open_store
 from foreman.issues.errors import NothingReady
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def _store_worker(db: str, worker: str, barrier, done) -> None:
@@ -71,6 +82,56 @@ def _raw_worker(db: str, worker: str, barrier, done) -> None:
     done.put(count)
 
 
+PG_RAW_CLAIM = """UPDATE issues SET status = 'in_progress', assignee = %(worker)s, fence = fence + 1,
+attempts = attempts + 1, lease_expires_at = extract(epoch FROM now()) + 120, updated_at = extract(epoch FROM now())
+WHERE id = (SELECT id FROM issues WHERE status = 'open' ORDER BY priority, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id, fence"""
+PG_RAW_CLOSE = """UPDATE issues SET status = 'closed', lease_expires_at = NULL, closed_at = extract(epoch FROM now()),
+updated_at = extract(epoch FROM now()) WHERE id = %(id)s AND status = 'in_progress' AND fence = %(fence)s"""
+PG_RAW_EVENT = """INSERT INTO events (issue_id, kind, actor, created_at, data)
+VALUES (%(id)s, %(kind)s, %(worker)s, extract(epoch FROM now()), '{}')"""
+
+
+def _raw_pg_worker(db: str, worker: str, barrier, done) -> None:
+    import psycopg
+
+    conn = psycopg.connect(db)  # the URL's ?options=... (e.g. synchronous_commit) apply, as for the store
+    conn.execute("SET search_path = foreman")
+    conn.commit()
+    barrier.wait()
+    count = 0
+    while True:
+        row = conn.execute(PG_RAW_CLAIM, {"worker": worker}).fetchone()
+        if row is None:
+            conn.commit()
+            break
+        conn.execute(PG_RAW_EVENT, {"id": row[0], "kind": "claimed", "worker": worker})
+        conn.commit()
+        conn.execute(PG_RAW_CLOSE, {"id": row[0], "fence": row[1]})
+        conn.execute(PG_RAW_EVENT, {"id": row[0], "kind": "closed", "worker": worker})
+        conn.commit()
+        count += 1
+    done.put(count)
+
+
+@contextmanager
+def _database(backend: str, workdir: Path, name: str, admin: str) -> Iterator[str]:
+    """A fresh database: an SQLite file in ``workdir``, or a PostgreSQL database dropped afterwards."""
+    if backend == "sqlite":
+        yield str(workdir / f"{name}.db")
+        return
+    import psycopg
+
+    database = f"foreman_bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {database}")
+    try:
+        yield urlsplit(admin)._replace(path=f"/{database}").geturl()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {database} WITH (FORCE)")
+
+
 def _seed_queue(db: str, issues: int) -> None:
     store = open_store(db, create=True)
     for n in range(issues):
@@ -94,24 +155,27 @@ def _run(target, db: str, processes: int) -> tuple[float, int]:
 
 
 def _double_claims(db: str) -> int:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT issue_id FROM events WHERE kind = 'claimed'").fetchall()
-    return sum(n - 1 for n in Counter(r[0] for r in rows).values() if n > 1)
+    store = open_store(db)
+    claimed = Counter(e.issue_id for e in store.events(kinds=["claimed"]))
+    store.disconnect()
+    return sum(n - 1 for n in claimed.values() if n > 1)
 
 
-def throughput(issues: int, process_counts: list[int], workdir: Path) -> None:
+def throughput(backend: str, issues: int, process_counts: list[int], workdir: Path, admin: str) -> None:
     """Print claim+close cycles/s for the store API and raw SQL at each process count."""
-    print(f"\nclaim+close cycles/s, {issues} issues per run (WAL, synchronous=NORMAL)")
+    setting = "WAL, synchronous=NORMAL" if backend == "sqlite" else "PostgreSQL, READ COMMITTED, SKIP LOCKED"
+    raw_worker = _raw_worker if backend == "sqlite" else _raw_pg_worker
+    print(f"\n{backend}: claim+close cycles/s, {issues} issues per run ({setting})")
     print(f"{'processes':>9} {'store API':>10} {'raw SQL':>9} {'ratio':>6} {'double claims':>14}")
     for processes in process_counts:
         rates, doubles = {}, 0
-        for name, target in (("store", _store_worker), ("raw", _raw_worker)):
-            db = str(workdir / f"{name}-{processes}.db")
-            _seed_queue(db, issues)
-            elapsed, total = _run(target, db, processes)
-            assert total == issues, f"{name}: {total} cycles for {issues} issues"
-            rates[name] = total / elapsed
-            doubles += _double_claims(db)
+        for name, target in (("store", _store_worker), ("raw", raw_worker)):
+            with _database(backend, workdir, f"{name}-{processes}", admin) as db:
+                _seed_queue(db, issues)
+                elapsed, total = _run(target, db, processes)
+                assert total == issues, f"{name}: {total} cycles for {issues} issues"
+                rates[name] = total / elapsed
+                doubles += _double_claims(db)
         print(f"{processes:>9} {rates['store']:>10.0f} {rates['raw']:>9.0f} {rates['store'] / rates['raw']:>6.2f} {doubles:>14}")
 
 
@@ -131,6 +195,9 @@ def _seed_graph(db: str, issues: int, edges: int) -> None:
     while len(pairs) < edges:
         a, b = sorted(rng.sample(range(issues), 2))
         pairs.add((f"fm-{b:06d}", f"fm-{a:06d}"))
+    if db.startswith("postgresql://"):
+        _bulk_insert_pg(db, rows, sorted(pairs))
+        return
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO issues (id, title, type, priority, metadata, status, lease_expires_at, created_at, updated_at)"
@@ -139,21 +206,39 @@ def _seed_graph(db: str, issues: int, edges: int) -> None:
         conn.execute("ANALYZE")
 
 
-def ready_latency(issues: int, workdir: Path, samples: int = 2000) -> None:
+def _bulk_insert_pg(db: str, rows: list[tuple], pairs: list[tuple[str, str]]) -> None:
+    import psycopg
+
+    columns = "id, title, type, priority, metadata, status, lease_expires_at, created_at, updated_at"
+    with psycopg.connect(db) as conn:
+        conn.execute("SET search_path = foreman")
+        with conn.cursor().copy(f"COPY issues ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with conn.cursor().copy("COPY dependencies (issue_id, depends_on_id, type, created_at) FROM STDIN") as copy:
+            for pair in pairs:
+                copy.write_row((*pair, "blocks", 0))
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+
+
+def ready_latency(backend: str, issues: int, workdir: Path, admin: str, samples: int = 2000) -> None:
     """Print p50/p99 of ``store.ready(limit=20)``, unfiltered and filtered on worker_type."""
-    db = str(workdir / "ready.db")
-    _seed_graph(db, issues, issues)
-    store = open_store(db)
-    print(f"\nready query latency, {issues} issues, {issues} blocking edges, limit 20, {samples} samples")
-    for label, where in (("no filter", None), ("worker_type=coding", IssueFilter(metadata={"worker_type": "coding"}))):
-        times = []
-        for _ in range(samples):
-            start = time.perf_counter()
-            found = store.ready(where, limit=20)
-            times.append((time.perf_counter() - start) * 1000)
-        times.sort()
-        p50, p99 = statistics.median(times), times[int(len(times) * 0.99)]
-        print(f"{label:>20}: p50 {p50:.3f} ms, p99 {p99:.3f} ms ({len(found)} rows)")
+    with _database(backend, workdir, "ready", admin) as db:
+        _seed_graph(db, issues, issues)
+        store = open_store(db)
+        print(f"\n{backend}: ready query latency, {issues} issues, {issues} blocking edges, limit 20, {samples} samples")
+        for label, where in (("no filter", None), ("worker_type=coding", IssueFilter(metadata={"worker_type": "coding"}))):
+            times = []
+            for _ in range(samples):
+                start = time.perf_counter()
+                found = store.ready(where, limit=20)
+                times.append((time.perf_counter() - start) * 1000)
+            times.sort()
+            p50, p99 = statistics.median(times), times[int(len(times) * 0.99)]
+            print(f"{label:>20}: p50 {p50:.3f} ms, p99 {p99:.3f} ms ({len(found)} rows)")
+        store.disconnect()
 
 
 def main() -> None:
@@ -161,10 +246,13 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=5000, help="issues per throughput run")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 4, 8, 16])
     parser.add_argument("--ready-issues", type=int, default=100_000, help="issues (and edges) for the latency run")
+    parser.add_argument("--backend", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
+    parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL URL allowed to create and drop databases")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        throughput(args.issues, args.processes, Path(tmp))
-        ready_latency(args.ready_issues, Path(tmp))
+        for backend in args.backend:
+            throughput(backend, args.issues, args.processes, Path(tmp), args.pg_admin)
+            ready_latency(backend, args.ready_issues, Path(tmp), args.pg_admin)
 
 
 if __name__ == "__main__":

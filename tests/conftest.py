@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from foreman.issues import FakeClock, open_store
 from foreman.tasks import create_seed_workspace
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture(autouse=True)
@@ -29,13 +32,30 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=["file", "memory", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path, clock):
-    """The store contract runs against a file-backed database and an in-memory one."""
-    location = tmp_path / "issues.db" if request.param == "file" else ":memory:"
-    s = open_store(location, clock=clock, create=True)
-    yield s
-    s.disconnect()
+    """The store contract runs against a file-backed SQLite database, an in-memory one and PostgreSQL."""
+    with _location(request.param, tmp_path) as location:
+        s = open_store(location, clock=clock, create=True)
+        yield s
+        s.disconnect()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """Where a test's (still empty) issue database is, for tests that open it from several processes:
+    an SQLite file path, or the URL of a fresh PostgreSQL database dropped after the test (issue 11)."""
+    with _location(request.param, tmp_path) as location:
+        yield str(location)
+
+
+@contextmanager
+def _location(backend: str, tmp_path: Path) -> Iterator[str | Path]:
+    if backend == "postgres":
+        with fresh_database() as url:
+            yield url
+    else:
+        yield ":memory:" if backend == "memory" else tmp_path / "issues.db"
 
 
 @pytest.fixture

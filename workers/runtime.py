@@ -119,7 +119,7 @@ class Worker:
                 if not worked:
                     if self.options.until_idle or self.run_over.is_set():
                         break
-                    await _wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval)
+                    await _wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval, store=self.store)
             self._enter("stopped")
         return self.stats
 
@@ -383,11 +383,21 @@ async def _cancel_on(event: asyncio.Event, session: FleetSession) -> AsyncIterat
         watcher.cancel()
 
 
-async def _wait_any(*events: asyncio.Event, timeout: float) -> None:
-    """Wait until one of ``events`` is set or ``timeout`` seconds pass."""
+async def _wait_any(*events: asyncio.Event, timeout: float, store: IssueStore | None = None) -> None:
+    """Wait until one of ``events`` is set or ``timeout`` seconds pass, or until ``store`` reports a
+    change when it can (PostgreSQL's LISTEN/NOTIFY, issue 11; SQLite cannot, and is polled)."""
     waiters = [asyncio.create_task(e.wait()) for e in events]
+    if store is not None and store.can_wake:
+        waiters.append(asyncio.create_task(_until_changed(store, timeout)))
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def _until_changed(store: IssueStore, timeout: float) -> None:
+    """Return when ``store`` reports a change within ``timeout`` seconds; never return otherwise
+    (a wait that was not woken leaves ending to the caller's timeout)."""
+    if not await asyncio.to_thread(store.wait_for_change, timeout):
+        await asyncio.Event().wait()

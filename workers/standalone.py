@@ -19,6 +19,7 @@ from workers.recorder import EventSink, WorkerStats
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.gate import VERIFICATION_STATE
 from workers.stop_requests import follow_stop_requests
+from workers.remote import RemoteWorkspace
 from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
@@ -27,8 +28,12 @@ log = logging.getLogger(__name__)
 
 
 async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db: str | None,
-                                options: WorkerOptions, stopping: asyncio.Event) -> WorkerStats:
+                                options: WorkerOptions, stopping: asyncio.Event, *,
+                                remote: str | None = None) -> WorkerStats:
     """Run one worker on the database at ``db`` (default ``<workspace>/.foreman/issues.db``) until the run is over.
+
+    With ``remote`` (a git URL) ``workspace`` is this worker's own clone of it and every issue's
+    branch is pushed there (:class:`~workers.remote.RemoteWorkspace`, issue 11).
 
     The run's verification settings (validation on or off) come from the database, as the
     foreman recorded them, so a worker joining from another shell closes the way the run does.
@@ -36,7 +41,7 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
     Raises:
         DatabaseMissing: no database there yet (start the foreman first, or create an issue).
     """
-    ws = Workspace(workspace)
+    ws = RemoteWorkspace(workspace, remote) if remote else Workspace(workspace)
     store = open_store(resolve_db(db, ws.root))
     verification = store.get_state(VERIFICATION_STATE) or {}
     options = dataclasses.replace(options, **{k: v for k, v in verification.items() if k in ("validation", "run_checks")})

@@ -201,9 +201,14 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
 @click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True)
 @click.option("--until-idle", is_flag=True, help="Stop when nothing is ready (instead of when the foreman ends the run).")
 @click.option("--rehearsal", is_flag=True, help="Scripted fake LLM instead of a model.")
-def worker_command(plan_file, name, workspace, db, provider, until_idle, rehearsal):
+@click.option("--remote", metavar="GIT_URL",
+              help="Work in an own clone of this git remote (made in --workspace) and push each issue's branch "
+                   "there; for workers on several machines. Needs --db.")
+def worker_command(plan_file, name, workspace, db, provider, until_idle, rehearsal, remote):
     """Run one worker against a shared issue database (several shells or machines form one fleet)."""
     try:
+        if remote and not db:
+            fail("--remote needs --db (the fleet's shared database, e.g. postgresql://host/db)")
         plan = load_plan(plan_file)
         if PROVIDERS[provider]:
             plan = plan.with_providers([PROVIDERS[provider]])
@@ -211,13 +216,13 @@ def worker_command(plan_file, name, workspace, db, provider, until_idle, rehears
             fail(f"{plan_file}: fleet.role is 'foreman'; `foreman worker` needs a worker or validator plan")
         options = WorkerOptions(until_idle=until_idle, provider_factory=rehearsal_provider if rehearsal else None)
         name = name or f"{plan.fleet.worker_type}-{os.getpid()}"
-        stats = asyncio.run(_worker(plan, name, Path(workspace), db, options))
+        stats = asyncio.run(_worker(plan, name, Path(workspace), db, options, remote))
         console.print(escape(f"{name}: closed {stats.closed}, blocked {stats.blocked}, failed {stats.failed}"))
     except START_ERRORS as exc:
         fail(str(exc))
 
 
-async def _worker(plan, name: str, workspace: Path, db: str | None, options: WorkerOptions):
+async def _worker(plan, name: str, workspace: Path, db: str | None, options: WorkerOptions, remote: str | None):
     stopping = asyncio.Event()
     install_interrupts(stopping)
-    return await run_standalone_worker(plan, name, workspace, db, options, stopping)
+    return await run_standalone_worker(plan, name, workspace, db, options, stopping, remote=remote)

@@ -352,7 +352,8 @@ def fail(store, issue_id, token, error):
 @token_option
 @actor_option
 @click.option("--workspace", type=click.Path(file_okay=False, exists=True),
-              help="Where the issue's worktree is [default: the folder holding the database's .foreman/].")
+              help="Where the issue's worktree is [default: the folder holding the database's .foreman/; "
+                   "with PostgreSQL the current directory].")
 @store_command()
 def close(store, issue_id, reason, token, actor, workspace):
     """Close an issue (your claimed issue with --token, or an unclaimed one) once its checks pass.
@@ -360,7 +361,8 @@ def close(store, issue_id, reason, token, actor, workspace):
     The checks run in the issue's worktree (``.foreman/worktrees/ID``, else the workspace) after
     its changes are committed; a failing check refuses the close (exit 4, ``checks_failed``).
     """
-    root = Path(workspace) if workspace else Path(store.path).resolve().parent.parent
+    database = Path(store.path)  # a PostgreSQL URL is no file: the workspace is then the current directory
+    root = Path(workspace) if workspace else database.resolve().parent.parent if database.is_file() else Path.cwd()
     gate = CloseGate(store, Workspace(root), issue_id, validation=False, actor=actor, timeout=CHECK_TIMEOUT)
     return asyncio.run(gate.close(issue_id, token, reason))
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from foreman.issues.clock import Clock, FakeClock, SystemClock
-from foreman.issues.errors import InvalidInput, IssueError
+from foreman.issues.errors import IssueError
 from foreman.issues.interfaces import IssueStore
 from foreman.issues.models import (
     Claim,
@@ -64,19 +64,23 @@ def resolve_db(db: str | os.PathLike | None = None, workspace: str | os.PathLike
 
 
 def open_store(location: str | os.PathLike, *, clock: Clock | None = None, create: bool = False) -> IssueStore:
-    """Open the issue store at ``location``: a file path, ``sqlite:///path`` or ``:memory:``.
+    """Open the issue store at ``location``: a file path, ``sqlite:///path``, ``:memory:`` or a PostgreSQL URL.
 
     Args:
         location: where the database is (see :func:`resolve_db`).
         clock: source of "now" in seconds; the wall clock by default.
         create: create a missing database (only ``create`` commands do).
 
+    A ``postgresql://`` (or ``postgres://``) URL opens a :class:`PostgresStore` (issue 11).
+
     Raises:
-        InvalidInput: a ``postgresql://`` URL (that backend is designed for but not built yet).
-        DatabaseMissing, DatabaseUnreadable, SchemaTooNew: see :class:`SQLiteStore`.
+        DatabaseMissing, DatabaseUnreadable, SchemaTooNew: see :class:`SQLiteStore` and :class:`PostgresStore`.
+        InvalidInput: a malformed PostgreSQL URL.
     """
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        raise InvalidInput("the PostgreSQL backend is not available yet; use an SQLite path")
+        from foreman.issues.postgres_store import PostgresStore  # psycopg loads only when PostgreSQL is used
+
+        return PostgresStore(text, clock=clock, create=create)
     path = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
     return SQLiteStore(path, clock=clock, create=create)

@@ -14,6 +14,13 @@ from foreman.issues.models import EventKind, IssueFilter, Status
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
+#: per backend: "the issue has label :{p}" and "metadata at JSON path :{k} equals :{v}" (issue 11)
+JSON_CONDITIONS = {
+    "sqlite": ("EXISTS (SELECT 1 FROM json_each(i.labels) WHERE value = :{p})", "json_extract(i.metadata, :{k}) = :{v}"),
+    "postgres": ("i.labels::jsonb @> jsonb_build_array(CAST(:{p} AS text))",
+                 "jsonb_path_query_first(i.metadata::jsonb, CAST(:{k} AS jsonpath)) #>> '{{}}' = CAST(:{v} AS text)"),
+}
+
 
 def issue_where(
     where: IssueFilter | None,
@@ -21,13 +28,17 @@ def issue_where(
     statuses: list[Status] | None = None,
     assignee: str | None = None,
     issue_id: str | None = None,
+    dialect: str = "sqlite",
 ) -> tuple[str, dict[str, Any]]:
     """``(" AND ...", params)`` for the issue alias ``i``; every condition must hold.
+
+    ``dialect`` picks the JSON functions of :data:`JSON_CONDITIONS` (``sqlite`` or ``postgres``).
 
     Raises:
         InvalidInput: a metadata key outside ``[A-Za-z0-9_-]{1,64}``.
     """
     where = where or IssueFilter()
+    has_label, has_value = JSON_CONDITIONS[dialect]
     clauses: list[str] = []
     params: dict[str, Any] = {}
     if issue_id is not None:
@@ -39,12 +50,12 @@ def issue_where(
     _add_in(clauses, params, "i.status", "status", [Status(s).value for s in statuses or []])
     _add_in(clauses, params, "i.type", "type", [t.value for t in where.types])
     for n, label in enumerate(where.labels):
-        clauses.append(f"EXISTS (SELECT 1 FROM json_each(i.labels) WHERE value = :label{n})")
+        clauses.append(has_label.format(p=f"label{n}"))
         params[f"label{n}"] = label
     for n, (key, value) in enumerate(where.metadata.items()):
         if not KEY_PATTERN.match(key):
             raise InvalidInput(f"metadata key {key!r} must be 1-64 letters, digits, '_' or '-'")
-        clauses.append(f"json_extract(i.metadata, :mkey{n}) = :mval{n}")
+        clauses.append(has_value.format(k=f"mkey{n}", v=f"mval{n}"))
         params[f"mkey{n}"], params[f"mval{n}"] = f'$."{key}"', value
     return "".join(f" AND {c}" for c in clauses), params
 

@@ -1,8 +1,8 @@
-"""The storage seam: what every issue-store backend provides (SQLite today, PostgreSQL later).
+"""The storage seam: what every issue-store backend provides (SQLite, and PostgreSQL since issue 11).
 
 Callers (CLI, issue tool, worker runtime, foreman) depend only on this protocol and on
-:func:`foreman.issues.open_store`, so a ``postgresql://`` backend (claims with
-``FOR UPDATE SKIP LOCKED``) can be added without touching them.
+:func:`foreman.issues.open_store`, which picks the backend from the location (a file path or a
+``postgresql://`` URL).
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ class IssueStore(Protocol):
     """An issue database. Every method is one transaction; see SQLiteStore for errors raised."""
 
     clock: Clock
+    can_wake: bool  #: whether wait_for_change returns early on another process's change (PostgreSQL)
 
     def disconnect(self) -> None: ...
+    def wait_for_change(self, timeout: float) -> bool: ...
     def create(self, new: NewIssue, *, actor: str = ...) -> Issue: ...
     def get(self, issue_id: str) -> Issue: ...
     def show(self, issue_id: str) -> IssueDetail: ...

@@ -1,4 +1,8 @@
-"""Loads ``sql/queries.sql`` into named statements and applies ``sql/migrations/NNN_*.sql`` in order."""
+"""Loads ``sql/queries.sql`` into named statements and applies ``sql/migrations/NNN_*.sql`` in order.
+
+The PostgreSQL store keeps its own statements and migrations in ``sql/postgres/`` (issue 11), read
+by the same functions with ``folder="sql/postgres"``.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +16,28 @@ from foreman.issues.errors import SchemaTooNew
 _HEADER = re.compile(r"^-- ([a-z_]+): .*$", re.MULTILINE)
 
 
+SQLITE = "sql"  #: folder of the SQLite statements and migrations, inside the foreman.issues package
+
+
 @cache
-def queries() -> dict[str, str]:
-    """Map of query name -> SQL text, parsed from the ``-- name: purpose`` headers of queries.sql."""
-    text = resources.files("foreman.issues").joinpath("sql/queries.sql").read_text()
+def queries(folder: str = SQLITE) -> dict[str, str]:
+    """Map of query name -> SQL text, parsed from the ``-- name: purpose`` headers of ``<folder>/queries.sql``."""
+    text = resources.files("foreman.issues").joinpath(f"{folder}/queries.sql").read_text()
     parts = _HEADER.split(text)[1:]
     return {name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2])}
 
 
 @cache
-def migrations() -> tuple[tuple[int, str], ...]:
-    """``(version, sql)`` pairs from sql/migrations, sorted by version (the file name's number)."""
-    folder = resources.files("foreman.issues").joinpath("sql/migrations")
-    found = [(int(f.name.split("_", 1)[0]), f.read_text()) for f in folder.iterdir() if f.name.endswith(".sql")]
+def migrations(folder: str = SQLITE) -> tuple[tuple[int, str], ...]:
+    """``(version, sql)`` pairs from ``<folder>/migrations``, sorted by version (the file name's number)."""
+    found_in = resources.files("foreman.issues").joinpath(f"{folder}/migrations")
+    found = [(int(f.name.split("_", 1)[0]), f.read_text()) for f in found_in.iterdir() if f.name.endswith(".sql")]
     return tuple(sorted(found))
 
 
-def schema_version() -> int:
-    """The newest schema version this program knows."""
-    return migrations()[-1][0]
+def schema_version(folder: str = SQLITE) -> int:
+    """The newest schema version this program knows (of the backend whose SQL is in ``folder``)."""
+    return migrations(folder)[-1][0]
 
 
 def _statements(script: str) -> list[str]:

@@ -86,6 +86,9 @@ class SQLiteStore:
         SchemaTooNew: the file was written by a newer version of this program.
     """
 
+    dialect = "sqlite"  #: which SQL the filter fragments are written in (see filters.JSON_CONDITIONS)
+    can_wake = False  #: :meth:`wait_for_change` only sleeps; idle workers poll
+
     def __init__(
         self,
         path: str | Path,
@@ -110,6 +113,14 @@ class SQLiteStore:
         """Close the database connection (the store is unusable afterwards)."""
         with self._lock:
             self._conn.close()
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for another process's change; SQLite cannot tell, so it sleeps.
+
+        Returns False (no wake-up; the caller polls). PostgreSQL answers with LISTEN/NOTIFY (issue 11).
+        """
+        time.sleep(timeout)
+        return False
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -224,7 +235,7 @@ class SQLiteStore:
         limit: int | None = None,
     ) -> list[Issue]:
         """Issues oldest first, optionally by status, assignee and filter; ``limit`` None = all."""
-        fragment, params = issue_where(where, statuses=statuses, assignee=assignee)
+        fragment, params = issue_where(where, statuses=statuses, assignee=assignee, dialect=self.dialect)
         sql = self._sql["issue_list"].format(where=fragment)
         with self._read() as conn:
             rows = conn.execute(sql, params | {"limit": NO_LIMIT if limit is None else limit}).fetchall()
@@ -236,7 +247,7 @@ class SQLiteStore:
             return [Issue.from_row(r) for r in self._ready_rows(conn, where, limit)]
 
     def _ready_rows(self, conn: sqlite3.Connection, where: IssueFilter | None, limit: int | None, issue_id: str | None = None):
-        fragment, params = issue_where(where, issue_id=issue_id)
+        fragment, params = issue_where(where, issue_id=issue_id, dialect=self.dialect)
         sql = self._sql["issue_ready"].format(where=fragment)
         return conn.execute(sql, params | {"limit": NO_LIMIT if limit is None else limit}).fetchall()
 
@@ -471,7 +482,7 @@ class SQLiteStore:
         check_ttl(ttl)
 
         def pick(conn: sqlite3.Connection) -> Claim:
-            fragment, params = issue_where(where)
+            fragment, params = issue_where(where, dialect=self.dialect)
             sql = self._sql["review_ready"].format(where=fragment)
             row = conn.execute(sql, params | {"worker": worker}).fetchone()
             if row is None:

@@ -1,4 +1,4 @@
-"""Real processes (spawn) race to claim: every issue is claimed exactly once."""
+"""Real processes (spawn) race to claim: every issue is claimed exactly once (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -49,16 +49,15 @@ def _race(target, db: str, extra: tuple = ()) -> dict[str, list[str]]:
     return outcome
 
 
-def _seed(tmp_path, count: int) -> tuple[str, list[str]]:
-    db = str(tmp_path / "race.db")
+def _seed(db: str, count: int) -> tuple[str, list[str]]:
     store = open_store(db, create=True)
     ids = [store.create(NewIssue(title=f"issue {n}")).id for n in range(count)]
     store.disconnect()
     return db, ids
 
 
-def test_claim_next_race_claims_each_issue_once(tmp_path):
-    db, ids = _seed(tmp_path, ISSUES)
+def test_claim_next_race_claims_each_issue_once(db):
+    db, ids = _seed(db, ISSUES)
     outcome = _race(_claim_until_empty, db)
     claimed = Counter(i for won in outcome.values() for i in won)
     assert set(claimed) == set(ids)
@@ -68,8 +67,8 @@ def test_claim_next_race_claims_each_issue_once(tmp_path):
     assert {a.worker for i in ids[:20] for a in store.attempts(i)} <= set(outcome)
 
 
-def test_same_id_race_has_one_winner_per_issue(tmp_path):
-    db, ids = _seed(tmp_path, 100)
+def test_same_id_race_has_one_winner_per_issue(db):
+    db, ids = _seed(db, 100)
     outcome = _race(_claim_same_ids, db, (ids,))
     claimed = Counter(i for won in outcome.values() for i in won)
     assert set(claimed) == set(ids) and max(claimed.values()) == 1

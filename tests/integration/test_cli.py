@@ -14,11 +14,12 @@ from click.testing import CliRunner
 
 from foreman.cli import cli
 from foreman.issues import errors
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture
-def run(tmp_path):
-    db = str(tmp_path / "cli.db")
+def run(db):
+    """``foreman issues ARGS --db DB --json`` on SQLite and on PostgreSQL (the ``db`` fixture)."""
     runner = CliRunner()
 
     def invoke(*args: str, expect: int = 0):
@@ -377,3 +378,10 @@ def test_a_bad_budget_is_one_error_and_creates_nothing(tmp_path, pair, says):
     _cli("create", "first", db=db)
     assert says in _error_of(_cli("create", "x", "--budget", pair, db=db), "invalid_input")
     assert len(json.loads(_cli("list", db=db).stdout)) == 1
+def test_close_on_postgresql_works_in_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with fresh_database() as url:
+        issue = json.loads(_cli("create", "x", db=url).stdout)
+        claim = json.loads(_cli("claim", issue["id"], "-w", "w1", db=url).stdout)
+        assert json.loads(_cli("close", issue["id"], "--token", str(claim["token"]), db=url).stdout)["status"] == "closed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".foreman"]  # no folder named after the URL

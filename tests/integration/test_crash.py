@@ -35,8 +35,7 @@ def _wait_for_claim(store, worker: str, deadline_s: float):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
-def test_killed_claimer_loses_its_issue_but_not_its_notes(tmp_path):
-    db = str(tmp_path / "crash.db")
+def test_killed_claimer_loses_its_issue_but_not_its_notes(db):
     store = open_store(db, create=True)
     issue = store.create(NewIssue(title="fix login bug"))
     ctx = mp.get_context("spawn")

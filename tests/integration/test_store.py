@@ -1,4 +1,4 @@
-"""The issue store's contract, run against a file-backed and an in-memory SQLite database."""
+"""The issue store's contract, run against a file-backed and an in-memory SQLite database and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -330,11 +330,6 @@ def test_rows_are_never_deleted(tmp_path):
         for sql in ("DELETE FROM issues", "DELETE FROM notes", "UPDATE notes SET body = 'x'", "DELETE FROM events"):
             with pytest.raises(sqlite3.IntegrityError):
                 conn.execute(sql)
-
-
-def test_postgres_url_is_a_clear_error():
-    with pytest.raises(InvalidInput, match="PostgreSQL"):
-        open_store("postgresql://localhost/foreman")
 
 
 def test_fleet_state_is_shared_between_connections(tmp_path):

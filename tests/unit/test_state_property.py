@@ -9,6 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from foreman.issues import FakeClock, NewIssue, Status, open_store
 from foreman.issues.errors import IssueError
+from tests.support.postgres import fresh_database, require_server
 
 WORKERS = st.sampled_from(["w1", "w2", "w3"])
 VALIDATORS = st.sampled_from(["v1", "w1"])  # w1 also builds: it must never review its own work
@@ -36,9 +37,13 @@ class QueueMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         self.clock = FakeClock()
-        self.store = open_store(":memory:", clock=self.clock, create=True)
+        self.store = open_store(self.location(), clock=self.clock, create=True)
         self.ids: list[str] = []
         self.tokens: dict[str, list[int]] = {}
+
+    def location(self) -> str:
+        """Where each example's fresh database is."""
+        return ":memory:"
 
     def teardown(self):
         self.store.disconnect()
@@ -168,5 +173,24 @@ class QueueMachine(RuleBasedStateMachine):
             assert len(rejected) >= len(fails)
 
 
+class PostgresQueueMachine(QueueMachine):
+    """The same machine on PostgreSQL (issue 11): a fresh database per example, dropped after it."""
+
+    def location(self) -> str:
+        self.database = fresh_database()
+        return self.database.__enter__()
+
+    def teardown(self):
+        super().teardown()
+        self.database.__exit__(None, None, None)
+
+
 QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestQueueMachine = QueueMachine.TestCase
+# Fewer examples: each one creates and drops a database (the SQLite machine covers breadth).
+PostgresQueueMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=40, deadline=None)
+
+
+class TestPostgresQueueMachine(PostgresQueueMachine.TestCase):
+    def setUp(self):
+        require_server()  # skip (or fail under FOREMAN_REQUIRE_PG=1) before any example runs

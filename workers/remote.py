@@ -1,0 +1,81 @@
+"""A worker's own clone of a shared git remote, for fleets on several machines (issue 11).
+
+Worktrees cannot be shared across machines, so ``foreman worker --remote URL`` clones the remote
+into its ``--workspace`` (or reuses a clone of that remote already there) and works each issue on
+``foreman/<issue-id>`` as :class:`~workers.workspace.Workspace` does, with three differences: a
+branch starts from the remote's copy (``origin/foreman/<id>`` when an earlier attempt pushed one,
+else the remote's default branch, freshly fetched); every commit is pushed to the remote (never
+forced, so two workers can never overwrite each other's branch); and a validator reviewing an
+issue built on another machine fetches its branch first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError, _git_lock, _ref_exists, ensure_foreman_dir, git
+
+REMOTE = "origin"
+
+
+class RemoteWorkspace(Workspace):
+    """This machine's clone of ``remote`` at ``root``.
+
+    Args:
+        root: the clone's folder; made by ``git clone`` when missing or empty.
+        remote: any URL or path ``git clone`` accepts (ssh://, https://, a bare repository's path).
+
+    Raises:
+        WorkspaceError: ``root`` holds something else (not empty, or a clone of another remote), or
+            the clone failed (git's words).
+    """
+
+    def __init__(self, root: Path, remote: str) -> None:
+        root = Path(root).resolve()
+        if not root.exists() or not any(root.iterdir()):
+            root.parent.mkdir(parents=True, exist_ok=True)
+            git(root.parent, "clone", "-q", remote, str(root))
+        elif not (root / ".git").exists():
+            raise WorkspaceError(f"{root} is not empty and not a git clone; pass an empty or new folder as --workspace")
+        elif _origin(root) != remote:
+            raise WorkspaceError(f"{root} is not a clone of {remote} (its origin: {_origin(root) or 'none'}); "
+                                 "pass an empty or new folder as --workspace")
+        ensure_foreman_dir(root)
+        super().__init__(root)
+        self.remote = remote
+
+    def _worktree(self, key: str) -> Path:
+        branch = BRANCH_PREFIX + key
+        if self.worktree_path(key).exists():
+            return self.worktree_path(key)
+        self._fetch()
+        pushed = f"{REMOTE}/{branch}"
+        return self.add_worktree(key, branch, start=pushed if _ref_exists(self.root, pushed) else f"{REMOTE}/HEAD")
+
+    def worktree_of(self, key: str) -> Path:
+        """Where the work of ``key`` is; a branch pushed from another machine is fetched into a worktree first."""
+        if not self.worktree_path(key).exists():
+            self._fetch()
+            if _ref_exists(self.root, f"{REMOTE}/{BRANCH_PREFIX}{key}"):
+                return self._worktree(key)
+        return super().worktree_of(key)
+
+    async def commit(self, key: str, message: str) -> list[str]:
+        """Commit the worktree of ``key`` and push its branch to the remote (fast-forward only)."""
+        changed = await super().commit(key, message)
+        if self.worktree_path(key).exists():
+            await asyncio.to_thread(git, self.worktree_path(key), "push", "-q", REMOTE, f"{BRANCH_PREFIX}{key}")
+        return changed
+
+    def _fetch(self) -> None:
+        with _git_lock(self.root):
+            git(self.root, "fetch", "-q", REMOTE)
+
+
+def _origin(root: Path) -> str | None:
+    """The URL of the clone's ``origin`` remote (None when it has none)."""
+    try:
+        return git(root, "remote", "get-url", REMOTE).strip()
+    except WorkspaceError:
+        return None
