@@ -136,15 +136,25 @@ def _parse_meta(pairs: tuple[str, ...], metadata_json: str | None = None) -> dic
             raise InvalidInput(f"--metadata is not valid JSON: {exc.msg} at character {exc.pos}") from exc
         if not isinstance(meta, dict):
             raise InvalidInput("--metadata must be a JSON object, e.g. '{\"worker_type\": \"coding\"}'")
+    return meta | _key_values(pairs, "--meta")
+
+
+def _key_values(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of ``option`` as a dict (VALUE parsed as JSON when it is JSON, else kept as text).
+
+    Raises:
+        InvalidInput: a pair without ``=`` or without a key.
+    """
+    given: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise InvalidInput(f"--meta expects KEY=VALUE, got {pair!r}")
+            raise InvalidInput(f"{option} expects KEY=VALUE, got {pair!r}")
         try:
-            meta[key] = json.loads(value)
+            given[key] = json.loads(value)
         except json.JSONDecodeError:
-            meta[key] = value
-    return meta
+            given[key] = value
+    return given
 
 
 def filter_options(func: Callable) -> Callable:
@@ -187,15 +197,7 @@ def _budget_meta(pairs: tuple[str, ...], call_timeout: float | None, current: di
     Raises:
         InvalidInput: not KEY=VALUE, an unknown key, or a value that is not a positive number.
     """
-    limits = dict(current or {})
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"--budget expects KEY=VALUE, e.g. max_tokens=200000; got {pair!r}")
-        try:
-            limits[key] = json.loads(value)
-        except json.JSONDecodeError:
-            limits[key] = value
+    limits = (current or {}) | _key_values(pairs, "--budget")
     try:
         Budget.parse(limits, where="--budget")
     except BudgetError as exc:

@@ -79,39 +79,28 @@ def test_no_more_than_the_cap_of_calls_are_ever_in_flight(tmp_path):
     assert uncapped.most > 2
 
 
-def test_a_rate_limit_in_one_session_holds_back_every_session_of_that_provider(tmp_path):
+async def _retry_then_call(tmp_path: Path, flight: InFlight, retry: dict) -> float:
+    """One session announces ``retry`` (a ``provider:retry`` payload); another session of the same
+    provider then makes a call. Returns when the announcement was made (time.monotonic())."""
     plan = load_plan(plan_file(tmp_path, {"max_concurrent_calls": 4}))
+    retrying = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([], name="scripted"))
+    other = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([flight.turn("ok")], name="scripted"))
+    announced = time.monotonic()
+    await retrying.coordinator.hooks.emit(PROVIDER_RETRY, {"provider": "scripted", "retry_after": None, "attempt": 1,
+                                                          **retry})
+    await other.execute("go")
+    await retrying.cleanup()
+    await other.cleanup()
+    return announced
+
+
+def test_a_rate_limit_in_one_session_holds_back_every_session_of_that_provider(tmp_path):
     flight = InFlight()
-
-    async def scenario() -> float:
-        limited = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([], name="scripted"))
-        other = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([flight.turn("ok")], name="scripted"))
-        emitted = time.monotonic()
-        await limited.coordinator.hooks.emit(PROVIDER_RETRY, {"provider": "scripted", "status_code": 429,
-                                                             "delay": 0.5, "retry_after": None, "attempt": 1})
-        await other.execute("go")
-        await limited.cleanup()
-        await other.cleanup()
-        return emitted
-
-    emitted = asyncio.run(scenario())
-    assert flight.started and flight.started[0] >= emitted + 0.5
+    announced = asyncio.run(_retry_then_call(tmp_path, flight, {"status_code": 429, "delay": 0.5}))
+    assert flight.started and flight.started[0] >= announced + 0.5
 
 
 def test_a_retry_that_is_not_a_rate_limit_holds_nobody_back(tmp_path):
-    plan = load_plan(plan_file(tmp_path, {"max_concurrent_calls": 4}))
     flight = InFlight()
-
-    async def scenario() -> float:
-        failing = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([], name="scripted"))
-        other = await open_session(plan, workspace=tmp_path, provider=ScriptedProvider([flight.turn("ok")], name="scripted"))
-        await failing.coordinator.hooks.emit(PROVIDER_RETRY, {"provider": "scripted", "status_code": 503,
-                                                             "delay": 30.0, "retry_after": None, "attempt": 1})
-        emitted = time.monotonic()
-        await other.execute("go")
-        await failing.cleanup()
-        await other.cleanup()
-        return emitted
-
-    emitted = asyncio.run(scenario())
-    assert flight.started[0] < emitted + 30.0
+    announced = asyncio.run(_retry_then_call(tmp_path, flight, {"status_code": 503, "delay": 30.0}))
+    assert flight.started[0] < announced + 30.0
