@@ -45,13 +45,16 @@ class RemoteWorkspace(Workspace):
         super().__init__(root)
         self.remote = remote
 
-    def _worktree(self, key: str) -> Path:
-        branch = BRANCH_PREFIX + key
-        if self.worktree_path(key).exists():
-            return self.worktree_path(key)
+    def _new_worktree(self, key: str) -> Path:
+        """A worktree of ``foreman/<key>`` from the remote's branch if it was pushed, else the remote's HEAD."""
         self._fetch()
+        branch = BRANCH_PREFIX + key
         pushed = f"{REMOTE}/{branch}"
         return self.add_worktree(key, branch, start=pushed if _ref_exists(self.root, pushed) else f"{REMOTE}/HEAD")
+
+    def _stage_ref(self, issue_id: str) -> str:
+        """An earlier stage's work is its branch on the remote (pushed from whichever machine did it)."""
+        return f"refs/remotes/{REMOTE}/{BRANCH_PREFIX}{issue_id}"
 
     def worktree_of(self, key: str) -> Path:
         """Where the work of ``key`` is; a branch pushed from another machine is fetched into a worktree first."""

@@ -106,17 +106,25 @@ class Workspace:
         """Where the worktree of ``key`` is (or will be): ``.foreman/worktrees/<key>``."""
         return self.root / ".foreman" / "worktrees" / key
 
-    def _worktree(self, key: str, builds_on: list[str]) -> Path:
+    def _worktree(self, key: str, builds_on: list[str] = ()) -> Path:
         if self.worktree_path(key).exists():
             return self.worktree_path(key)
-        path = self.add_worktree(key, BRANCH_PREFIX + key, start="HEAD")
-        branches = [BRANCH_PREFIX + i for i in builds_on if _ref_exists(self.root, f"refs/heads/{BRANCH_PREFIX}{i}")]
-        if branches:
+        path = self._new_worktree(key)
+        refs = [ref for ref in map(self._stage_ref, builds_on) if _ref_exists(self.root, ref)]
+        if refs:
             try:
-                git(path, "merge", "-q", "--no-edit", "-m", f"Start from {', '.join(branches)}", *branches)
+                git(path, "merge", "-q", "--no-edit", "-m", f"Start from {', '.join(refs)}", *refs)
             except WorkspaceError:  # a conflict: leave the worktree as HEAD made it
                 subprocess.run(["git", "merge", "--abort"], cwd=path, capture_output=True)
         return path
+
+    def _new_worktree(self, key: str) -> Path:
+        """A new worktree of ``key`` on branch ``foreman/<key>``, from HEAD."""
+        return self.add_worktree(key, BRANCH_PREFIX + key, start="HEAD")
+
+    def _stage_ref(self, issue_id: str) -> str:
+        """The ref holding the work of the earlier stage ``issue_id`` (its branch here)."""
+        return f"refs/heads/{BRANCH_PREFIX}{issue_id}"
 
     def add_worktree(self, key: str, branch: str, *, start: str) -> Path:
         """The worktree ``.foreman/worktrees/<key>`` on ``branch``, made from ``start`` unless the branch exists.
