@@ -40,7 +40,7 @@ def exact_counter():
     try:
         from llama_cpp import Llama
 
-        from amplifier_module_provider_llamacpp.assembly import default_cache_dir
+        from amplifier_foreman_modules.provider_llamacpp.assembly import default_cache_dir
     except ImportError:
         return None
     model = next(iter(sorted(default_cache_dir().glob("*1.5b*.gguf"))), None)

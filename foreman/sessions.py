@@ -16,7 +16,7 @@ from typing import Any
 from amplifier_core import AmplifierSession
 from amplifier_core.events import PROVIDER_RETRY
 from amplifier_core.models import HookResult
-from amplifier_module_loop_streaming.provider_call import select_provider
+from amplifier_foreman_modules.loop_streaming.provider_call import select_provider
 
 from foreman import module_cache
 from foreman.budgets import DEFAULT_CALL_TIMEOUT

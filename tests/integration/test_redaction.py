@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from amplifier_core import AmplifierSession
 
-from amplifier_module_tool_bash import mount
+from amplifier_foreman_modules.tool_bash import mount
 from amplifier_core.testing import MockCoordinator
 from foreman.issues import NewIssue, open_store
 from foreman.issues.identity import WorkerIdentity

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from amplifier_core import AmplifierSession
 
-from amplifier_module_tool_bash import mount
+from amplifier_foreman_modules.tool_bash import mount
 from foreman.issues import NewIssue, Status
 from foreman.issues.sqlite_store import SQLiteStore
 from foreman.plans import PLANS_DIR, load_plan
