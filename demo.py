@@ -13,13 +13,22 @@ import time
 from pathlib import Path
 
 import click
-
 from rich.markup import escape
 
-from foreman.cli.fleet import (PROVIDERS, START_ERRORS, budget_options, console, dashboard_options, fail, parse_workers,
-                               run_budget, run_fleet, verification_options)
+from foreman.cli.fleet import (
+    PROVIDERS,
+    START_ERRORS,
+    budget_options,
+    console,
+    dashboard_options,
+    fail,
+    parse_workers,
+    run_budget,
+    run_fleet,
+    verification_options,
+)
 from foreman.fleet import FleetConfig
-from foreman.tasks import SEED_TASKS, TaskSpec, create_seed_workspace, load_tasks
+from foreman.runtime.tasks import SEED_TASKS, TaskSpec, create_seed_workspace, load_tasks
 
 DEFAULT_WORKSPACE = Path(".demo-workspace")
 REHEARSAL_TASKS = Path(__file__).resolve().parent / "examples" / "rehearsal.json"

@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from foreman.plans import PLANS_DIR, PlanError, load_plan
+from foreman.runtime.plans import PLANS_DIR, PlanError, load_plan
 
 VALIDATORS = {"tool": ToolValidator, "provider": ProviderValidator, "orchestrator": OrchestratorValidator,
               "context": ContextValidator, "hook": HookValidator}

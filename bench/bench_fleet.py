@@ -27,10 +27,10 @@ from pathlib import Path
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import open_store
 from foreman.issues.identity import WorkerIdentity
-from foreman.plans import load_plan
 from foreman.rehearsal import foreman_turn, worker_turn
-from foreman.sessions import open_session
-from foreman.tasks import TaskSpec, create_seed_workspace
+from foreman.runtime.plans import load_plan
+from foreman.runtime.sessions import open_session
+from foreman.runtime.tasks import TaskSpec, create_seed_workspace
 from foreman.testing import ScriptedProvider
 
 CALLS_PER_ISSUE = 3  # rehearsal worker: issue_note, write_file, issue_close (the runtime ends the turn there)

@@ -14,15 +14,16 @@ import signal
 from pathlib import Path
 
 from foreman.issues import open_store, resolve_db
-from foreman.plans import MountPlan, load_plan
-from workers.recorder import EventSink, WorkerStats
-from workers.runtime import ProviderFactory, Worker, WorkerOptions
+from foreman.runtime.fleet_state import RUN_OVER
+from foreman.runtime.plans import MountPlan, load_plan
+from foreman.runtime.recorder import EventSink, WorkerStats
+from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
+from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.stop_requests import follow_stop_requests
-from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
-RUN_OVER = "run_over"  # fleet_state key: the foreman records here that the run is over
+
 log = logging.getLogger(__name__)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from foreman.issues import EventKind, NewIssue, open_store
 from foreman.monitor import NEEDS_HUMAN
-from foreman.tasks import create_seed_workspace
+from foreman.runtime.tasks import create_seed_workspace
 from tests.support.fleet_runs import read_until, start_rehearsal, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")

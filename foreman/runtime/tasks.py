@@ -7,7 +7,7 @@ Each task: ``title`` (required), ``id`` (a stable key, needed to be referred to)
 first), ``parent`` (the id of its epic, which waits for its children), ``blocked_reason`` (create
 it blocked), ``inputs`` (ids of tasks whose results its prompt gets), ``checks`` (shell commands
 that must exit 0 in the issue's worktree before it closes), ``timeout`` (seconds per model call),
-``budget`` (limits on the issue's model use, enforced by the runtime: foreman/budgets.py) and ``notes`` (written by ``foreman export``).
+``budget`` (limits on the issue's model use, enforced by the runtime: foreman/runtime/budgets.py) and ``notes`` (written by ``foreman export``).
 Each task's issue carries its :attr:`TaskSpec.key` in ``metadata.task_key``, so a task list
 planned twice creates every task once. The file is either a list of tasks or ``{"tasks": [...]}``.
 The seed scenario is the five issues of the user's original demo.
@@ -26,12 +26,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from foreman.budgets import BUDGET, CALL_TIMEOUT, Budget
 from foreman.issues import IssueType, NewIssue
 from foreman.issues.models import Check
-from foreman.plans import PlanError
+from foreman.runtime.budgets import BUDGET, CALL_TIMEOUT, Budget
+from foreman.runtime.plans import PlanError
 
-SEED_WORKSPACE = Path(__file__).parent / "seed_workspace"
+SEED_WORKSPACE = Path(__file__).parents[1] / "seed_workspace"
 TASK_KEY = "task_key"  #: issue metadata key holding the task's stable key
 INPUTS = "inputs"  #: issue metadata key: task keys whose results the issue's prompt gets
 ESTIMATE = "estimate_hours"  #: issue metadata key: the task's estimate, in hours
@@ -80,7 +80,7 @@ class TaskSpec(BaseModel):
     inputs: list[str] = Field(default_factory=list)  #: ids of tasks whose results this task's prompt gets
     checks: list[Check] = Field(default_factory=list)  #: commands that must exit 0 in the worktree to close (issue 8)
     timeout: float | None = Field(None, gt=0)  #: seconds one model call may take
-    budget: Budget | None = None  #: the issue's limits (foreman.budgets), in ``metadata["budget"]``
+    budget: Budget | None = None  #: the issue's limits (foreman.runtime.budgets), in ``metadata["budget"]``
     notes: list[TaskNote] = Field(default_factory=list)
 
     @property

@@ -5,7 +5,7 @@ installed distribution's metadata (``importlib.metadata.entry_points``) once per
 of a session's start-up (13 ms of 14 for a five-module plan here). Entry points do not change
 while a process runs, so the first resolution of each module id is kept for the process. The
 loader's own per-instance cache (``_loaded_modules``) works the same way; this only widens its
-scope. Applied once by :mod:`foreman.sessions`; a kernel without ``ModuleLoader._load_entry_point``
+scope. Applied once by :mod:`foreman.runtime.sessions`; a kernel without ``ModuleLoader._load_entry_point``
 is left as it is.
 """
 

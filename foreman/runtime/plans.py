@@ -33,10 +33,10 @@ from amplifier_core.validation import MountPlanValidator
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from foreman.budgets import Budget
 from foreman.issues import IssueFilter
+from foreman.runtime.budgets import Budget
 
-PLANS_DIR = Path(__file__).resolve().parent.parent / "mount_plans"
+PLANS_DIR = Path(__file__).resolve().parents[2] / "mount_plans"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -56,7 +56,7 @@ class ModuleEntry(BaseModel):
 
 
 class ProviderEntry(ModuleEntry):
-    """A provider of a plan, with the fleet-only keys of its provider gate (``foreman/provider_gate.py``)."""
+    """A provider of a plan, with the fleet-only keys of its provider gate (``foreman/runtime/provider_gate.py``)."""
 
     max_concurrent_calls: int | None = Field(None, ge=1)  #: calls of this provider in flight at once, per process
     call_timeout: float | None = Field(None, gt=0)  #: seconds one call may take (default 120; an issue's own wins)

@@ -18,12 +18,12 @@ from amplifier_core.events import PROVIDER_RETRY
 from amplifier_core.models import HookResult
 from amplifier_foreman_modules.loop_streaming.provider_call import select_provider
 
-from foreman import module_cache
-from foreman.budgets import DEFAULT_CALL_TIMEOUT
 from foreman.issues import IssueStore
 from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
-from foreman.plans import MountPlan, ProviderEntry
-from foreman.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
+from foreman.runtime import module_cache
+from foreman.runtime.budgets import DEFAULT_CALL_TIMEOUT
+from foreman.runtime.plans import MountPlan, ProviderEntry
+from foreman.runtime.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
 module_cache.install()
@@ -90,9 +90,9 @@ async def open_session(
         capabilities: more capabilities to register before ``initialize()`` (name -> value), e.g.
             the worker's close gate (``foreman.close_gate``).
         call_timeout: seconds one model call may take (an issue's ``call_timeout``); None: the
-            plan's provider entry's, else :data:`~foreman.budgets.DEFAULT_CALL_TIMEOUT`.
+            plan's provider entry's, else :data:`~foreman.runtime.budgets.DEFAULT_CALL_TIMEOUT`.
 
-    Every mounted provider is wrapped in a :class:`~foreman.provider_gate.GuardedProvider`
+    Every mounted provider is wrapped in a :class:`~foreman.runtime.provider_gate.GuardedProvider`
     (concurrency cap, shared 429 back-off, call timeout; issue 12).
 
     Raises:
