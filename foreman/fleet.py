@@ -29,6 +29,7 @@ from foreman.merge_queue import INTEGRATION_BRANCH, MergeQueue
 from foreman.monitor import Monitor, RunState, run_state
 from foreman.planner import check_tasks, create_task_issues, plan_goal
 from foreman.run_lock import RunLock
+from foreman.runtime import module_cache
 from foreman.runtime.budgets import Budget, UsageMeter, exceeded
 from foreman.runtime.fleet_state import RUN_OVER
 from foreman.runtime.plans import PLANS_DIR, MountPlan, PlanError, load_plans
@@ -193,6 +194,7 @@ class Fleet:
     async def run(self, on_started: Callable[[Fleet], None] | None = None) -> FleetReport:
         """Prepare, plan (unless resuming a planned run), run workers and foreman reviews until the run is over or stopped."""
         started = time.monotonic()
+        module_cache.install()
         await self.prepare()
         stopper = asyncio.create_task(follow_stop_requests(self.store, self.stopping, self.started_at))
         try:

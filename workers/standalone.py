@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 
 from foreman.issues import open_store, resolve_db
+from foreman.runtime import module_cache
 from foreman.runtime.fleet_state import RUN_OVER
 from foreman.runtime.plans import MountPlan, load_plan
 from foreman.runtime.recorder import EventSink, WorkerStats
@@ -37,6 +38,7 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
     Raises:
         DatabaseMissing: no database there yet (start the foreman first, or create an issue).
     """
+    module_cache.install()
     ws = Workspace(workspace)
     store = open_store(resolve_db(db, ws.root))
     verification = store.get_state(VERIFICATION_STATE) or {}

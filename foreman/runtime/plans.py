@@ -51,7 +51,7 @@ class ModuleEntry(BaseModel):
 
     module: str = Field(min_length=1)
     config: dict[str, Any] = Field(default_factory=dict)
-    source: str | None = None  #: kept for compatibility with Amplifier plans; not used by the loader
+    source: str | None = None  #: the installed distribution to load ``module`` from when several offer it
     requires_env: str | None = None  #: skip this provider or tool unless this environment variable is set
 
 
@@ -135,6 +135,11 @@ class MountPlan(BaseModel):
         if self.hooks:
             plan["hooks"] = entries(self.hooks)
         return plan
+
+    def sources(self) -> dict[str, str]:
+        """Module id -> distribution name, for every entry that names a ``source`` (issue 9, item 3)."""
+        entries = [self.session.orchestrator, self.session.context, *self.providers, *self.tools, *self.hooks]
+        return {e.module: e.source for e in entries if e.source}
 
     def with_providers(self, modules: list[str]) -> MountPlan:
         """A copy keeping only the named provider modules (e.g. ``--provider provider-llamacpp``).

@@ -16,7 +16,6 @@ from typing import Any
 from amplifier_core import AmplifierSession
 from amplifier_core.events import PROVIDER_RETRY
 from amplifier_core.models import HookResult
-from amplifier_foreman_modules.loop_streaming.provider_call import select_provider
 
 from foreman.issues import IssueStore
 from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
@@ -26,7 +25,7 @@ from foreman.runtime.plans import MountPlan, ProviderEntry
 from foreman.runtime.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
-module_cache.install()
+DEFAULT_PROVIDER_PRIORITY = 100  #: a provider whose config names no ``priority`` (loop-streaming's rule)
 
 
 class SessionStartError(RuntimeError):
@@ -114,7 +113,8 @@ async def open_session(
         session.coordinator.register_capability(name, value)
     failures = _collect_load_failures(session.coordinator)
     try:
-        await session.initialize()
+        with module_cache.choosing(plan.sources()):
+            await session.initialize()
     except Exception as exc:  # an orchestrator or context that does not load is fatal in the kernel
         raise SessionStartError(f"{plan.path}: the session cannot start: {exc}") from exc
     if provider is not None:
@@ -173,4 +173,11 @@ def _check_mounted(plan: MountPlan, coordinator: Any, failures: list[str]) -> st
     if not providers:
         skipped = f" (skipped: {'; '.join(plan.skipped_modules)})" if plan.skipped_modules else ""
         raise SessionStartError(f"{plan.path}: no provider is mounted{skipped}; add one to 'providers'")
-    return select_provider(providers)[0]
+    return min(providers, key=lambda name: _priority(plan, name))
+
+
+def _priority(plan: MountPlan, mounted: str) -> float:
+    """The ``priority`` in the plan's config of a mounted provider; orchestrators call the lowest first."""
+    entry = _entry_of(plan, mounted)
+    priority = entry.config.get("priority") if entry else None
+    return DEFAULT_PROVIDER_PRIORITY if priority is None else priority
