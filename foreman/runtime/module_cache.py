@@ -103,12 +103,12 @@ def _load_from(source: str, module_id: str) -> Callable[..., Any]:
     """The mount function of ``module_id`` as shipped by distribution ``source``."""
     candidates = offers(module_id)
     for ep in candidates:
-        if _normalized(distribution_of(ep)) == _normalized(source):
+        if same_distribution(distribution_of(ep), source):
             return ep.load()
     offered = ", ".join(distribution_of(ep) for ep in candidates) or "no installed distribution"
     raise SourceNotInstalled(f"{module_id}: source {source!r} does not offer it (offered by: {offered})")
 
 
-def _normalized(name: str) -> str:
-    """A distribution name compared as packaging does (PEP 503: case, ``-``, ``_`` and ``.`` alike)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+def same_distribution(name: str, other: str) -> bool:
+    """Whether two distribution names are the same, compared as packaging does (PEP 503: case, ``-_.`` alike)."""
+    return re.sub(r"[-_.]+", "-", name).lower() == re.sub(r"[-_.]+", "-", other).lower()

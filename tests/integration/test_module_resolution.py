@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +102,60 @@ def test_choosing_without_install_is_refused(monkeypatch: pytest.MonkeyPatch) ->
             pass
     with module_cache.choosing({}):
         pass
+
+
+# ------------------------------------------------------------------ setup_modules.py: offers, choice, --unregister
+
+REPO = Path(__file__).resolve().parents[2]
+CODING_WORKER = REPO / "mount_plans" / "coding-worker.json"
+
+
+def setup_modules(plans: Path, extra_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(extra_path), COLUMNS="200")
+    return subprocess.run([sys.executable, "setup_modules.py", "--plans", str(plans), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def plans_with_context_source(tmp_path: Path, source: str | None) -> Path:
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    data = json.loads(CODING_WORKER.read_text())
+    if source:
+        data["session"]["context"] = {"module": "context-simple", "source": source}
+    (plans / "coding-worker.json").write_text(json.dumps(data))
+    return plans
+
+
+def test_setup_modules_shows_every_distribution_and_how_to_choose(tmp_path: Path, stand_in) -> None:
+    result = setup_modules(plans_with_context_source(tmp_path, None), tmp_path)
+    row = next(line for line in result.stdout.splitlines() if line.startswith("│ context-simple"))
+    first = module_cache.distribution_of(module_cache.offers("context-simple")[0])
+    assert f"{first}: coding-worker" in row
+    assert "amplifier-foreman" in result.stdout and STAND_IN in result.stdout
+    assert f'context-simple: 2 distributions offer it; a plan without "source" loads the first ({first})' in result.stdout
+
+
+def test_setup_modules_validates_what_the_plan_chose(tmp_path: Path, stand_in) -> None:
+    """The stand-in has no real context manager: choosing it fails validation, and the table says it loads."""
+    result = setup_modules(plans_with_context_source(tmp_path, STAND_IN), tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert f"{STAND_IN}: coding-worker (source)" in result.stdout
+    assert "1 module(s) failed: context-simple" in result.stdout
+
+
+def test_unregister_undoes_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("setup_modules_under_test", REPO / "setup_modules.py")
+    tool = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tool)  # its dataclasses look their module up there
+    spec.loader.exec_module(tool)
+    pth = tmp_path / "site" / tool.PTH_NAME
+    pth.parent.mkdir()
+    monkeypatch.setattr(tool, "pth_file", lambda: pth)
+    checkout = tmp_path / "checkouts" / "amplifier-module-tool-x"
+    checkout.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert tool.register(checkout.parent) == [checkout.resolve()]
+    assert pth.read_text() == f"{checkout.resolve()}\n"
+    assert tool.unregister() == [str(checkout.resolve())]
+    assert not pth.exists()
+    assert tool.unregister() == []
