@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from foreman.issues import FakeClock, open_store
-from foreman.runtime.tasks import create_seed_workspace
+from tests.support.seed import create_seed_workspace
 
 
 @pytest.fixture(autouse=True)

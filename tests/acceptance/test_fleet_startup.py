@@ -25,8 +25,9 @@ from foreman.issues import EventKind, IssueError, NewIssue, Status, open_store
 from foreman.planner import create_task_issues
 from foreman.rehearsal import rehearsal_provider
 from foreman.runtime.plans import PLANS_DIR
-from foreman.runtime.tasks import TaskSpec, create_seed_workspace
+from foreman.runtime.tasks import TaskSpec
 from foreman.testing import ScriptedProvider, call
+from tests.support.seed import create_seed_workspace
 from tests.support.tasks import SEED_WITHOUT_CHECKS
 
 REPO = Path(__file__).parents[2]

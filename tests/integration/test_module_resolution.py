@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from amplifier_core import loader
-
 from amplifier_foreman_modules.context_simple import mount as our_mount
+
 from foreman.runtime import module_cache
 
 STAND_IN = "stand-in-context"  # a distribution that also offers `context-simple`

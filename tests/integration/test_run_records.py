@@ -24,8 +24,8 @@ from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.rehearsal import rehearsal_provider
 from foreman.runtime.budgets import model_usage
 from foreman.runtime.recorder import WorkerStats
-from foreman.runtime.tasks import SEED_TASKS
 from foreman.summary import print_summary
+from tests.support.seed import SEED_TASKS
 from workers.status import StatusReporter
 
 WORKERS = {"coding-1", "coding-2", "research-1"}
