@@ -114,6 +114,10 @@ async def check(module: str, plans: dict[str, str | None]) -> ModuleCheck:
         try:
             imported = importlib.import_module(offer.package)
             result.kind = getattr(imported, "__amplifier_module_type__", "?")
+            if result.kind not in VALIDATORS:
+                problems.append(f"{offer.label()}: __amplifier_module_type__ is {result.kind!r}, not one of "
+                                f"{', '.join(VALIDATORS)}")
+                continue
             outcome = await VALIDATORS[result.kind]().validate(offer.package, entry_point=module)
             problems += [f"{offer.label()}: {e.message}" for e in outcome.errors]
             passed.append(f"{len(outcome.checks)} checks passed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import json
@@ -15,6 +16,8 @@ from amplifier_core import loader
 from amplifier_foreman_modules.context_simple import mount as our_mount
 
 from foreman.runtime import module_cache
+from foreman.runtime.plans import load_plan
+from foreman.runtime.sessions import SessionStartError, open_session
 
 STAND_IN = "stand-in-context"  # a distribution that also offers `context-simple`
 
@@ -159,3 +162,11 @@ def test_unregister_undoes_register(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert tool.unregister() == [str(checkout.resolve())]
     assert not pth.exists()
     assert tool.unregister() == []
+
+
+def test_a_plan_whose_source_is_not_installed_does_not_start(fresh_cache, tmp_path: Path) -> None:
+    plan = load_plan(plans_with_context_source(tmp_path, "amplifier-module-context-simple") / "coding-worker.json",
+                     env={})
+    module_cache.install()
+    with pytest.raises(SessionStartError, match="offered by: amplifier-foreman"):
+        asyncio.run(open_session(plan, workspace=tmp_path))
