@@ -13,16 +13,28 @@ import time
 from pathlib import Path
 
 import click
-
 from rich.markup import escape
 
-from foreman.cli.fleet import (PROVIDERS, START_ERRORS, budget_options, console, dashboard_options, fail, parse_workers,
-                               run_budget, run_fleet, verification_options)
+from foreman.cli.fleet import (
+    PROVIDERS,
+    START_ERRORS,
+    budget_options,
+    console,
+    dashboard_options,
+    fail,
+    parse_workers,
+    run_budget,
+    run_fleet,
+    verification_options,
+)
 from foreman.fleet import FleetConfig
-from foreman.tasks import SEED_TASKS, TaskSpec, create_seed_workspace, load_tasks
+from foreman.runtime.tasks import TaskSpec, load_tasks
+from foreman.runtime.workspace import create_repository
 
 DEFAULT_WORKSPACE = Path(".demo-workspace")
-REHEARSAL_TASKS = Path(__file__).resolve().parent / "examples" / "rehearsal.json"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+SEED = EXAMPLES / "seed"  #: the seed scenario: tasks.yaml and the sample workspace it works on
+REHEARSAL_TASKS = EXAMPLES / "rehearsal.json"
 
 
 def fresh_workspace(path: Path) -> None:
@@ -31,7 +43,7 @@ def fresh_workspace(path: Path) -> None:
         kept = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}")
         path.rename(kept)
         console.print(f"previous workspace kept at {escape(str(kept))}")
-    create_seed_workspace(path)
+    create_repository(SEED / "workspace", path)
 
 
 def wants_fresh_workspace(path: Path, resume: bool) -> bool:
@@ -51,8 +63,8 @@ def provider_banner(provider: str, rehearsal: bool) -> str:
 
 
 def default_tasks(rehearsal: bool) -> list[TaskSpec]:
-    """The seed scenario; the rehearsal plays ``examples/rehearsal.json`` (checks a script can meet)."""
-    return load_tasks(REHEARSAL_TASKS) if rehearsal else SEED_TASKS
+    """The seed scenario (``examples/seed/tasks.yaml``); the rehearsal plays ``examples/rehearsal.json`` (checks a script can meet)."""
+    return load_tasks(REHEARSAL_TASKS if rehearsal else SEED / "tasks.yaml")
 
 
 @click.command()

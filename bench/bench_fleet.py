@@ -27,12 +27,14 @@ from pathlib import Path
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import open_store
 from foreman.issues.identity import WorkerIdentity
-from foreman.plans import load_plan
 from foreman.rehearsal import foreman_turn, worker_turn
-from foreman.sessions import open_session
-from foreman.tasks import TaskSpec, create_seed_workspace
+from foreman.runtime.plans import load_plan
+from foreman.runtime.sessions import open_session
+from foreman.runtime.tasks import TaskSpec
+from foreman.runtime.workspace import create_repository
 from foreman.testing import ScriptedProvider
 
+SEED_WORKSPACE = Path(__file__).resolve().parents[1] / "examples" / "seed" / "workspace"  # the seed's sample app
 CALLS_PER_ISSUE = 3  # rehearsal worker: issue_note, write_file, issue_close (the runtime ends the turn there)
 REVIEW_INTERVAL = 0.1  # seconds between foreman reviews (how soon the end of the run is seen)
 
@@ -58,7 +60,7 @@ async def _efficiency(workers: int, issues: int, latency: float, root: Path, git
                       watch: Callable[[Fleet], AbstractContextManager] | None = None) -> tuple[float, float, float]:
     """(ideal s, measured s, efficiency) of one run; ``watch(fleet)`` is entered around it (a dashboard, issue 10)."""
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
-    workspace = create_seed_workspace(root / "ws") if git else _plain_workspace(root)
+    workspace = create_repository(SEED_WORKSPACE, root / "ws") if git else _plain_workspace(root)
     config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},
                          provider_factory=_factory(latency), review_interval=REVIEW_INTERVAL,
                          validation=False)  # 3 worker calls per issue; since issue 8 a validator would review with worker_turn
@@ -74,7 +76,7 @@ async def _efficiency(workers: int, issues: int, latency: float, root: Path, git
 
 async def _startup(samples: int, root: Path) -> tuple[float, float, float]:
     """Median/p90 seconds to open a coding-worker session (plan loaded once), and RSS MiB per open session."""
-    ws = create_seed_workspace(root / "ws")
+    ws = create_repository(SEED_WORKSPACE, root / "ws")
     store = open_store(ws / ".foreman" / "issues.db", create=True)
     plan = load_plan("coding-worker")
     times, sessions = [], []

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from amplifier_core.message_models import ChatRequest, Message, ToolSpec
-from amplifier_module_provider_llamacpp import LlamaCppConfig, LlamaCppProvider
-from amplifier_module_provider_llamacpp.backend import LlamaBackend
-from amplifier_module_provider_llamacpp.messages import to_template_messages
-from amplifier_module_provider_llamacpp.prompt import render_prompt
-from amplifier_module_provider_llamacpp.runtime import ModelRuntime
-from amplifier_module_provider_llamacpp.scheduler import InferenceQueue
-from amplifier_module_provider_llamacpp.source import ModelSource
+from amplifier_foreman_modules.provider_llamacpp import LlamaCppConfig, LlamaCppProvider
+from amplifier_foreman_modules.provider_llamacpp.backend import LlamaBackend
+from amplifier_foreman_modules.provider_llamacpp.messages import to_template_messages
+from amplifier_foreman_modules.provider_llamacpp.prompt import render_prompt
+from amplifier_foreman_modules.provider_llamacpp.runtime import ModelRuntime
+from amplifier_foreman_modules.provider_llamacpp.scheduler import InferenceQueue
+from amplifier_foreman_modules.provider_llamacpp.source import ModelSource
 
 WRITING_PROMPT = "Write a Python module with ten small utility functions for strings, each with a docstring."
 FOREMAN_SYSTEM = (

@@ -36,12 +36,12 @@ from foreman.cli.fleet import EXIT_FAULT, EXIT_STOPPED, PROVIDERS, START_ERRORS,
 from foreman.fleet import Fleet, FleetConfig, FleetReport
 from foreman.issues import Issue, Status
 from foreman.merge_queue import INTEGRATION_BRANCH, MERGE, MERGE_OF
-from foreman.plans import PlanError
 from foreman.rehearsal import rehearsal_provider
-from foreman.budgets import model_usage
-from foreman.tasks import TASK_KEY, TaskSpec, load_tasks
+from foreman.runtime.budgets import model_usage
+from foreman.runtime.plans import PlanError
+from foreman.runtime.tasks import TASK_KEY, TaskSpec, load_tasks
+from foreman.runtime.workspace import BRANCH_PREFIX, WorkspaceError, git
 from workers.checks import run_checks
-from workers.workspace import BRANCH_PREFIX, WorkspaceError, git
 
 QUALITY = Path(__file__).resolve().parent / "quality"
 PROGRAMS = QUALITY / "programs"

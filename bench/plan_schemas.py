@@ -17,8 +17,8 @@ from pathlib import Path
 
 from foreman.issues import open_store
 from foreman.issues.identity import WorkerIdentity
-from foreman.plans import load_plans
-from foreman.sessions import open_session
+from foreman.runtime.plans import load_plans
+from foreman.runtime.sessions import open_session
 from foreman.testing import ScriptedProvider
 
 
@@ -38,9 +38,8 @@ async def tool_schemas(plan, workspace: Path) -> list[str]:
 def exact_counter():
     """A function counting tokens with the embedded model's tokenizer, or None without llama-cpp-python."""
     try:
+        from amplifier_foreman_modules.provider_llamacpp.assembly import default_cache_dir
         from llama_cpp import Llama
-
-        from amplifier_module_provider_llamacpp.assembly import default_cache_dir
     except ImportError:
         return None
     model = next(iter(sorted(default_cache_dir().glob("*1.5b*.gguf"))), None)

@@ -21,9 +21,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
-from foreman.budgets import BUDGET, CALL_TIMEOUT
 from foreman.issues import DependencyType, Issue, IssueStore, IssueUpdate, Status
-from foreman.tasks import ESTIMATE, INPUTS, TASK_KEY, TASK_METADATA, TaskNote, TaskSpec
+from foreman.runtime.budgets import BUDGET, CALL_TIMEOUT
+from foreman.runtime.tasks import ESTIMATE, INPUTS, TASK_KEY, TASK_METADATA, TaskNote, TaskSpec
 
 #: issue fields a task sets (an import updates them to match the file)
 TASK_FIELDS = ("title", "description", "acceptance_criteria", "type", "priority", "labels", "checks")
@@ -44,7 +44,7 @@ def import_tasks(store: IssueStore, tasks: list[TaskSpec], *, actor: str) -> Imp
     """Create or update one issue per task, then add dependencies and notes; idempotent.
 
     Args:
-        tasks: a checked task list (:func:`foreman.tasks.check_graph`: unique keys, known ids, no cycle).
+        tasks: a checked task list (:func:`foreman.runtime.tasks.check_graph`: unique keys, known ids, no cycle).
         actor: who is recorded in the events (``operator``, ``runtime``).
 
     Raises:

@@ -22,25 +22,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foreman import routing
-from foreman.budgets import Budget, UsageMeter, exceeded
 from foreman.issues import Issue, IssueStore, open_store, resolve_db
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.issues.identity import WorkerIdentity
 from foreman.merge_queue import INTEGRATION_BRANCH, MergeQueue
 from foreman.monitor import Monitor, RunState, run_state
 from foreman.planner import check_tasks, create_task_issues, plan_goal
-from foreman.plans import PLANS_DIR, MountPlan, PlanError, load_plans
 from foreman.run_lock import RunLock
-from foreman.sessions import FleetSession, open_session
-from foreman.tasks import TaskSpec
-from workers.recorder import EventSink, SessionRecorder, WorkerStats
+from foreman.runtime import module_cache
+from foreman.runtime.budgets import Budget, UsageMeter, exceeded
+from foreman.runtime.fleet_state import RUN_OVER
+from foreman.runtime.plans import PLANS_DIR, MountPlan, PlanError, load_plans
+from foreman.runtime.recorder import EventSink, SessionRecorder, WorkerStats
+from foreman.runtime.sessions import FleetSession, open_session
+from foreman.runtime.tasks import TaskSpec
+from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
 from workers.review import BASE_COMMIT
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
-from workers.standalone import RUN_OVER, worker_process_main
-from workers.stop_requests import follow_stop_requests
+from workers.standalone import worker_process_main
 from workers.status import StatusReporter
-from workers.workspace import Workspace
+from workers.stop_requests import follow_stop_requests
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
 BUDGET_POLL = 0.2  # seconds between looks at the run's spend when it has a budget
@@ -192,6 +194,7 @@ class Fleet:
     async def run(self, on_started: Callable[[Fleet], None] | None = None) -> FleetReport:
         """Prepare, plan (unless resuming a planned run), run workers and foreman reviews until the run is over or stopped."""
         started = time.monotonic()
+        module_cache.install()
         await self.prepare()
         stopper = asyncio.create_task(follow_stop_requests(self.store, self.stopping, self.started_at))
         try:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from foreman.issues import Issue, IssueStore, IssueUpdate, NewIssue, Status
 from foreman.issues.identity import RUNTIME_ACTOR
+from foreman.runtime.workspace import BRANCH_PREFIX, Workspace, WorkspaceError, git
 from workers.checks import CHECK_TIMEOUT, record_runs, run_checks
-from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError, git
 
 INTEGRATION_BRANCH = "foreman/integration"
 INTEGRATION_KEY = "_integration"  # worktree folder of the integration branch

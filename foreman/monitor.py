@@ -22,7 +22,7 @@ from amplifier_core.models import HookResult
 from foreman.issues import DependencyType, EventKind, Issue, IssueStore, IssueUpdate, Status
 from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.listing import workspace_listing
-from foreman.sessions import FleetSession
+from foreman.runtime.sessions import FleetSession
 
 MAX_FOREMAN_TRIES = 2  # reviews of one issue before it is handed to a human
 OVER_BUDGET = "budget"  # the outcome of an attempt stopped at the issue's budget (issue 12)

@@ -13,12 +13,12 @@ import asyncio
 from collections import Counter
 
 from foreman import routing
+from foreman.backlog import import_tasks
 from foreman.issues import Issue, IssueStore
 from foreman.issues.identity import RUNTIME_ACTOR
-from foreman.plans import MountPlan
-from foreman.sessions import FleetSession
-from foreman.backlog import import_tasks
-from foreman.tasks import TaskSpec, check_graph
+from foreman.runtime.plans import MountPlan
+from foreman.runtime.sessions import FleetSession
+from foreman.runtime.tasks import TaskSpec, check_graph
 
 
 class PlanningError(RuntimeError):

@@ -10,10 +10,10 @@ from collections import Counter
 
 from pydantic import BaseModel
 
-from foreman.budgets import model_usage
 from foreman.issues import IssueStore, Status
+from foreman.runtime.budgets import model_usage
+from foreman.runtime.tasks import ESTIMATE
 from foreman.summary import run_started
-from foreman.tasks import ESTIMATE
 
 NO_WORKER_TYPE = "(none)"  #: the worker-type row of issues that name none
 

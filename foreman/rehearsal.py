@@ -25,7 +25,7 @@ from typing import Any
 
 from amplifier_core.message_models import ChatRequest
 
-from foreman.plans import MountPlan
+from foreman.runtime.plans import MountPlan
 from foreman.testing import ScriptedProvider, call
 
 TURNS_PER_SESSION = 200  # more than any rehearsal session uses

@@ -19,7 +19,7 @@ from amplifier_core.models import HookResult
 from foreman.issues import IssueFilter, IssueStore, IssueType, IssueUpdate, Status
 from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.monitor import NEEDS_HUMAN
-from foreman.plans import MountPlan
+from foreman.runtime.plans import MountPlan
 
 
 def matches(where: IssueFilter, issue: Any) -> bool:

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from foreman.budgets import Budget, Usage, model_usage
 from foreman.fleet import RUN, FleetReport
 from foreman.issues import EventKind, IssueStore, Status
 from foreman.issues.models import IssueDetail
 from foreman.merge_queue import MERGE
+from foreman.runtime.budgets import Budget, Usage, model_usage
 from workers.review import BASE_COMMIT
 
 

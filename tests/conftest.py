@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from foreman.issues import FakeClock, open_store
-from foreman.tasks import create_seed_workspace
+from tests.support.seed import create_seed_workspace
 from tests.support.postgres import fresh_database
 
 

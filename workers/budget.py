@@ -1,6 +1,6 @@
 """The runtime, not the model, enforces an issue's budget (issue 12).
 
-A builder's session on an issue with a budget (:func:`foreman.budgets.issue_budget`) runs under a
+A builder's session on an issue with a budget (:func:`foreman.runtime.budgets.issue_budget`) runs under a
 :class:`BudgetGuard`: it starts from what the issue's earlier attempts spent (read from the event
 log), adds each model call's usage as the session's ``provider:response`` events arrive, and, once
 a limit is reached, cancels the session: it stops at its next step. A ``max_seconds`` limit is a
@@ -17,8 +17,8 @@ from typing import Any
 from amplifier_core.events import PROVIDER_RESPONSE
 from amplifier_core.models import HookResult
 
-from foreman.budgets import Budget, Usage, UsageMeter, exceeded, worked_seconds
 from foreman.issues import IssueStore
+from foreman.runtime.budgets import Budget, Usage, UsageMeter, exceeded, worked_seconds
 
 
 class BudgetGuard:

@@ -15,9 +15,9 @@ import asyncio
 
 from foreman.issues import Issue, IssueStore
 from foreman.issues.errors import ChecksFailed
+from foreman.runtime.workspace import BRANCH_PREFIX, Workspace, WorkspaceError
 from workers.checks import CheckRun, record_runs, run_checks
 from workers.results import record_result
-from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError
 
 VERIFICATION_STATE = "verification"  #: fleet_state key: {"validation", "run_checks"} of the run (for every worker)
 

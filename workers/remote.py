@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from workers.workspace import BRANCH_PREFIX, Workspace, WorkspaceError, _git_lock, _ref_exists, ensure_foreman_dir, git
+from foreman.runtime.workspace import BRANCH_PREFIX, Workspace, WorkspaceError, _git_lock, _ref_exists, ensure_foreman_dir, git
 
 REMOTE = "origin"
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate
 from foreman.issues.models import IssueDetail
-from foreman.tasks import INPUTS, TASK_KEY
+from foreman.runtime.tasks import INPUTS, TASK_KEY
+from foreman.runtime.workspace import Workspace
 from workers.review import BASE_COMMIT
-from workers.workspace import Workspace
 
 RESULT = "result"  #: issue metadata key: ``{"summary": str, "outputs": {name: text}, "files": [path, ...]}``
 

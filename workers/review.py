@@ -12,7 +12,7 @@ from pathlib import Path
 
 from foreman.issues import EventKind
 from foreman.issues.models import IssueDetail
-from workers.workspace import BRANCH_PREFIX, WorkspaceError, git
+from foreman.runtime.workspace import BRANCH_PREFIX, WorkspaceError, git
 
 DIFF_CHARS = 4_000  # characters of the branch's diff shown to the validator (a small model's context is ~8k tokens)
 BASE_COMMIT = "base_commit"  #: fleet_state key: the commit the run's branches start from

@@ -3,7 +3,7 @@
 One :class:`Worker` per running worker. In ``runtime`` claim mode the runtime claims the next ready
 issue matching the plan's ``fleet.takes`` and gives the session that issue as its task; in
 ``agent`` mode the model claims through ``issue_claim``. Either way the runtime renews the lease
-(:class:`~workers.lease.LeaseKeeper`) and cancels the session if the lease is lost. A session
+(:class:`~foreman.runtime.lease.LeaseKeeper`) and cancels the session if the lease is lost. A session
 that ends without closing or blocking its issue fails the attempt (the issue goes back to the
 queue, or to dead letter after ``max_attempts``), with the reason recorded. A session that cannot
 start (its worktree or modules fail) is the worker's fault, not the issue's: the claim is released
@@ -24,23 +24,23 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.budgets import call_timeout, issue_budget
 from foreman.issues import EventKind, Issue, IssueStore, Status
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
-from foreman.plans import MountPlan
+from foreman.runtime.budgets import call_timeout, issue_budget
+from foreman.runtime.lease import LeaseKeeper
+from foreman.runtime.plans import MountPlan
+from foreman.runtime.recorder import EventSink, SessionRecorder, WorkerStats
+from foreman.runtime.sessions import FleetSession, open_session
+from foreman.runtime.workspace import Workspace
 from foreman.sandbox import READ_ONLY_CAPABILITY
-from foreman.sessions import FleetSession, open_session
 from workers.budget import BudgetGuard
-from workers.lease import LeaseKeeper
 from workers.checks import CHECK_TIMEOUT
 from workers.gate import CloseGate
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
-from workers.recorder import EventSink, SessionRecorder, WorkerStats
 from workers.results import upstream
 from workers.review import BASE_COMMIT, branch_diff, review_prompt, verdict_prompt
 from workers.status import StatusReporter
-from workers.workspace import Workspace
 
 POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
 FAULT_BACKOFF_FIRST = 0.5  # seconds waited after a first runtime fault; doubled after each fault in a row

@@ -14,16 +14,18 @@ import signal
 from pathlib import Path
 
 from foreman.issues import open_store, resolve_db
-from foreman.plans import MountPlan, load_plan
-from workers.recorder import EventSink, WorkerStats
-from workers.runtime import ProviderFactory, Worker, WorkerOptions
+from foreman.runtime import module_cache
+from foreman.runtime.fleet_state import RUN_OVER
+from foreman.runtime.plans import MountPlan, load_plan
+from foreman.runtime.recorder import EventSink, WorkerStats
+from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
+from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.stop_requests import follow_stop_requests
 from workers.remote import RemoteWorkspace
-from workers.workspace import Workspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
-RUN_OVER = "run_over"  # fleet_state key: the foreman records here that the run is over
+
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +43,7 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
     Raises:
         DatabaseMissing: no database there yet (start the foreman first, or create an issue).
     """
+    module_cache.install()
     ws = RemoteWorkspace(workspace, remote) if remote else Workspace(workspace)
     store = open_store(resolve_db(db, ws.root))
     verification = store.get_state(VERIFICATION_STATE) or {}

@@ -1,6 +1,6 @@
 """Each worker (and the foreman) reports its state to the database's ``workers`` table.
 
-A :class:`StatusReporter` writes the worker's :class:`~workers.recorder.WorkerStats` as its row
+A :class:`StatusReporter` writes the worker's :class:`~foreman.runtime.recorder.WorkerStats` as its row
 (:class:`~foreman.issues.fleet_records.WorkerStatus`: name, type, host, pid, state, issue, last
 action, model calls, tokens, heartbeat time): at once when the worker calls :meth:`changed` (a
 state change), otherwise every :data:`REPORT_INTERVAL` seconds, and a last time when it stops. The
@@ -18,7 +18,7 @@ import socket
 
 from foreman.issues import IssueStore
 from foreman.issues.fleet_records import WorkerStatus
-from workers.recorder import WorkerStats
+from foreman.runtime.recorder import WorkerStats
 
 REPORT_INTERVAL = 1.0  # seconds between writes while only counters and the last action change
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from foreman.cli.issues import STATUSES, actor_option, store_command
 from foreman.cli.render import CommandReport
 from foreman.issues import Status
 from foreman.issues.errors import EXIT_REFUSED, InvalidInput, IssueError
-from foreman.tasks import TaskFileError, load_tasks
+from foreman.runtime.tasks import TaskFileError, load_tasks
 
 
 class InvalidTaskFile(InvalidInput):

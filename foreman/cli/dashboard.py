@@ -15,7 +15,7 @@ from foreman.cli.fleet import console, fail
 from foreman.dashboard import DEFAULT_HOST, DEFAULT_PORT, DashboardError, open_dashboard, token_path
 from foreman.issues import open_store, resolve_db
 from foreman.issues.errors import IssueError
-from foreman.plans import PLANS_DIR
+from foreman.runtime.plans import PLANS_DIR
 
 PORTS = click.IntRange(0, 65535)  # 0: any free port
 

@@ -23,22 +23,22 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from foreman.budgets import Budget
 from foreman.dashboard import DEFAULT_PORT, DashboardError, open_dashboard, serving_in_process
 from foreman.fleet import Fleet, FleetConfig, NothingToResume
 from foreman.issues.errors import IssueError
 from foreman.live import live_view
 from foreman.merge_queue import INTEGRATION_BRANCH
 from foreman.planner import PlanningError
-from foreman.plans import PLANS_DIR, PlanError, load_plan
 from foreman.rehearsal import rehearsal_provider
 from foreman.run_lock import RunLocked
-from foreman.sessions import SessionStartError
+from foreman.runtime.budgets import Budget
+from foreman.runtime.plans import PLANS_DIR, PlanError, load_plan
+from foreman.runtime.sessions import SessionStartError
+from foreman.runtime.tasks import load_tasks
+from foreman.runtime.workspace import WorkspaceError
 from foreman.summary import print_summary
-from foreman.tasks import load_tasks
 from workers.runtime import WorkerOptions
 from workers.standalone import run_standalone_worker
-from workers.workspace import WorkspaceError
 
 PROVIDERS = {"auto": None, "anthropic": "provider-anthropic", "openai": "provider-openai", "llamacpp": "provider-llamacpp"}
 EXIT_STOPPED = 130  # like a shell after SIGINT

@@ -16,7 +16,7 @@ import click
 from foreman.cli.render import CommandReport, emit, emit_error
 from foreman.issues import open_store
 from foreman.issues.errors import EXIT_REFUSED, InvalidInput, IssueError
-from workers.workspace import ensure_foreman_dir
+from foreman.runtime.workspace import ensure_foreman_dir
 
 EXAMPLE_TASKS = Path(__file__).resolve().parent.parent / "templates" / "tasks.yaml"
 

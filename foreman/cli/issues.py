@@ -19,7 +19,6 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from foreman.budgets import BUDGET, CALL_TIMEOUT, Budget, BudgetError
 from foreman.cli.render import DependencyEdge, DependencyRemoved, emit, emit_error
 from foreman.issues import (
     DEFAULT_LEASE_TTL,
@@ -30,14 +29,15 @@ from foreman.issues import (
     IssueUpdate,
     NewIssue,
     Status,
+    limits,
     open_store,
     resolve_db,
 )
-from foreman.issues import limits
+from foreman.issues.errors import EXIT_INTERNAL, EXIT_INVALID, InvalidDatabasePath, InvalidInput, IssueError
+from foreman.runtime.budgets import BUDGET, CALL_TIMEOUT, Budget, BudgetError
+from foreman.runtime.workspace import Workspace
 from workers.checks import CHECK_TIMEOUT
 from workers.gate import CloseGate
-from workers.workspace import Workspace
-from foreman.issues.errors import EXIT_INTERNAL, EXIT_INVALID, InvalidDatabasePath, InvalidInput, IssueError
 
 TYPES = click.Choice([t.value for t in IssueType])
 STATUSES = click.Choice([s.value for s in Status])

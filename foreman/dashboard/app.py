@@ -32,7 +32,7 @@ from foreman.dashboard.live import POLL_INTERVAL, LiveFeed
 from foreman.dashboard.read_model import ReadModel, issue_topic
 from foreman.issues import EventKind, open_store
 from foreman.issues.errors import IssueError, IssueNotFound
-from foreman.plans import PLANS_DIR, FleetSection, PlanError, load_plans
+from foreman.runtime.plans import PLANS_DIR, FleetSection, PlanError, load_plans
 from workers.review import BASE_COMMIT, branch_diff
 
 __all__ = ["ACTOR", "TOKEN_HEADER", "DashboardSettings", "create_app"]

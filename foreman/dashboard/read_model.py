@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from foreman.issues import Event, Issue, IssueStore
 from foreman.issues.fleet_records import RUN_EVENTS, STOP_REQUEST, WorkerStatus
-from foreman.budgets import Usage, model_calls
+from foreman.runtime.budgets import Usage, model_calls
+from foreman.runtime.fleet_state import RUN_OVER
 from foreman.summary import run_started
-from workers.standalone import RUN_OVER
 
 EVENT_BATCH = 5_000  # events read per query while catching up
 RELOAD_ALL_OVER = 500  # changed issues in one refresh above which every issue is read again

@@ -9,10 +9,10 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
-import socket
 import multiprocessing as mp
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ import uvicorn
 
 from foreman.dashboard.app import DashboardSettings, create_app
 from foreman.dashboard.token import control_token
-from foreman.plans import PLANS_DIR
+from foreman.runtime.plans import PLANS_DIR
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765  #: as amplifier-swarm's dashboard (seed 004)

@@ -13,7 +13,7 @@ from typing import Any
 from foreman.dashboard.read_model import Snapshot
 from foreman.issues import Event, EventKind, Issue, Status
 from foreman.issues.fleet_records import WorkerStatus
-from foreman.budgets import Usage
+from foreman.runtime.budgets import Usage
 
 ESTIMATE_KEY = "estimate_minutes"  #: issue metadata: the issue's expected work time in minutes (optional)
 PAGE_SIZE = 50  # issues per page of the issues table

@@ -9,7 +9,14 @@ import os
 from pathlib import Path
 
 from foreman.issues.clock import Clock, FakeClock, SystemClock
-from foreman.issues.errors import IssueError
+from foreman.issues.errors import ChecksFailed, InvalidInput, IssueError, NothingReady, NotTaken
+from foreman.issues.identity import (
+    CLOSE_GATE_CAPABILITY,
+    IDENTITY_CAPABILITY,
+    RUNTIME_ACTOR,
+    STORE_CAPABILITY,
+    WorkerIdentity,
+)
 from foreman.issues.interfaces import IssueStore
 from foreman.issues.models import (
     Claim,
@@ -26,6 +33,14 @@ from foreman.issues.models import (
 from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL, SQLiteStore
 
 __all__ = [
+    "CLOSE_GATE_CAPABILITY",
+    "IDENTITY_CAPABILITY",
+    "RUNTIME_ACTOR",
+    "STORE_CAPABILITY",
+    "ChecksFailed",
+    "NotTaken",
+    "NothingReady",
+    "WorkerIdentity",
     "DEFAULT_DB",
     "DEFAULT_LEASE_TTL",
     "Claim",

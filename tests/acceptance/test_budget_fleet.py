@@ -9,12 +9,12 @@ import json
 from click.testing import CliRunner
 
 from foreman import monitor
-from foreman.budgets import UsageMeter, model_usage
 from foreman.cli.fleet import EXIT_BUDGET, run_command
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import Status, open_store
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.rehearsal import DELAY_ENV, rehearsal_provider
+from foreman.runtime.budgets import UsageMeter, model_usage
 from tests.support.tasks import SEED_WITHOUT_CHECKS
 
 QUIET_TICKS = 60  # foreman watch ticks of a quiet run: 60 s at the default review interval of 1 s

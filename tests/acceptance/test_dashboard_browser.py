@@ -13,8 +13,8 @@ import pytest
 
 from foreman.issues import EventKind, NewIssue, open_store
 from foreman.monitor import NEEDS_HUMAN
-from foreman.tasks import create_seed_workspace
 from tests.support.fleet_runs import read_until, start_rehearsal, wait_until
+from tests.support.seed import create_seed_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

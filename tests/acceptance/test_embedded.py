@@ -13,11 +13,11 @@ import pytest
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, NewIssue, Status, open_store
 from foreman.issues.identity import WorkerIdentity
-from foreman.plans import PLANS_DIR, load_plan
 from foreman.rehearsal import rehearsal_provider
-from foreman.sessions import open_session
-from foreman.tasks import TaskSpec
-from workers.workspace import git
+from foreman.runtime.plans import PLANS_DIR, load_plan
+from foreman.runtime.sessions import open_session
+from foreman.runtime.tasks import TaskSpec
+from foreman.runtime.workspace import git
 
 SMALL_MODEL = "qwen2.5-coder-0.5b-instruct"
 MAX_ITERATIONS = 4  # the 0.5B model tends to repeat a successful call; cap the turn (CI time)

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from foreman.cli.fleet import run_command
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, IssueError, Status, open_store
-from foreman.plans import PLANS_DIR
 from foreman.rehearsal import rehearsal_provider
-from foreman.tasks import TaskSpec
+from foreman.runtime.plans import PLANS_DIR
+from foreman.runtime.tasks import TaskSpec
 from tests.support.tasks import SEED_WITHOUT_CHECKS
 
 REPO = Path(__file__).parents[2]

@@ -23,10 +23,11 @@ from foreman.cli.fleet import run_command
 from foreman.fleet import PLANNED, RUN, Fleet, FleetConfig
 from foreman.issues import EventKind, IssueError, NewIssue, Status, open_store
 from foreman.planner import create_task_issues
-from foreman.plans import PLANS_DIR
 from foreman.rehearsal import rehearsal_provider
-from foreman.tasks import TaskSpec, create_seed_workspace
+from foreman.runtime.plans import PLANS_DIR
+from foreman.runtime.tasks import TaskSpec
 from foreman.testing import ScriptedProvider, call
+from tests.support.seed import create_seed_workspace
 from tests.support.tasks import SEED_WITHOUT_CHECKS
 
 REPO = Path(__file__).parents[2]

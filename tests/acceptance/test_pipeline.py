@@ -8,12 +8,12 @@ from pathlib import Path
 
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import Status
-from foreman.plans import MountPlan
 from foreman.rehearsal import rehearsal_provider
-from foreman.tasks import load_tasks
+from foreman.runtime.plans import MountPlan
+from foreman.runtime.tasks import load_tasks
+from foreman.runtime.workspace import git
 from foreman.testing import ScriptedProvider
 from workers.results import RESULT
-from workers.workspace import git
 
 PIPELINE = Path(__file__).parents[2] / "examples" / "pipeline.yaml"
 

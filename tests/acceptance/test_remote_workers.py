@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from foreman.issues import EventKind, open_store
-from foreman.tasks import create_seed_workspace
+from tests.support.seed import create_seed_workspace
 from tests.support.postgres import fresh_database
 
 REPO = Path(__file__).parents[2]

@@ -13,8 +13,9 @@ from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, Status
 from foreman.merge_queue import MERGE, MERGE_OF
 from foreman.rehearsal import rehearsal_provider
-from foreman.tasks import SEED_TASKS, load_tasks
-from workers.workspace import git
+from foreman.runtime.tasks import load_tasks
+from foreman.runtime.workspace import git
+from tests.support.seed import SEED_TASKS
 
 REHEARSAL_TASKS = Path(__file__).parents[2] / "examples" / "rehearsal.json"
 

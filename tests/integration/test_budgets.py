@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from foreman.budgets import UsageMeter
 from foreman.issues import EventKind, NewIssue, Status
 from foreman.issues.sqlite_store import SQLiteStore
-from foreman.plans import load_plan
+from foreman.runtime.budgets import UsageMeter
+from foreman.runtime.plans import load_plan
+from foreman.runtime.recorder import EventSink
+from foreman.runtime.workspace import Workspace
 from foreman.testing import ScriptedProvider, call
-from workers.recorder import EventSink
 from workers.runtime import Worker, WorkerOptions
-from workers.workspace import Workspace
 
 ENDLESS = 400  # scripted turns: far more than any budget below lets a session use
 

@@ -125,8 +125,8 @@ def test_only_a_person_hands_an_issue_back_and_an_answer_before_the_escalation_k
 def test_a_review_acts_on_its_own_issue_only(store, tmp_path):
     """A real foreman session whose FAKE model unblocks the wrong issue: the call is denied."""
     from foreman.issues.identity import WorkerIdentity
-    from foreman.plans import load_plan
-    from foreman.sessions import open_session
+    from foreman.runtime.plans import load_plan
+    from foreman.runtime.sessions import open_session
     from foreman.testing import ScriptedProvider, call
 
     reviewed = store.create(NewIssue(title="Rotate the password"))

@@ -10,7 +10,7 @@ from amplifier_core.testing import wait_for
 
 from foreman.issues import NewIssue, Status, open_store
 from foreman.issues.errors import IllegalTransition, InvalidInput, StaleToken
-from workers.lease import LeaseKeeper
+from foreman.runtime.lease import LeaseKeeper
 from workers.stop_requests import follow_stop_requests, pending_stop
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from foreman.issues import NewIssue, open_store
 from foreman.issues.identity import WorkerIdentity
-from foreman.plans import PLANS_DIR, PlanError, load_plan, load_plans
-from foreman.sessions import SessionStartError, open_session
+from foreman.runtime.plans import PLANS_DIR, PlanError, load_plan, load_plans
+from foreman.runtime.sessions import SessionStartError, open_session
 from foreman.testing import ScriptedProvider, call, last_tool_result
 
 REPO = Path(__file__).parents[2]

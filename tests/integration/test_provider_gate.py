@@ -2,7 +2,7 @@
 provider in flight, counted by the scripted FAKE LLM itself; a 429 reported by one session holds
 back the next call of every session of that provider.
 
-Real sessions opened from a mount plan by ``foreman.sessions.open_session``.
+Real sessions opened from a mount plan by ``foreman.runtime.sessions.open_session``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from amplifier_core.events import PROVIDER_RETRY
 
-from foreman.plans import load_plan
-from foreman.sessions import open_session
+from foreman.runtime.plans import load_plan
+from foreman.runtime.sessions import open_session
 from foreman.testing import ScriptedProvider
 
 SESSIONS = 6

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from amplifier_core import AmplifierSession
-
-from amplifier_module_tool_bash import mount
 from amplifier_core.testing import MockCoordinator
+from amplifier_foreman_modules.tool_bash import mount
+
 from foreman.issues import NewIssue, open_store
 from foreman.issues.identity import WorkerIdentity
+from foreman.runtime.recorder import MAX_TEXT, EventSink, SessionRecorder, WorkerStats
 from foreman.testing import ScriptedProvider, call, mount_scripted, session_plan
-from workers.recorder import MAX_TEXT, EventSink, SessionRecorder, WorkerStats
 
 SECRET = "sk-test-0123456789abcdef"
 

@@ -22,10 +22,10 @@ from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.rehearsal import rehearsal_provider
-from foreman.budgets import model_usage
+from foreman.runtime.budgets import model_usage
+from foreman.runtime.recorder import WorkerStats
 from foreman.summary import print_summary
-from foreman.tasks import SEED_TASKS
-from workers.recorder import WorkerStats
+from tests.support.seed import SEED_TASKS
 from workers.status import StatusReporter
 
 WORKERS = {"coding-1", "coding-2", "research-1"}

@@ -21,15 +21,15 @@ from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, NewIssue, Status
 from foreman.issues.sqlite_store import SQLiteStore
 from foreman.monitor import Monitor, RunState
-from foreman.plans import PLANS_DIR, load_plan
 from foreman.rehearsal import DELAY_ENV, rehearsal_provider
-from foreman.tasks import TaskSpec
-from workers import runtime
-from workers.lease import LeaseKeeper
-from workers.recorder import EventSink
-from workers.runtime import FAULT_BACKOFF_FIRST, FAULT_BACKOFF_MAX, Worker
-from workers.workspace import Workspace
+from foreman.runtime.lease import LeaseKeeper
+from foreman.runtime.plans import PLANS_DIR, load_plan
+from foreman.runtime.recorder import EventSink
+from foreman.runtime.tasks import TaskSpec
+from foreman.runtime.workspace import Workspace
 from tests.support.tasks import SEED_WITHOUT_CHECKS
+from workers import runtime
+from workers.runtime import FAULT_BACKOFF_FIRST, FAULT_BACKOFF_MAX, Worker
 
 CODING = {"worker_type": "coding"}
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 from amplifier_core import AmplifierSession
+from amplifier_foreman_modules.tool_bash import mount
 
-from amplifier_module_tool_bash import mount
 from foreman.issues import NewIssue, Status
 from foreman.issues.sqlite_store import SQLiteStore
-from foreman.plans import PLANS_DIR, load_plan
+from foreman.runtime.plans import PLANS_DIR, load_plan
+from foreman.runtime.recorder import EventSink
+from foreman.runtime.workspace import Workspace, git
 from foreman.sandbox import READ_ONLY_CAPABILITY, mounts, run_command
 from foreman.testing import ScriptedProvider, call, last_tool_result, mount_scripted, session_plan
 from workers import runtime
-from workers.recorder import EventSink
 from workers.runtime import Worker
-from workers.workspace import Workspace, git
 
 requires_mounts = pytest.mark.skipif(
     not mounts.available(), reason="no mount namespace here (unshare, setpriv, root or user namespaces): "

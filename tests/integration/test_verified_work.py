@@ -9,8 +9,8 @@ import pytest
 from foreman.issues import NewIssue, Status, open_store
 from foreman.issues.errors import ChecksFailed
 from foreman.merge_queue import MERGE, MERGE_OF, MergeQueue
+from foreman.runtime.workspace import Workspace, git
 from workers.gate import CloseGate
-from workers.workspace import Workspace, git
 
 FAKE_KEY = "sk-ant-test-0123456789abcdef"
 

@@ -1,15 +1,14 @@
 """context-simple: amplifier-core's context contract, tool-result clipping and compaction."""
 
-from pathlib import Path
 
-import amplifier_module_context_simple
+import amplifier_foreman_modules.context_simple
 import pytest
 from amplifier_core.events import CONTEXT_COMPACTION
 from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ContextBehaviorTests
-from amplifier_module_context_simple import ContextConfig, SimpleContextManager, mount
-from amplifier_module_context_simple.tokens import estimate_tokens
-from amplifier_module_context_simple.units import tool_call_ids
+from amplifier_foreman_modules.context_simple import ContextConfig, SimpleContextManager, mount
+from amplifier_foreman_modules.context_simple.tokens import estimate_tokens
+from amplifier_foreman_modules.context_simple.units import tool_call_ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,9 +20,12 @@ SYSTEM = {"role": "system", "content": "You are a worker."}
 class TestContextSimpleContract(ContextBehaviorTests):
     """amplifier-core's behavioural contract for context managers."""
 
+    # amplifier-core's plugin loads a module from its folder as a top-level package; ours live under
+    # amplifier_foreman_modules (issue 9, item 3), so the fixture mounts through the package instead.
     @pytest.fixture
-    def module_path(self) -> Path:
-        return Path(amplifier_module_context_simple.__file__).parent
+    async def context_module(self, coordinator):
+        await mount(coordinator, {})
+        return coordinator.mount_points["context"]
 
 
 def tool_round(number: int, result_chars: int, calls: int = 1) -> list[dict]:

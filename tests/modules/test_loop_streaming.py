@@ -7,19 +7,18 @@ parts (coordinator, hook registry, cancellation token) are amplifier-core's real
 import asyncio
 import json
 from decimal import Decimal
-from pathlib import Path
 
-import amplifier_module_loop_streaming
+import amplifier_foreman_modules.loop_streaming
 import pytest
 from amplifier_core.events import ALL_EVENTS
 from amplifier_core.models import HookResult, ToolResult
 from amplifier_core.testing import EventRecorder, MockContextManager, MockCoordinator
 from amplifier_core.validation.behavioral import OrchestratorBehaviorTests
-from amplifier_module_context_simple import mount as mount_context
-from amplifier_module_loop_streaming import NoProviderError
-from amplifier_module_loop_streaming import mount as mount_loop
-from amplifier_module_loop_streaming.config import LoopConfig
-from amplifier_module_loop_streaming.turn import CANCELLED_ANSWER, REPEATED_ANSWER, WRAP_UP_REMINDER, Turn
+from amplifier_foreman_modules.context_simple import mount as mount_context
+from amplifier_foreman_modules.loop_streaming import NoProviderError
+from amplifier_foreman_modules.loop_streaming import mount as mount_loop
+from amplifier_foreman_modules.loop_streaming.config import LoopConfig
+from amplifier_foreman_modules.loop_streaming.turn import CANCELLED_ANSWER, REPEATED_ANSWER, WRAP_UP_REMINDER, Turn
 
 from foreman.testing import FunctionTool, ScriptedProvider, StreamingScriptedProvider, call, last_tool_result
 
@@ -29,9 +28,12 @@ TIMEOUT = 5.0  # seconds; a wait that hangs this long means the behaviour under 
 class TestLoopStreamingContract(OrchestratorBehaviorTests):
     """amplifier-core's behavioural contract for orchestrators."""
 
+    # amplifier-core's plugin loads a module from its folder as a top-level package; ours live under
+    # amplifier_foreman_modules (issue 9, item 3), so the fixture mounts through the package instead.
     @pytest.fixture
-    def module_path(self) -> Path:
-        return Path(amplifier_module_loop_streaming.__file__).parent
+    async def orchestrator_module(self, coordinator):
+        await mount_loop(coordinator, {})
+        return coordinator.mount_points["orchestrator"]
 
 
 class Loop:

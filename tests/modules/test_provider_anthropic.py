@@ -13,8 +13,8 @@ import anthropic
 import pytest
 from amplifier_core import llm_errors
 from amplifier_core.message_models import ChatRequest, Message, TextBlock, ToolCallBlock, ToolResultBlock, ToolSpec
-from amplifier_module_provider_anthropic import mount
-from amplifier_module_provider_anthropic.wire_errors import parse_retry_after
+from amplifier_foreman_modules.provider_anthropic import mount
+from amplifier_foreman_modules.provider_common.wire_errors import parse_retry_after
 
 from tests.support.messages_server import MessagesServer, api_error, message, text, tool_use, usage
 from tests.support.provider_wire_suite import ProviderWireTests, Wire

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import amplifier_module_provider_llamacpp as module
+import amplifier_foreman_modules.provider_llamacpp as module
 import pytest
 from amplifier_core import llm_errors
 from amplifier_core.message_models import (
@@ -35,7 +35,7 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ProviderBehaviorTests
-from amplifier_module_provider_llamacpp import (
+from amplifier_foreman_modules.provider_llamacpp import (
     assembly,
     backend,
     bounding,
@@ -43,18 +43,17 @@ from amplifier_module_provider_llamacpp import (
     decision,
     messages,
 )
-from amplifier_module_provider_llamacpp.backend import Completion
-from amplifier_module_provider_llamacpp.catalog import BuiltinModel
-from amplifier_module_provider_llamacpp.config import LlamaCppConfig
-from amplifier_module_provider_llamacpp.errors import (
+from amplifier_foreman_modules.provider_llamacpp.backend import Completion
+from amplifier_foreman_modules.provider_llamacpp.catalog import BuiltinModel
+from amplifier_foreman_modules.provider_llamacpp.config import LlamaCppConfig
+from amplifier_foreman_modules.provider_llamacpp.errors import (
     ModelIntegrityError,
     ModelUnavailableError,
 )
-from amplifier_module_provider_llamacpp.provider import LlamaCppProvider
-from amplifier_module_provider_llamacpp.runtime import ModelRuntime
-from amplifier_module_provider_llamacpp.scheduler import InferenceQueue
+from amplifier_foreman_modules.provider_llamacpp.provider import LlamaCppProvider
+from amplifier_foreman_modules.provider_llamacpp.runtime import ModelRuntime
+from amplifier_foreman_modules.provider_llamacpp.scheduler import InferenceQueue
 
-PACKAGE_DIR = Path(module.__file__).parent
 HAS_JINJA2 = importlib.util.find_spec("jinja2") is not None
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 needs_jinja2 = pytest.mark.skipif(not HAS_JINJA2, reason="jinja2 (installed with llama-cpp-python) renders prompts")
@@ -169,9 +168,12 @@ def _default_model_installed() -> bool:
 class TestLlamaCppContractMounted(ProviderBehaviorTests):
     """The same contract, mounting the package as a mount plan does (amplifier-core's loader, default config)."""
 
+    # amplifier-core's plugin loads a module from its folder as a top-level package; ours live under
+    # amplifier_foreman_modules (issue 9, item 3), so the fixture mounts through the package instead.
     @pytest.fixture
-    def module_path(self):
-        return PACKAGE_DIR
+    async def provider_module(self, coordinator):
+        await module.mount(coordinator, {})
+        return next(iter(coordinator.mount_points["providers"].values()))
 
 
 # --------------------------------------------------------------------------- config and mount
@@ -401,7 +403,7 @@ def test_messages_convert_every_role():
 
 @needs_jinja2
 def test_chatml_fallback_renders_tools_calls_and_results():
-    from amplifier_module_provider_llamacpp.prompt import render_prompt
+    from amplifier_foreman_modules.provider_llamacpp.prompt import render_prompt
 
     turn = messages.to_template_messages([Message(role="system", content="S"), user("go")])
     calls = [{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "issue_close", "arguments": {"id": 3}}}]}]
@@ -716,7 +718,7 @@ def test_a_killed_assembly_leaves_no_model_file_and_the_next_one_succeeds(tmp_pa
     os.mkfifo(never_ending)  # a reader blocks here, mid-assembly, until killed
     target = tmp_path / "model.gguf"
     script = (
-        "import sys; from pathlib import Path; from amplifier_module_provider_llamacpp import assembly; "
+        "import sys; from pathlib import Path; from amplifier_foreman_modules.provider_llamacpp import assembly; "
         "assembly.assemble([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]), size=8, sha256='0')"
     )
     child = subprocess.Popen([sys.executable, "-c", script, str(target), str(first), str(never_ending)])

@@ -14,10 +14,10 @@ import openai
 import pytest
 from amplifier_core import llm_errors
 from amplifier_core.message_models import ChatRequest, Message, TextBlock, ToolCallBlock, ToolResultBlock, ToolSpec
-from amplifier_module_provider_openai import PLACEHOLDER_API_KEY, mount
-from amplifier_module_provider_openai.config import OpenAISettings
-from amplifier_module_provider_openai.pricing import cost_usd
-from amplifier_module_provider_openai.provider import OpenAIProvider
+from amplifier_foreman_modules.provider_openai import PLACEHOLDER_API_KEY, mount
+from amplifier_foreman_modules.provider_openai.config import OpenAISettings
+from amplifier_foreman_modules.provider_openai.pricing import cost_usd
+from amplifier_foreman_modules.provider_openai.provider import OpenAIProvider
 
 from tests.support.chat_completions_server import ChatCompletionsServer, api_error, completion, tool_call, usage
 from tests.support.loopback import AwaitInFlight

@@ -11,8 +11,8 @@ from amplifier_core.validation.behavioral import ToolBehaviorTests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amplifier_module_tool_bash import mount
-from amplifier_module_tool_bash.denylist import DEFAULT_DENIED_COMMANDS, denied_pattern
+from amplifier_foreman_modules.tool_bash import mount
+from amplifier_foreman_modules.tool_bash.denylist import DEFAULT_DENIED_COMMANDS, denied_pattern
 from foreman.sandbox.capture import HeadTailBuffer
 from foreman.testing import ScriptedProvider, call, last_tool_result, mount_scripted, session_plan
 from tests.support.processes import assert_cancelling_kills, cgroup_available, live_with, marker

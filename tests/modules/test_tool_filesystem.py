@@ -9,7 +9,7 @@ import pytest
 from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ToolBehaviorTests
 
-from amplifier_module_tool_filesystem import mount
+from amplifier_foreman_modules.tool_filesystem import mount
 
 TOOL_NAMES = ["read_file", "write_file", "edit_file", "list_files", "grep"]
 
@@ -396,7 +396,7 @@ async def test_grep_rejects_a_bad_regex(tools):
 
 
 def test_walk_does_not_follow_symlinked_directories(workspace, outside):
-    from amplifier_module_tool_filesystem.globbing import compile_glob, walk_matches
+    from amplifier_foreman_modules.tool_filesystem.globbing import compile_glob, walk_matches
 
     escape_paths(workspace, outside)
     found = [os.path.relpath(path, workspace) for path in walk_matches(workspace, compile_glob("**/*"))]

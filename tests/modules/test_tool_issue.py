@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from amplifier_core.models import ToolResult
 from amplifier_core.testing import MockCoordinator
 from amplifier_core.validation.behavioral import ToolBehaviorTests
 
-import amplifier_module_tool_issue
-from amplifier_module_tool_issue.tools import OPERATIONS
+import amplifier_foreman_modules.tool_issue
+from amplifier_foreman_modules.tool_issue.tools import OPERATIONS
 from foreman.issues import IssueFilter, NewIssue, Status, open_store
 from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
 
@@ -21,9 +20,12 @@ SCHEMA_TOKEN_BUDGET = 1500  # the whole tool set, at ~4 characters per token (be
 class TestToolIssueContract(ToolBehaviorTests):
     """amplifier-core's own behavioural contract for tool modules."""
 
+    # amplifier-core's plugin loads a module from its folder as a top-level package; ours live under
+    # amplifier_foreman_modules (issue 9, item 3), so the fixture mounts through the package instead.
     @pytest.fixture
-    def module_path(self) -> Path:
-        return Path(amplifier_module_tool_issue.__file__).parent
+    async def tool_module(self, coordinator):
+        await amplifier_foreman_modules.tool_issue.mount(coordinator, {})
+        return next(iter(coordinator.mount_points["tools"].values()))
 
     @pytest.fixture(autouse=True)
     def _isolated_db(self, tmp_path, monkeypatch):
@@ -34,7 +36,7 @@ async def _mounted(store, identity: WorkerIdentity, operations: list[str]) -> di
     coordinator = MockCoordinator()
     coordinator.register_capability(STORE_CAPABILITY, store)
     coordinator.register_capability(IDENTITY_CAPABILITY, identity)
-    await amplifier_module_tool_issue.mount(coordinator, {"operations": operations})
+    await amplifier_foreman_modules.tool_issue.mount(coordinator, {"operations": operations})
     return coordinator.mount_points["tools"]
 
 
@@ -216,7 +218,7 @@ async def test_planning_with_require_checks_refuses_unverifiable_issues(shared):
     coordinator = MockCoordinator()
     coordinator.register_capability(STORE_CAPABILITY, shared)
     coordinator.register_capability(IDENTITY_CAPABILITY, WorkerIdentity(name="foreman", role="foreman"))
-    await amplifier_module_tool_issue.mount(coordinator, {"operations": ["create"], "require_checks": True})
+    await amplifier_foreman_modules.tool_issue.mount(coordinator, {"operations": ["create"], "require_checks": True})
     create = coordinator.mount_points["tools"]["issue_create"]
     bare = await create.execute({"title": "fix it", "worker_type": "coding"})
     assert not bare.success and "give checks" in bare.error["message"]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from amplifier_module_tool_web import mount
+from amplifier_foreman_modules.tool_web import mount
 
 ARTICLE = """<html><head><title>Lighthouses</title><script>var tracking = "SCRIPT-NOISE";</script></head>
 <body><nav><a href="/">Home</a> <a href="/about">About</a></nav>

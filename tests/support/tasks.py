@@ -5,6 +5,6 @@ refuse every close. Tests about fleet mechanics (planning, leases, resume, Ctrl-
 without its checks; ``tests/acceptance/test_verified_fleet.py`` runs the seed with them.
 """
 
-from foreman.tasks import SEED_TASKS
+from tests.support.seed import SEED_TASKS
 
 SEED_WITHOUT_CHECKS = [task.model_copy(update={"checks": []}) for task in SEED_TASKS]

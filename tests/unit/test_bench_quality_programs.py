@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.tasks import load_tasks
+from foreman.runtime.tasks import load_tasks
 
 QUALITY = Path(__file__).resolve().parents[2] / "bench" / "quality"
 PROGRAMS = QUALITY / "programs"

@@ -16,4 +16,4 @@ def test_the_project_depends_on_the_split_out_html_cleaner():
 def test_tool_webs_extractor_imports():
     importlib.import_module("lxml.html.clean")
     importlib.import_module("trafilatura")
-    importlib.import_module("amplifier_module_tool_web")
+    importlib.import_module("amplifier_foreman_modules.tool_web")

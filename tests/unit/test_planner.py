@@ -10,8 +10,9 @@ from foreman import routing
 from foreman.issues import IssueFilter, IssueType, NewIssue, Status, open_store
 from foreman.issues.errors import InvalidInput
 from foreman.planner import PlanningError, check_tasks, create_task_issues
-from foreman.plans import load_plans
-from foreman.tasks import SEED_TASKS, TASK_KEY, TaskSpec
+from foreman.runtime.plans import load_plans
+from foreman.runtime.tasks import TASK_KEY, TaskSpec
+from tests.support.seed import SEED_TASKS
 
 
 @pytest.fixture

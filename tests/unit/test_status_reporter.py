@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from workers.recorder import WorkerStats
+from foreman.runtime.recorder import WorkerStats
 from workers.status import StatusReporter
 
 HANG_GUARD = 10.0  # seconds: turns a reporter that never stops into a failure instead of a hung test run

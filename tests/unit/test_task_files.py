@@ -9,8 +9,8 @@ import pytest
 
 from foreman.cli.init import EXAMPLE_TASKS
 from foreman.planner import PlanningError, check_tasks
-from foreman.plans import load_plans
-from foreman.tasks import Budget, TaskSpec, load_tasks
+from foreman.runtime.plans import load_plans
+from foreman.runtime.tasks import Budget, TaskSpec, load_tasks
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.*")) + [EXAMPLE_TASKS]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,20 @@ def is_git_repo(path: Path) -> bool:
     """True when ``path`` is inside a git work tree."""
     done = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, text=True)
     return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def create_repository(template: Path, path: Path) -> Path:
+    """Copy the folder ``template`` to ``path`` (which must not exist) as a new git repository with one commit.
+
+    Raises:
+        FileExistsError: ``path`` exists.
+        subprocess.CalledProcessError: git failed.
+    """
+    shutil.copytree(template, path)
+    identity = ["-c", "user.name=amplifier-foreman", "-c", "user.email=foreman@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Initial commit"]):
+        subprocess.run(["git", *identity, *args], cwd=path, check=True, capture_output=True)
+    return path
 
 
 def ensure_foreman_dir(workspace: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .settings import ProviderSettings
+from amplifier_foreman_modules.provider_common.settings import ProviderSettings
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,17 +16,16 @@ from typing import Any
 from amplifier_core import AmplifierSession
 from amplifier_core.events import PROVIDER_RETRY
 from amplifier_core.models import HookResult
-from amplifier_module_loop_streaming.provider_call import select_provider
 
-from foreman import module_cache
-from foreman.budgets import DEFAULT_CALL_TIMEOUT
 from foreman.issues import IssueStore
 from foreman.issues.identity import IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
-from foreman.plans import MountPlan, ProviderEntry
-from foreman.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
+from foreman.runtime import module_cache
+from foreman.runtime.budgets import DEFAULT_CALL_TIMEOUT
+from foreman.runtime.plans import MountPlan, ProviderEntry
+from foreman.runtime.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
-module_cache.install()
+DEFAULT_PROVIDER_PRIORITY = 100  #: a provider whose config names no ``priority`` (loop-streaming's rule)
 
 
 class SessionStartError(RuntimeError):
@@ -90,9 +89,9 @@ async def open_session(
         capabilities: more capabilities to register before ``initialize()`` (name -> value), e.g.
             the worker's close gate (``foreman.close_gate``).
         call_timeout: seconds one model call may take (an issue's ``call_timeout``); None: the
-            plan's provider entry's, else :data:`~foreman.budgets.DEFAULT_CALL_TIMEOUT`.
+            plan's provider entry's, else :data:`~foreman.runtime.budgets.DEFAULT_CALL_TIMEOUT`.
 
-    Every mounted provider is wrapped in a :class:`~foreman.provider_gate.GuardedProvider`
+    Every mounted provider is wrapped in a :class:`~foreman.runtime.provider_gate.GuardedProvider`
     (concurrency cap, shared 429 back-off, call timeout; issue 12).
 
     Raises:
@@ -114,7 +113,8 @@ async def open_session(
         session.coordinator.register_capability(name, value)
     failures = _collect_load_failures(session.coordinator)
     try:
-        await session.initialize()
+        with module_cache.choosing(plan.sources()):
+            await session.initialize()
     except Exception as exc:  # an orchestrator or context that does not load is fatal in the kernel
         raise SessionStartError(f"{plan.path}: the session cannot start: {exc}") from exc
     if provider is not None:
@@ -173,4 +173,11 @@ def _check_mounted(plan: MountPlan, coordinator: Any, failures: list[str]) -> st
     if not providers:
         skipped = f" (skipped: {'; '.join(plan.skipped_modules)})" if plan.skipped_modules else ""
         raise SessionStartError(f"{plan.path}: no provider is mounted{skipped}; add one to 'providers'")
-    return select_provider(providers)[0]
+    return min(providers, key=lambda name: _priority(plan, name))
+
+
+def _priority(plan: MountPlan, mounted: str) -> float:
+    """The ``priority`` in the plan's config of a mounted provider; orchestrators call the lowest first."""
+    entry = _entry_of(plan, mounted)
+    priority = entry.config.get("priority") if entry else None
+    return DEFAULT_PROVIDER_PRIORITY if priority is None else priority

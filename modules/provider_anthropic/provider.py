@@ -14,11 +14,12 @@ import anthropic
 from amplifier_core.message_models import ChatRequest, ChatResponse
 from amplifier_core.models import ModelInfo
 
+from amplifier_foreman_modules.provider_common.sdk_provider import SdkProvider
+
 from .catalog import model_info
 from .config import AnthropicSettings
 from .convert import request_params
 from .response import chat_response
-from .sdk_provider import SdkProvider
 
 
 class AnthropicProvider(SdkProvider):

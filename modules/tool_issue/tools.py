@@ -20,10 +20,22 @@ import jsonschema
 from amplifier_core.models import ToolResult
 from pydantic import ValidationError
 
-from amplifier_module_tool_issue.binding import Binding
-from foreman.issues import DependencyType, Issue, IssueFilter, IssueType, NewIssue, Status
-from foreman.issues.errors import ChecksFailed, InvalidInput, IssueError, NothingReady, NotTaken
-from foreman.issues.identity import RUNTIME_ACTOR
+from foreman.issues import (
+    RUNTIME_ACTOR,
+    ChecksFailed,
+    DependencyType,
+    InvalidInput,
+    Issue,
+    IssueError,
+    IssueFilter,
+    IssueType,
+    NewIssue,
+    NothingReady,
+    NotTaken,
+    Status,
+)
+
+from .binding import Binding
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from amplifier_module_tool_issue.binding import bind
-from amplifier_module_tool_issue.tools import DEFAULT_OPERATIONS, build_tools
+from .binding import bind
+from .tools import DEFAULT_OPERATIONS, build_tools
 
 __amplifier_module_type__ = "tool"
 __all__ = ["DEFAULT_OPERATIONS", "mount"]

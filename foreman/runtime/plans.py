@@ -33,10 +33,10 @@ from amplifier_core.validation import MountPlanValidator
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from foreman.budgets import Budget
 from foreman.issues import IssueFilter
+from foreman.runtime.budgets import Budget
 
-PLANS_DIR = Path(__file__).resolve().parent.parent / "mount_plans"
+PLANS_DIR = Path(__file__).resolve().parents[2] / "mount_plans"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -51,12 +51,12 @@ class ModuleEntry(BaseModel):
 
     module: str = Field(min_length=1)
     config: dict[str, Any] = Field(default_factory=dict)
-    source: str | None = None  #: kept for compatibility with Amplifier plans; not used by the loader
+    source: str | None = None  #: the installed distribution to load ``module`` from when several offer it
     requires_env: str | None = None  #: skip this provider or tool unless this environment variable is set
 
 
 class ProviderEntry(ModuleEntry):
-    """A provider of a plan, with the fleet-only keys of its provider gate (``foreman/provider_gate.py``)."""
+    """A provider of a plan, with the fleet-only keys of its provider gate (``foreman/runtime/provider_gate.py``)."""
 
     max_concurrent_calls: int | None = Field(None, ge=1)  #: calls of this provider in flight at once, per process
     call_timeout: float | None = Field(None, gt=0)  #: seconds one call may take (default 120; an issue's own wins)
@@ -135,6 +135,11 @@ class MountPlan(BaseModel):
         if self.hooks:
             plan["hooks"] = entries(self.hooks)
         return plan
+
+    def sources(self) -> dict[str, str]:
+        """Module id -> distribution name, for every entry that names a ``source`` (issue 9, item 3)."""
+        entries = [self.session.orchestrator, self.session.context, *self.providers, *self.tools, *self.hooks]
+        return {e.module: e.source for e in entries if e.source}
 
     def with_providers(self, modules: list[str]) -> MountPlan:
         """A copy keeping only the named provider modules (e.g. ``--provider provider-llamacpp``).

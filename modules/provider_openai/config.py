@@ -1,11 +1,11 @@
-"""provider-openai's config keys (the shared ones: provider-anthropic's ``settings.ProviderSettings``)."""
+"""provider-openai's config keys (the shared ones: ``provider_common.settings.ProviderSettings``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 
-from amplifier_module_provider_anthropic.settings import ProviderSettings
+from amplifier_foreman_modules.provider_common.settings import ProviderSettings
 
 logger = logging.getLogger(__name__)
 

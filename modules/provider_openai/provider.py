@@ -2,9 +2,9 @@
 
 Talks to OpenAI or any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp server)
 through the official SDK (``openai.AsyncOpenAI``) with the SDK's own retries off; errors,
-retries and ``provider:retry`` events are provider-anthropic's shared machinery
-(``sdk_provider``, ``resilient``). Requests are built by ``convert``, responses read by ``response``,
-priced by ``pricing``.
+retries and ``provider:retry`` events come from the shared helper package
+``provider_common`` (``sdk_provider``, ``resilient``). Requests are built by ``convert``,
+responses read by ``response``, priced by ``pricing``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import openai
 from amplifier_core.llm_errors import ConfigurationError
 from amplifier_core.message_models import ChatRequest, ChatResponse
 from amplifier_core.models import ModelInfo
-from amplifier_module_provider_anthropic.sdk_provider import SdkProvider
+from amplifier_foreman_modules.provider_common.sdk_provider import SdkProvider
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from .catalog import model_info

@@ -6,8 +6,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from foreman.issues import IssueStore, open_store, resolve_db
-from foreman.issues.identity import CLOSE_GATE_CAPABILITY, IDENTITY_CAPABILITY, STORE_CAPABILITY, WorkerIdentity
+from foreman.issues import (
+    CLOSE_GATE_CAPABILITY,
+    IDENTITY_CAPABILITY,
+    STORE_CAPABILITY,
+    IssueStore,
+    WorkerIdentity,
+    open_store,
+    resolve_db,
+)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Task files: a YAML or JSON list of issues for the foreman to create, and the seed scenario.
+"""Task files: a YAML or JSON list of issues for the foreman to create.
 
 Read by ``foreman run --tasks FILE``, ``foreman import FILE`` and ``demo.py --tasks FILE`` (issue 12).
 Each task: ``title`` (required), ``id`` (a stable key, needed to be referred to), ``description``,
@@ -7,10 +7,11 @@ Each task: ``title`` (required), ``id`` (a stable key, needed to be referred to)
 first), ``parent`` (the id of its epic, which waits for its children), ``blocked_reason`` (create
 it blocked), ``inputs`` (ids of tasks whose results its prompt gets), ``checks`` (shell commands
 that must exit 0 in the issue's worktree before it closes), ``timeout`` (seconds per model call),
-``budget`` (limits on the issue's model use, enforced by the runtime: foreman/budgets.py) and ``notes`` (written by ``foreman export``).
+``budget`` (limits on the issue's model use, enforced by the runtime: foreman/runtime/budgets.py)
+and ``notes`` (written by ``foreman export``).
 Each task's issue carries its :attr:`TaskSpec.key` in ``metadata.task_key``, so a task list
 planned twice creates every task once. The file is either a list of tasks or ``{"tasks": [...]}``.
-The seed scenario is the five issues of the user's original demo.
+The seed scenario is such a file: ``examples/seed/tasks.yaml`` (issue 9, item 5).
 """
 
 from __future__ import annotations
@@ -18,20 +19,17 @@ from __future__ import annotations
 import graphlib
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from foreman.budgets import BUDGET, CALL_TIMEOUT, Budget
 from foreman.issues import IssueType, NewIssue
 from foreman.issues.models import Check
-from foreman.plans import PlanError
+from foreman.runtime.budgets import BUDGET, CALL_TIMEOUT, Budget
+from foreman.runtime.plans import PlanError
 
-SEED_WORKSPACE = Path(__file__).parent / "seed_workspace"
 TASK_KEY = "task_key"  #: issue metadata key holding the task's stable key
 INPUTS = "inputs"  #: issue metadata key: task keys whose results the issue's prompt gets
 ESTIMATE = "estimate_hours"  #: issue metadata key: the task's estimate, in hours
@@ -80,7 +78,7 @@ class TaskSpec(BaseModel):
     inputs: list[str] = Field(default_factory=list)  #: ids of tasks whose results this task's prompt gets
     checks: list[Check] = Field(default_factory=list)  #: commands that must exit 0 in the worktree to close (issue 8)
     timeout: float | None = Field(None, gt=0)  #: seconds one model call may take
-    budget: Budget | None = None  #: the issue's limits (foreman.budgets), in ``metadata["budget"]``
+    budget: Budget | None = None  #: the issue's limits (foreman.runtime.budgets), in ``metadata["budget"]``
     notes: list[TaskNote] = Field(default_factory=list)
 
     @property
@@ -108,45 +106,6 @@ class TaskSpec(BaseModel):
                         type=self.type, priority=self.priority, labels=self.labels,
                         metadata={**self.metadata(), TASK_KEY: self.key},
                         blocked_reason=self.blocked_reason, checks=self.checks)
-
-
-LIST_ITEMS = "grep -cE '^ *([-*]|[0-9]+[.)]) +[^ ]'"  # counts Markdown list items (the seed's research checks)
-
-SEED_TASKS = [
-    TaskSpec(title="Fix login authentication bug", type="bug", priority=0, worker_type="coding",
-             description="login() in app/auth.py rejects users who type the right password. Find the bug and fix it.",
-             acceptance="login('ada', 'lovelace') returns True; a wrong password returns False.",
-             checks=["python3 -m unittest -q tests.test_login"]),
-    TaskSpec(title="Add password reset feature", type="feature", priority=1, worker_type="coding",
-             description="Add reset_password(username, new_password) to app/auth.py that stores the new password hash.",
-             acceptance="After reset_password('ada', 'new'), login('ada', 'new') returns True.",
-             checks=["python3 -m unittest -q tests.test_reset"]),
-    TaskSpec(title="Research competitor pricing models", type="research", priority=2, worker_type="research",
-             description="Summarise common pricing models of developer tools (per seat, usage based, freemium) "
-                         "in research/pricing.md.",
-             acceptance="research/pricing.md lists at least three models with one line each.",
-             checks=["test -s research/pricing.md", f"test $({LIST_ITEMS} research/pricing.md) -ge 3"]),
-    TaskSpec(title="User onboarding flow analysis", type="research", priority=2, worker_type="research",
-             description="Describe the steps a new user takes from sign-up to first login, and where they may "
-                         "drop off, in research/onboarding.md.",
-             acceptance="research/onboarding.md lists the steps and at least two drop-off risks.",
-             checks=["test -s research/onboarding.md", f"test $({LIST_ITEMS} research/onboarding.md) -ge 3",
-                     "test $(grep -ci 'drop' research/onboarding.md) -ge 2"]),
-    TaskSpec(title="Optimize database queries", type="task", priority=1, worker_type="coding",
-             description="find_orders() in app/db.py runs one query per user. Make it one query.",
-             acceptance="find_orders() issues a single query.",
-             checks=["python3 -m unittest -q tests.test_db"],
-             blocked_reason="Needs the slow query log from production to know which queries matter."),
-]
-
-
-def create_seed_workspace(path: Path) -> Path:
-    """Copy the seed's sample app to ``path`` (which must not exist) as a new git repository with one commit."""
-    shutil.copytree(SEED_WORKSPACE, path)
-    git = ["git", "-c", "user.name=amplifier-foreman", "-c", "user.email=foreman@localhost"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Seed workspace"]):
-        subprocess.run([*git, *args], cwd=path, check=True, capture_output=True)
-    return path
 
 
 def load_tasks(path: str | Path) -> list[TaskSpec]:
