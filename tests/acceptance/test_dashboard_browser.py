@@ -2,11 +2,15 @@
 
 One rehearsal fleet runs for the whole module with every scripted model call slowed to 1 s, so
 there is time to watch: the pages follow it without a reload, and each button does in the
-database what it says. The screenshots in docs/ (shown in the README) are taken here.
+database what it says. The screenshots in docs/ (shown in the README) are taken here: they are
+written to ``$FOREMAN_SCREENSHOTS`` when it is set (``FOREMAN_SCREENSHOTS=docs`` refreshes them), else
+to a temporary folder, so a test run leaves the checkout as it was.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,11 +22,17 @@ from tests.support.seed import create_seed_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DOCS = Path(__file__).parents[2] / "docs"
+SHOTS = Path(os.environ.get("FOREMAN_SCREENSHOTS") or Path(tempfile.gettempdir()) / "foreman-screenshots")
 WAIT_MS = 30_000  # how long the page may take to show what the test waits for (it shows within 1 s)
 pytestmark = pytest.mark.timeout(300)
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
+
+
+def shot(name: str) -> Path:
+    """Where the screenshot ``name`` goes (the folder is made if needed)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / name
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +107,12 @@ def test_the_issues_page_follows_the_run_without_a_reload(page, fleet):
     assert later != first, "statuses changed on the page"
     assert page.evaluate("window.notReloaded") is True, "without a reload"
     assert page.locator("text=Flaky <script>alert(1)</script> task").count() == 1  # shown as text, not run
-    page.screenshot(path=str(DOCS / "dashboard-issues.png"))
+    page.screenshot(path=str(shot("dashboard-issues.png")))
     page.goto(base(fleet))
-    page.screenshot(path=str(DOCS / "dashboard-overview.png"))
+    page.screenshot(path=str(shot("dashboard-overview.png")))
     page.goto(base(fleet) + "workers")
     page.wait_for_selector(".worker.look-working", timeout=WAIT_MS)
-    page.screenshot(path=str(DOCS / "dashboard-workers.png"))
+    page.screenshot(path=str(shot("dashboard-workers.png")))
 
 
 def test_kill_revokes_a_stuck_claim_and_the_issue_is_worked_again(page, fleet):
@@ -122,7 +132,7 @@ def test_kill_revokes_a_stuck_claim_and_the_issue_is_worked_again(page, fleet):
     assert attempt.error == "revoked by dashboard: stuck in the test"
     wait_until(lambda: any(a.worker.startswith("coding-") for a in store.attempts(stuck)), what="a worker to take it")
     page.wait_for_selector("#issue-status:not([data-status=\"open\"])", timeout=WAIT_MS)  # the page follows
-    page.screenshot(path=str(DOCS / "dashboard-issue.png"), full_page=True)
+    page.screenshot(path=str(shot("dashboard-issue.png")), full_page=True)
     store.disconnect()
 
 
