@@ -5,8 +5,8 @@ notes and the workspace's files, and the foreman answers with ``issue_unblock``;
 gets its attempts, and the foreman retries it with ``issue_reopen`` and changed instructions, unless
 it ran out of its budget (issue 12): that one goes to a human at once, with no model call. An
 issue the foreman leaves as it is after :data:`MAX_FOREMAN_TRIES` reviews, or that keeps coming
-back blocked after the foreman unblocked it that many times, is marked ``needs_human`` (a person
-unblocks or reopens it with the CLI). A person's unblock or reopen (any actor but the foreman and
+back blocked (or to dead letter) after the foreman unblocked (or reopened) it that many times, is
+marked ``needs_human`` (a person unblocks or reopens it with the CLI). A person's unblock or reopen (any actor but the foreman and
 the runtime) hands the issue back: its try count and ``needs_human`` flag no longer hold, so a
 later block is reviewed afresh. The run is over when every issue is closed or waits for a human.
 """
@@ -40,19 +40,22 @@ class Returns:
     Attributes:
         answers: unblocks and reopens by a person (any actor outside :data:`MACHINE_ACTORS`).
         foreman_unblocks: the foreman's unblocks since the last of those answers.
+        foreman_reopens: the foreman's reopens (retries of a dead letter) since the last of those answers.
     """
 
     answers: int
     foreman_unblocks: int
+    foreman_reopens: int = 0
 
 
 def returns(store: IssueStore, issue_id: str) -> Returns:
-    """Count the issue's unblocks and reopens by a person, and the foreman's unblocks since the last one."""
+    """Count the issue's unblocks and reopens by a person, and the foreman's unblocks and reopens since the last one."""
     events = store.events(issue_id, kinds=[EventKind.UNBLOCKED, EventKind.REOPENED])
     human = [e.id for e in events if e.actor not in MACHINE_ACTORS]
     since = human[-1] if human else 0
-    unblocks = sum(e.kind == EventKind.UNBLOCKED and e.actor == FOREMAN and e.id > since for e in events)
-    return Returns(answers=len(human), foreman_unblocks=unblocks)
+    mine = [e.kind for e in events if e.actor == FOREMAN and e.id > since]
+    return Returns(answers=len(human), foreman_unblocks=mine.count(EventKind.UNBLOCKED),
+                   foreman_reopens=mine.count(EventKind.REOPENED))
 
 
 def answered(issue: Issue, seen: Returns) -> bool:
@@ -158,7 +161,8 @@ class Monitor:
         return await asyncio.to_thread(run_state, self.store)
 
     async def _review_one(self, issue: Issue, seen: Returns) -> None:
-        if issue.status == Status.BLOCKED and seen.foreman_unblocks >= MAX_FOREMAN_TRIES:  # block/unblock ping-pong
+        returned = seen.foreman_unblocks if issue.status == Status.BLOCKED else seen.foreman_reopens
+        if returned >= MAX_FOREMAN_TRIES:  # block/unblock ping-pong, or dead letter/reopen: the foreman's help did not help
             await asyncio.to_thread(self._hand_to_human, issue, seen)
             return
         detail = await asyncio.to_thread(self.store.show, issue.id)

@@ -177,3 +177,25 @@ def test_an_issue_that_ran_out_of_budget_goes_to_a_human_without_a_foreman_call(
     assert "ran out of its budget (max_tokens 100 reached" in after.notes[-1].body
     assert f"foreman issues update {issue.id} --budget" in after.notes[-1].body
     assert [i.id for i in run_state(store).waiting_for_human] == [issue.id]
+
+
+class ReopeningForeman(FakeForeman):
+    """A FAKE foreman session that retries every dead-letter issue it is shown (``issue_reopen``)."""
+
+    async def execute(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        await asyncio.to_thread(self.store.reopen, prompt.split()[1], reason="try harder", actor="foreman")
+        return "reopened"
+
+
+def test_a_dead_letter_the_foreman_keeps_reopening_goes_to_a_human(store):
+    issue = store.create(NewIssue(title="Write the requirements", max_attempts=1))
+    foreman = ReopeningForeman(store)
+    for _ in range(MAX_FOREMAN_TRIES + 1):  # fail, reopened by the foreman, fail again, ...
+        store.fail(issue.id, store.claim(issue.id, "research-1").token, error="the file is missing")
+        _review(store, foreman)
+
+    assert len(foreman.prompts) == MAX_FOREMAN_TRIES, "retried twice, then handed to a human without a model call"
+    after = store.get(issue.id)
+    assert after.status == Status.DEAD_LETTER and after.metadata[NEEDS_HUMAN] is True
+    assert [i.id for i in run_state(store).waiting_for_human] == [issue.id]
