@@ -62,7 +62,7 @@ def files_of(venv: Path, distribution: str) -> dict[str, str]:
             "print(json.dumps({str(f): hashlib.sha256(f.locate().read_bytes()).hexdigest() for f in d.files"
             " if f.locate().is_file()}))\n")
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code, distribution], check=True, capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60, cwd=venv)  # not the checkout: its *.egg-info would be seen too
     return json.loads(out.stdout)
 
 
@@ -72,7 +72,7 @@ def offers(venv: Path) -> list[str]:
             "print('\\n'.join(f'{e.dist.name}: {e.value}' for e in m.entry_points(group='amplifier.modules')"
             " if e.name == 'tool-filesystem'))\n")
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code], check=True, capture_output=True, text=True,
-                         timeout=60)
+                         timeout=60, cwd=venv)  # not the checkout: its *.egg-info would be seen too
     return sorted(out.stdout.split("\n")[:-1])
 
 
@@ -104,5 +104,5 @@ def test_both_install_side_by_side_and_uninstalling_ours_leaves_the_other_intact
     site = next((venv / "lib").glob("python*/site-packages"))
     assert not (site / "amplifier_foreman_modules").exists()
     assert offers(venv) == [f"{STAND_IN}: {STAND_IN_PACKAGE}:mount"]
-    subprocess.run([str(venv / "bin" / "python"), "-c", f"import {STAND_IN_PACKAGE}"], check=True, timeout=60)
+    subprocess.run([str(venv / "bin" / "python"), "-c", f"import {STAND_IN_PACKAGE}"], check=True, timeout=60, cwd=venv)
 

@@ -114,8 +114,12 @@ CODING_WORKER = REPO / "mount_plans" / "coding-worker.json"
 
 
 def setup_modules(plans: Path, extra_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run setup_modules.py as this test process sees the installed distributions: from ``extra_path``
+    (first on sys.path, like the stand-in) rather than from the checkout, whose ``*.egg-info`` (left by
+    ``pip install -e``) would be seen as an installed distribution before the stand-in."""
     env = dict(os.environ, PYTHONPATH=str(extra_path), COLUMNS="200")
-    return subprocess.run([sys.executable, "setup_modules.py", "--plans", str(plans), *args], cwd=REPO, env=env,
+    run = f"import runpy, sys; sys.argv[0] = {str(REPO / 'setup_modules.py')!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
+    return subprocess.run([sys.executable, "-c", run, "--plans", str(plans), *args], cwd=extra_path, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
