@@ -1,9 +1,9 @@
 """Budgets: how much model use an issue or a run may spend, and what it has spent so far (issue 12).
 
 Spend is read from the event log, never from a worker's memory, so workers in other processes,
-earlier attempts and ``--resume`` all count. Each ``provider:response`` session event carries the
-call's usage (tokens, ``cost_usd``); :class:`UsageMeter` sums them, reading only events it has not
-seen yet (a run-wide meter costs one small query per tick, not a scan of the whole log).
+earlier attempts and ``--resume`` all count. Each model-call session event (``foreman.model_calls``)
+carries the call's usage (tokens, ``cost_usd``); :class:`UsageMeter` sums them, reading only events
+it has not seen yet (a run-wide meter costs one small query per tick, not a scan of the whole log).
 
 An issue's budget lives in its ``metadata["budget"]`` (task file, ``foreman issues create --budget``)
 over its worker plan's ``fleet.budget`` default, key by key. Its limits hold for the issue as a
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from foreman.issues import Event, EventKind, Issue, IssueStore
 from foreman.issues.models import Attempt
+from foreman.model_calls import is_model_call
 
 BUDGET = "budget"  # issue metadata key: the issue's own limits (a dict of Budget's fields)
 CALL_TIMEOUT = "call_timeout"  # issue metadata key: seconds one model call of its sessions may take
@@ -115,11 +116,12 @@ def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:
 
 
 def model_calls(events: Iterable[Event], since: float = 0.0) -> Usage:
-    """The usage of the ``provider:response`` session events among ``events`` logged at or after ``since``
-    (the summary and the run budget fold the whole log; the dashboard each batch of new events)."""
+    """The usage of the model-call session events (``foreman.model_calls.is_model_call``) among
+    ``events`` logged at or after ``since`` (the summary and the run budget fold the whole log; the
+    dashboard each batch of new events)."""
     used = Usage()
     for event in events:
-        if (event.kind == EventKind.SESSION and event.data.get("event") == "provider:response"
+        if (event.kind == EventKind.SESSION and is_model_call(event.data)
                 and event.created_at.timestamp() >= since):
             used = used.plus(event.data.get("usage") or {})
     return used
