@@ -177,8 +177,13 @@ def rehearsal_provider(plan: MountPlan, worker: str) -> ScriptedProvider:
     ``$FOREMAN_REHEARSAL_DELAY`` (seconds, default 0) is added to every call, to stand in for a
     model's latency (benchmarks, interruption tests).
     """
+    return role_provider(plan.fleet.role)
+
+
+def role_provider(role: str) -> ScriptedProvider:
+    """A fresh fake LLM playing ``role`` (``foreman``, ``validator``, else a worker); see :func:`rehearsal_provider`."""
     policies = {"foreman": foreman_turn, "validator": validator_turn}
-    policy: Callable[[ChatRequest], Any] = policies.get(plan.fleet.role, worker_turn)
+    policy: Callable[[ChatRequest], Any] = policies.get(role, worker_turn)
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)
 
     async def slow(request: ChatRequest) -> Any:

@@ -101,7 +101,8 @@ class SessionRecorder:
             return self._model_call(event, data)
         if event.startswith("tool:"):
             self.stats.last_action = f"{data.get('tool_name')}" + (" (error)" if event == "tool:error" else "")
-            return {"event": event, "tool": data.get("tool_name"), "arguments": data.get("arguments"),
+            arguments = data.get("tool_input", data.get("arguments"))  # tool_input: amplifier-core's hook contract
+            return {"event": event, "tool": data.get("tool_name"), "arguments": arguments,
                     "result": _clip(data.get("result")), "error": data.get("error")}
         self.stats.last_action = "model error"
         return {"event": event, "provider": data.get("provider"), "error": data.get("error")}

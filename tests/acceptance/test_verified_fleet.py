@@ -1,7 +1,9 @@
 """Verified work through the whole fleet (issue 8): real sessions, database and git; scripted fake LLMs.
 
 The rehearsal's fakes (foreman.rehearsal) close too early, write too little on a first try, and
-are reviewed by a fake validator that fails work missing what its acceptance criteria ask.
+are reviewed by a fake validator that fails work missing what its acceptance criteria ask. Every
+test runs twice (issue 9): on our modules, and on the upstream-shaped double
+(foreman.upstream_double: Microsoft's argument names, result shapes and events).
 """
 
 from __future__ import annotations
@@ -9,24 +11,36 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind, Status
 from foreman.merge_queue import MERGE, MERGE_OF
+from foreman.plans import PLANS_DIR
 from foreman.rehearsal import rehearsal_provider
 from foreman.tasks import SEED_TASKS, load_tasks
+from foreman.upstream_double import double_plans
 from workers.workspace import git
 
 REHEARSAL_TASKS = Path(__file__).parents[2] / "examples" / "rehearsal.json"
 
 
-def run(config: FleetConfig):
-    config.provider_factory = rehearsal_provider
-    config.review_interval = 0.1
-    fleet = Fleet(config)
-    return fleet, asyncio.run(fleet.run())
+@pytest.fixture(params=["ours", "upstream-double"])
+def run(request, tmp_path):
+    """Runs a fleet config on our modules or on the upstream-shaped double's plans."""
+    def run(config: FleetConfig):
+        if request.param == "ours":
+            config.provider_factory = rehearsal_provider
+        else:
+            config.plans_dir = double_plans(PLANS_DIR, tmp_path / "double-plans")
+        config.review_interval = 0.1
+        fleet = Fleet(config)
+        return fleet, asyncio.run(fleet.run())
+
+    return run
 
 
-def test_the_rehearsal_shows_a_refused_close_a_validator_fail_and_a_merge_conflict_turned_into_an_issue(git_workspace):
+def test_the_rehearsal_shows_a_refused_close_a_validator_fail_and_a_merge_conflict_turned_into_an_issue(run, git_workspace):
     user_head = git(git_workspace, "rev-parse", "HEAD")
     fleet, report = run(FleetConfig(workspace=git_workspace, tasks=load_tasks(REHEARSAL_TASKS)))
     store = fleet.store
@@ -54,7 +68,7 @@ def test_the_rehearsal_shows_a_refused_close_a_validator_fail_and_a_merge_confli
     assert not git(git_workspace, "status", "--porcelain")
 
 
-def test_work_that_does_not_pass_the_seeds_checks_is_never_closed(git_workspace):
+def test_work_that_does_not_pass_the_seeds_checks_is_never_closed(run, git_workspace):
     """The fakes only write notes files: every seed check fails, so nothing closes and nothing merges."""
     tasks = [t for t in SEED_TASKS if not t.blocked_reason]
     fleet, report = run(FleetConfig(workspace=git_workspace, tasks=tasks))
@@ -68,7 +82,7 @@ def test_work_that_does_not_pass_the_seeds_checks_is_never_closed(git_workspace)
         assert all(any(r in a.error for r in refusals) for a in attempts), attempts
 
 
-def test_without_validation_the_checks_still_gate_the_close_and_no_validator_runs(git_workspace):
+def test_without_validation_the_checks_still_gate_the_close_and_no_validator_runs(run, git_workspace):
     fleet, report = run(FleetConfig(workspace=git_workspace, tasks=load_tasks(REHEARSAL_TASKS), validation=False))
     store = fleet.store
     assert report.state.over and "validator-1" not in report.workers

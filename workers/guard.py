@@ -1,0 +1,120 @@
+"""Workspace protection that holds whichever tool modules a plan mounts (issue 9, item 2).
+
+Our tool-filesystem refuses writes to ``.git`` and ``.foreman`` and our tool-bash sees the user's
+repository read-only; Microsoft's tool-filesystem resolves ``denied_write_paths`` against the
+process's directory and its tool-bash confines nothing. So the runtime guards the workspace itself,
+through amplifier-core's hook contract only (docs/contracts/HOOK_CONTRACT.md):
+
+- ``tool:pre``: a call whose path arguments (keys ``file_path``, ``path``, ``*_path``, ``*_paths``,
+  ``cwd``, ``working_dir``, ``directory``) resolve inside the workspace root but outside the
+  session's own working directory (its worktree), or inside ``.foreman/``, is denied with the
+  reason. Paths elsewhere on the machine are the tool module's business.
+- ``tool:post``: in a git workspace, the user's checkout (``git status``), its ``HEAD`` and its
+  ``.git/config`` must be as they were when the session started; a change (a shell command, which
+  no argument check can see) cancels the session and :attr:`WorkspaceGuard.violation` says what
+  changed, so the runtime fails the attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from amplifier_core.events import TOOL_POST, TOOL_PRE
+from amplifier_core.models import HookResult
+
+PATH_KEYS = frozenset({"file_path", "path", "paths", "cwd", "working_dir", "directory"})
+
+
+def path_arguments(arguments: Any) -> list[str]:
+    """The string values of ``arguments`` (a tool call's input dict) under path-like keys
+    (:data:`PATH_KEYS`, or a key ending in ``_path`` / ``_paths``); lists of strings included."""
+    if not isinstance(arguments, dict):
+        return []
+    found: list[str] = []
+    for key, value in arguments.items():
+        if not isinstance(key, str) or not (key in PATH_KEYS or key.endswith(("_path", "_paths"))):
+            continue
+        values = value if isinstance(value, list) else [value]
+        found += [item for item in values if isinstance(item, str) and item]
+    return found
+
+
+def checkout_state(root: Path) -> tuple[str, ...]:
+    """What a session must not change in the user's git checkout at ``root``: the branch ``HEAD``
+    names, the commit, ``git status --porcelain`` (read without taking git's index lock) and a
+    digest of ``.git/config``."""
+    def run(*args: str) -> str:
+        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    config = Path(run("rev-parse", "--git-common-dir"))
+    config = (config if config.is_absolute() else root / config) / "config"
+    digest = hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else ""
+    return run("symbolic-ref", "-q", "HEAD"), run("rev-parse", "HEAD"), run("status", "--porcelain"), digest
+
+
+class WorkspaceGuard:
+    """Guards one session of a worker (see the module docstring).
+
+    Args:
+        root: the user's workspace (the repository root in a git workspace).
+        where: the session's working directory: its worktree, or ``root`` outside git.
+        git: whether ``root`` is a git repository (then the checkout is watched after each tool call).
+
+    Attributes:
+        violation: what the session changed outside its worktree, or None.
+    """
+
+    def __init__(self, root: Path, where: Path, git: bool) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.where = Path(os.path.realpath(where))
+        self.git = git
+        self.violation: str | None = None
+        self._before: tuple[str, ...] | None = None
+        self._session: Any = None
+
+    async def attach(self, session: Any) -> None:
+        """Register on ``session``'s hooks (a FleetSession): deny on ``tool:pre``; in git, note the
+        checkout as it is now and compare it on every ``tool:post``."""
+        self._session = session
+        session.coordinator.hooks.register(TOOL_PRE, self._on_tool_pre, name="foreman-workspace-guard")
+        if self.git:
+            self._before = await asyncio.to_thread(checkout_state, self.root)
+            session.coordinator.hooks.register(TOOL_POST, self._on_tool_post, name="foreman-checkout-watch")
+
+    def forbidden(self, arguments: Any) -> str | None:
+        """The first path argument of a tool call that names a protected place, or None."""
+        for value in path_arguments(arguments):
+            target = Path(os.path.realpath(self.where / os.path.expanduser(value)))
+            if self._protected(target):
+                return value
+        return None
+
+    def _protected(self, target: Path) -> bool:
+        """Inside ``.git`` (or a worktree's ``.git`` file), in the workspace but outside ``where``, or
+        in ``.foreman`` when the session works in the workspace itself."""
+        if target.is_relative_to(self.where / ".git"):
+            return True
+        if target.is_relative_to(self.where):
+            return self.where == self.root and target.is_relative_to(self.root / ".foreman")
+        return target.is_relative_to(self.root)
+
+    async def _on_tool_pre(self, event: str, data: dict[str, Any]) -> HookResult:
+        named = self.forbidden(data.get("arguments") or data.get("tool_input"))
+        if named is None:
+            return HookResult()
+        reason = (f"{named!r} is outside your workspace {self.where} (the repository, its .git and .foreman "
+                  "are the fleet's); use paths inside your workspace.")
+        return HookResult(action="deny", reason=reason)
+
+    async def _on_tool_post(self, event: str, data: dict[str, Any]) -> HookResult:
+        if self.violation is None and await asyncio.to_thread(checkout_state, self.root) != self._before:
+            self.violation = (f"the session changed the user's checkout at {self.root} (its HEAD, files or "
+                              f".git/config) after calling {data.get('tool_name')!r}; the attempt failed")
+            await self._session.cancel()
+        return HookResult()
