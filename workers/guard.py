@@ -46,8 +46,8 @@ def path_arguments(arguments: Any) -> list[str]:
 
 def checkout_state(root: Path) -> tuple[str, ...]:
     """What a session must not change in the user's git checkout at ``root``: the branch ``HEAD``
-    names, the commit, ``git status --porcelain`` (read without taking git's index lock) and a
-    digest of ``.git/config``."""
+    names, the commit, ``git status --porcelain`` and a digest of ``git diff HEAD`` (both read
+    without taking git's index lock), and a digest of ``.git/config``."""
     def run(*args: str) -> str:
         done = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True, text=True)
         return done.stdout.strip()
@@ -55,7 +55,8 @@ def checkout_state(root: Path) -> tuple[str, ...]:
     config = Path(run("rev-parse", "--git-common-dir"))
     config = (config if config.is_absolute() else root / config) / "config"
     digest = hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else ""
-    return run("symbolic-ref", "-q", "HEAD"), run("rev-parse", "HEAD"), run("status", "--porcelain"), digest
+    changes = hashlib.sha256(run("diff", "HEAD", "--binary").encode()).hexdigest()
+    return run("symbolic-ref", "-q", "HEAD"), run("rev-parse", "HEAD"), run("status", "--porcelain"), changes, digest
 
 
 class WorkspaceGuard:
