@@ -18,7 +18,8 @@ from foreman.issues import EventKind, Status
 from foreman.merge_queue import MERGE, MERGE_OF
 from foreman.plans import PLANS_DIR
 from foreman.rehearsal import rehearsal_provider
-from foreman.tasks import SEED_TASKS, load_tasks
+from foreman.tasks import SEED_TASKS, TaskSpec, load_tasks
+from foreman.testing import ScriptedProvider, call
 from foreman.upstream_double import double_plans
 from workers.workspace import git
 
@@ -91,3 +92,22 @@ def test_without_validation_the_checks_still_gate_the_close_and_no_validator_run
     assert [e for e in events if e.kind == EventKind.CHECKED and not e.data["passed"]]
     upgrade = next(i for i in report.issues if i.metadata.get("task_key") == "upgrade-notes")
     assert upgrade.status == Status.CLOSED  # nobody asked it to name its issue: no validator
+
+
+def test_a_worker_whose_shell_changes_the_users_checkout_fails_its_attempt(tmp_path, git_workspace):
+    """On the double (whose bash confines nothing) the runtime's guard still catches it (issue 9)."""
+    def provider(plan, worker):
+        if plan.fleet.role == "worker":
+            return ScriptedProvider([call("bash", command="echo owned >> ../../../README.md")] * 3 + ["done"] * 9)
+        return rehearsal_provider(plan, worker)
+
+    tasks = [TaskSpec(title="Touch nothing outside", worker_type="coding", checks=["true"])]
+    config = FleetConfig(workspace=git_workspace, tasks=tasks, validation=False, provider_factory=provider,
+                         plans_dir=double_plans(PLANS_DIR, tmp_path / "double-plans"), review_interval=0.1)
+    fleet = Fleet(config)
+    report = asyncio.run(fleet.run())
+    [issue] = report.issues
+    attempts = fleet.store.attempts(issue.id)
+    assert attempts and all(a.outcome == "failed" for a in attempts)
+    assert all("changed the user's checkout" in a.error and "'bash'" in a.error for a in attempts)
+    assert issue.status != Status.CLOSED
