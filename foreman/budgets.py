@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from foreman.issues import Event, EventKind, Issue, IssueStore
 from foreman.issues.models import Attempt
-from foreman.model_calls import is_model_call
+from foreman.model_calls import call_usage, is_model_call
 
 BUDGET = "budget"  # issue metadata key: the issue's own limits (a dict of Budget's fields)
 CALL_TIMEOUT = "call_timeout"  # issue metadata key: seconds one model call of its sessions may take
@@ -94,10 +94,10 @@ class Usage:
                      self.output_tokens + other.output_tokens, self.cost_usd + other.cost_usd)
 
     def plus(self, usage: dict[str, Any]) -> Usage:
-        """This usage with one call of ``usage`` (a ``provider:response`` payload's usage dict) added."""
-        return Usage(self.calls + 1, self.input_tokens + (usage.get("input_tokens") or 0),
-                     self.output_tokens + (usage.get("output_tokens") or 0),
-                     self.cost_usd + (usage.get("cost_usd") or 0.0))
+        """This usage with one call of ``usage`` (a model-call event's usage dict) added."""
+        input_tokens, output_tokens, cost_usd = call_usage(usage)
+        return Usage(self.calls + 1, self.input_tokens + input_tokens, self.output_tokens + output_tokens,
+                     self.cost_usd + cost_usd)
 
 
 def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:

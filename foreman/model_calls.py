@@ -40,6 +40,17 @@ class ModelCallCounter:
         return event == PROVIDER_RESPONSE and not self._provider_reports
 
 
+def call_usage(usage: dict[str, Any] | None) -> tuple[int, int, float]:
+    """A model call's ``usage`` dict as (input tokens, output tokens, cost in USD).
+
+    Missing or null values are 0; numbers serialised as strings (a ``Decimal`` cost dumped with
+    ``model_dump(mode="json")``, as in our provider-llamacpp's ``llm:response``) are converted.
+    """
+    usage = usage or {}
+    return (int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0),
+            float(usage.get("cost_usd") or 0.0))
+
+
 def is_model_call(data: dict[str, Any]) -> bool:
     """Whether a logged session event's ``data`` counts a model call (see the module docstring)."""
     return data.get(MODEL_CALL, data.get("event") == PROVIDER_RESPONSE) is True

@@ -21,7 +21,7 @@ from amplifier_core.models import HookResult
 
 from foreman.issues import EventKind, IssueStore
 from foreman.issues.identity import WorkerIdentity
-from foreman.model_calls import MODEL_CALL, MODEL_CALL_EVENTS, ModelCallCounter
+from foreman.model_calls import MODEL_CALL, MODEL_CALL_EVENTS, ModelCallCounter, call_usage
 from foreman.sandbox import redact, secret_values
 
 RECORDED_EVENTS = (*MODEL_CALL_EVENTS, "provider:error", "tool:post", "tool:error")
@@ -112,10 +112,11 @@ class SessionRecorder:
         usage = data.get("usage") or {}
         counted = self.counter.counts(event, data)
         if counted:
+            input_tokens, output_tokens, cost_usd = call_usage(usage)
             self.stats.model_calls += 1
-            self.stats.input_tokens += usage.get("input_tokens") or 0
-            self.stats.output_tokens += usage.get("output_tokens") or 0
-            self.stats.cost_usd += usage.get("cost_usd") or 0.0
+            self.stats.input_tokens += input_tokens
+            self.stats.output_tokens += output_tokens
+            self.stats.cost_usd += cost_usd
         calls = [c.get("name") for c in data.get("tool_calls") or []]
         self.stats.last_action = f"model -> {', '.join(calls) or 'answer'}"
         return {"event": event, "provider": data.get("provider"), "model": data.get("model"), "usage": usage,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from foreman.model_calls import ModelCallCounter, is_model_call
+from foreman.model_calls import ModelCallCounter, call_usage, is_model_call
 
 OK = {"status": "ok"}
 
@@ -33,3 +33,8 @@ def test_a_failed_llm_response_is_no_call_but_still_names_the_source():
 ])
 def test_logged_events_say_whether_they_count(data, expected):
     assert is_model_call(data) is expected
+
+
+def test_usage_numbers_are_read_whatever_their_json_form():
+    assert call_usage({"input_tokens": 10, "output_tokens": None, "cost_usd": "0.0125"}) == (10, 0, 0.0125)
+    assert call_usage(None) == (0, 0, 0.0)
