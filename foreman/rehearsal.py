@@ -101,7 +101,8 @@ def worker_turn(request: ChatRequest) -> Any:
     if conflicted:
         return _resolve_conflicts(request, issue_id, conflicted.group(1).split(", "), called)
     if "write_file" not in called:
-        return call("write_file", file_path=f"rehearsal/{issue_id}.md", content=f"# {title}\n\nRehearsal output for {issue_id}.\n")
+        content = f"# {title}\n\nRehearsal output for {issue_id}.\n"
+        return call("write_file", file_path=f"rehearsal/{issue_id}.md", content=content)
     refused = _latest_tool_result(request) if called[-1] == "issue_close" else ""
     missing = re.findall(r"check `test -s ([^`]+)` exited", refused)
     if "Review FAIL" in prompt and called.count("write_file") == 1:  # a review asked for more: redo the files
@@ -181,7 +182,8 @@ def rehearsal_provider(plan: MountPlan, worker: str) -> ScriptedProvider:
 
 
 def role_provider(role: str) -> ScriptedProvider:
-    """A fresh fake LLM playing ``role`` (``foreman``, ``validator``, else a worker); see :func:`rehearsal_provider`."""
+    """A fresh fake LLM playing ``role`` (``foreman``, ``validator``, else a worker), as
+    :func:`rehearsal_provider` gives."""
     policies = {"foreman": foreman_turn, "validator": validator_turn}
     policy: Callable[[ChatRequest], Any] = policies.get(role, worker_turn)
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)

@@ -12,8 +12,8 @@ is gone:
 - cancellation of the awaiting task: SIGKILL at once, then `CancelledError` goes on (also when
   cancelled while bash is still starting: the tree is killed as soon as it exists).
 
-Output (stdout and stderr through one pipe, so interleaved as written, unless `separate_stderr`) is read as it arrives into a
-`HeadTailBuffer`. The exit is taken from the child watcher, not from the pipe's end, because a
+Output (stdout and stderr through one pipe, so interleaved as written; with `separate_stderr`, two)
+is read as it arrives into a `HeadTailBuffer`. The exit is taken from the child watcher, not from the pipe's end, because a
 background process can hold the pipe open after bash has exited.
 """
 

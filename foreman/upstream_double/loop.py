@@ -54,7 +54,8 @@ class LoopDouble:
                 return text
             for call in calls:
                 content = await _run_tool(call, tools, hooks, coordinator)
-                await context.add_message({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content})
+                result = {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content}
+                await context.add_message(result)
         return text
 
 

@@ -12,7 +12,8 @@ from .denylist import denied_pattern
 
 def _failure(code: str, message: str, output: dict[str, Any] | None = None) -> ToolResult:
     """A failed call: `output` is the streams when the command ran, else the message (as upstream's)."""
-    return ToolResult(success=False, output=message if output is None else output, error={"code": code, "message": message})
+    shown = message if output is None else output
+    return ToolResult(success=False, output=shown, error={"code": code, "message": message})
 
 
 @dataclass
