@@ -4,6 +4,8 @@ counted once from either canonical event, and the workspace guarded whatever too
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,23 @@ async def test_the_guard_denies_writes_outside_the_worktree_and_stops_a_session_
     assert (root / "README.md").read_text() == "owned\n"
     git(root, "checkout", "--", "README.md")
     assert (root / "README.md").read_text() == readme
+
+
+@pytest.mark.parametrize("module_set", MODULE_SETS)
+async def test_the_users_own_edits_in_the_checkout_do_not_fail_a_session(module_set, git_workspace, tmp_path):
+    root = git_workspace.resolve()
+    worktree = await Workspace(root).checkout("fm-2")
+    (root / "README.md").write_text("the user is editing this\n")
+    (root / "draft.txt").write_text("new, untracked\n")
+    for edited in (root / "README.md", root / "draft.txt", root):  # edited a while before the session
+        os.utime(edited, (time.time() - 5, time.time() - 5))
+    fake = ScriptedProvider([call("write_file", file_path="notes.md", content="mine"), "done"])
+    session = await open_session(coding_plan(module_set, tmp_path), workspace=worktree, provider=fake)
+    guard = WorkspaceGuard(root, worktree, git=True)
+    await guard.attach(session)
+    try:
+        answer = await session.execute("go")
+    finally:
+        await session.cleanup()
+    assert guard.violation is None and answer == "done"
+    assert (worktree / "notes.md").read_text() == "mine"
