@@ -68,7 +68,7 @@ def seed(db: Path, issues: int, events: int) -> list[str]:
 def _session_event(issue_id: str, n: int) -> tuple[str, EventKind, str, dict]:
     if n % 2:
         return (issue_id, EventKind.SESSION, "coding-1", {"event": "tool:post", "tool": "write_file",
-                                                          "arguments": {"path": f"f{n}.py"}, "result": "ok"})
+                                                          "arguments": {"file_path": f"f{n}.py"}, "result": "ok"})
     usage = {"input_tokens": 900, "output_tokens": 60, "cost_usd": 0.0}
     return (issue_id, EventKind.SESSION, "coding-1", {"event": "provider:response", "model": "bench", "usage": usage,
                                                       "text": "I will write the file.", "tool_calls": []})

@@ -18,6 +18,7 @@ conversation and answer the way a competent agent would:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from collections.abc import Callable
@@ -100,14 +101,15 @@ def worker_turn(request: ChatRequest) -> Any:
     if conflicted:
         return _resolve_conflicts(request, issue_id, conflicted.group(1).split(", "), called)
     if "write_file" not in called:
-        return call("write_file", path=f"rehearsal/{issue_id}.md", content=f"# {title}\n\nRehearsal output for {issue_id}.\n")
+        content = f"# {title}\n\nRehearsal output for {issue_id}.\n"
+        return call("write_file", file_path=f"rehearsal/{issue_id}.md", content=content)
     refused = _latest_tool_result(request) if called[-1] == "issue_close" else ""
     missing = re.findall(r"check `test -s ([^`]+)` exited", refused)
     if "Review FAIL" in prompt and called.count("write_file") == 1:  # a review asked for more: redo the files
         missing = re.findall(r"^- `test -s ([^`]+)`", prompt, re.MULTILINE)
     if missing:
         mention = f"Issue {issue_id}.\n" if "Review FAIL" in prompt else ""
-        return [call("write_file", path=path, content=f"# {title}\n\nWritten by the rehearsal.\n{mention}")
+        return [call("write_file", file_path=path, content=f"# {title}\n\nWritten by the rehearsal.\n{mention}")
                 for path in missing]
     if called[-1] != "issue_close":
         return call("issue_close", summary=f"Rehearsal: did '{title}'.", outputs={"notes": f"rehearsal/{issue_id}.md"})
@@ -117,17 +119,19 @@ def worker_turn(request: ChatRequest) -> Any:
 def _resolve_conflicts(request: ChatRequest, issue_id: str, files: list[str], called: list[str]) -> Any:
     """Merge issue: read the conflicting files, write them back with both sides kept, then close."""
     if "read_file" not in called:
-        return [call("read_file", path=path) for path in files]
+        return [call("read_file", file_path=path) for path in files]
     if "write_file" not in called:
         texts = _tool_results(request)[-len(files):]
-        return [call("write_file", path=path, content=_both_sides(text)) for path, text in zip(files, texts)]
+        return [call("write_file", file_path=path, content=_both_sides(text)) for path, text in zip(files, texts)]
     if called[-1] != "issue_close":
         return call("issue_close", summary=f"Rehearsal: merged, kept both sides in {', '.join(files)}.")
     return f"Closed {issue_id}."
 
 
-def _both_sides(numbered: str) -> str:
-    """A file read with line numbers, minus numbers and conflict markers (both sides kept)."""
+def _both_sides(read_result: str) -> str:
+    """A ``read_file`` result (upstream's JSON: ``content`` numbered lines), minus numbers and
+    conflict markers (both sides kept)."""
+    numbered = json.loads(read_result)["content"]
     lines = [re.sub(r"^\s*\d+\t", "", line) for line in numbered.splitlines()]
     return "\n".join(line for line in lines if not re.match(r"^(<<<<<<<|=======|>>>>>>>)", line)) + "\n"
 
@@ -174,8 +178,14 @@ def rehearsal_provider(plan: MountPlan, worker: str) -> ScriptedProvider:
     ``$FOREMAN_REHEARSAL_DELAY`` (seconds, default 0) is added to every call, to stand in for a
     model's latency (benchmarks, interruption tests).
     """
+    return role_provider(plan.fleet.role)
+
+
+def role_provider(role: str) -> ScriptedProvider:
+    """A fresh fake LLM playing ``role`` (``foreman``, ``validator``, else a worker), as
+    :func:`rehearsal_provider` gives."""
     policies = {"foreman": foreman_turn, "validator": validator_turn}
-    policy: Callable[[ChatRequest], Any] = policies.get(plan.fleet.role, worker_turn)
+    policy: Callable[[ChatRequest], Any] = policies.get(role, worker_turn)
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)
 
     async def slow(request: ChatRequest) -> Any:

@@ -2,7 +2,8 @@
 
 A builder's session on an issue with a budget (:func:`foreman.runtime.budgets.issue_budget`) runs under a
 :class:`BudgetGuard`: it starts from what the issue's earlier attempts spent (read from the event
-log), adds each model call's usage as the session's ``provider:response`` events arrive, and, once
+log), adds each model call's usage as the session's ``llm:response`` / ``provider:response`` events
+arrive (``foreman.runtime.model_calls`` says which count), and, once
 a limit is reached, cancels the session: it stops at its next step. A ``max_seconds`` limit is a
 timer started with the session. The runtime then ends the attempt with outcome ``budget`` and the
 reason, and the issue goes to dead letter (``IssueStore.over_budget``): never silently continued.
@@ -14,11 +15,11 @@ import asyncio
 import time
 from typing import Any
 
-from amplifier_core.events import PROVIDER_RESPONSE
 from amplifier_core.models import HookResult
 
 from foreman.issues import IssueStore
 from foreman.runtime.budgets import Budget, Usage, UsageMeter, exceeded, worked_seconds
+from foreman.runtime.model_calls import MODEL_CALL_EVENTS, ModelCallCounter
 
 
 class BudgetGuard:
@@ -40,6 +41,7 @@ class BudgetGuard:
         self._timer: asyncio.Task | None = None
         self._session: Any = None
         self._stopped = False
+        self._counter = ModelCallCounter()
 
     @classmethod
     def read(cls, store: IssueStore, issue_id: str, budget: Budget) -> BudgetGuard:
@@ -63,11 +65,14 @@ class BudgetGuard:
         return time.monotonic() - self._started
 
     def attach(self, session: Any) -> None:
-        """Count each ``provider:response`` of ``session`` (a FleetSession) and cancel it at a limit."""
+        """Count each model call of ``session`` (a FleetSession) and cancel it at a limit."""
         self._session = session
-        session.coordinator.hooks.register(PROVIDER_RESPONSE, self._on_response, name="foreman-budget")
+        for event in MODEL_CALL_EVENTS:
+            session.coordinator.hooks.register(event, self._on_response, name=f"foreman-budget-{event}")
 
     async def _on_response(self, event: str, data: dict[str, Any]) -> HookResult:
+        if not self._counter.counts(event, data):
+            return HookResult()
         self.spent = self.spent.plus(data.get("usage") or {})
         await self._stop_if_reached()
         return HookResult()

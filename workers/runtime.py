@@ -37,6 +37,7 @@ from foreman.sandbox import READ_ONLY_CAPABILITY
 from workers.budget import BudgetGuard
 from workers.checks import CHECK_TIMEOUT
 from workers.gate import CloseGate
+from workers.guard import WorkspaceGuard
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
 from workers.results import upstream
 from workers.review import BASE_COMMIT, branch_diff, review_prompt, verdict_prompt
@@ -102,6 +103,7 @@ class Worker:
         self.identity = WorkerIdentity(name=name, where=plan.fleet.takes, lease_ttl=plan.fleet.lease_ttl)
         self.status = StatusReporter(store, name, plan.fleet.worker_type, self.stats)
         self._agent_sessions = 0
+        self._guard: WorkspaceGuard | None = None  # the current session's (workers/guard.py, issue 9)
 
     async def run(self) -> WorkerStats:
         """Work issues until the run is over (or Ctrl-C); returns the worker's totals."""
@@ -232,7 +234,7 @@ class Worker:
                                lambda why: session.cancel()) as lease, _cancel_on(self.stopping, session), guard:
             try:
                 await session.execute(prompt)
-                if self._unsettled(lease) and not guard.reason:
+                if self._unsettled(lease) and not guard.reason and not self._guard.violation:
                     follow_up = verdict_prompt if self.plan.fleet.role == "validator" else settle_prompt
                     await session.execute(follow_up(self.identity.claim.issue.id))
             except RuntimeError as exc:
@@ -240,7 +242,7 @@ class Worker:
             finally:
                 await session.cleanup()
                 await self.sink.flush()
-        return error, lease.lost_reason
+        return self._guard.violation or error, lease.lost_reason
 
     def _unsettled(self, lease: LeaseKeeper) -> bool:
         """True when the turn ended normally but the claim is still held (neither closed nor blocked)."""
@@ -259,6 +261,8 @@ class Worker:
                                      capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()}, call_timeout=timeout)
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.coordinator.hooks)
+        self._guard = WorkspaceGuard(self.workspace.root, where, self.workspace.git)
+        await self._guard.attach(session)
         if self.plan.fleet.claim_mode == "runtime":
             session.coordinator.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
         return session

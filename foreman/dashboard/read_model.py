@@ -38,7 +38,8 @@ class Snapshot:
 
     Attributes:
         issues: every issue by id.
-        usage: model usage of the run so far (calls, tokens, USD), from ``provider:response`` events.
+        usage: model usage of the run so far (calls, tokens, USD), from model-call events
+            (``foreman.runtime.model_calls``).
         workers: worker rows reported since the run started (``workers`` table).
         started_at: when the stored run began (epoch seconds), 0 when no run is stored.
         run_over: the foreman recorded that the run is over.

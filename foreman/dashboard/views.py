@@ -14,6 +14,7 @@ from foreman.dashboard.read_model import Snapshot
 from foreman.issues import Event, EventKind, Issue, Status
 from foreman.issues.fleet_records import WorkerStatus
 from foreman.runtime.budgets import Usage
+from foreman.runtime.model_calls import MODEL_CALL_EVENTS
 
 ESTIMATE_KEY = "estimate_minutes"  #: issue metadata: the issue's expected work time in minutes (optional)
 PAGE_SIZE = 50  # issues per page of the issues table
@@ -193,7 +194,7 @@ def _step(event: Event) -> Step:
         change = f"{data['from']} -> {data['to']}" if "from" in data and "to" in data else ""
         rest = {k: v for k, v in data.items() if k not in ("from", "to")}
         return Step(event, "change", f"{event.kind.value} {change}".strip(), _json(rest) if rest else "")
-    if data.get("event") == "provider:response":
+    if data.get("event") in MODEL_CALL_EVENTS:
         usage = data.get("usage") or {}
         calls = ", ".join(f"{c.get('name')}({_json(c.get('arguments'))})" for c in data.get("tool_calls") or [])
         tokens = f"{usage.get('input_tokens') or 0}/{usage.get('output_tokens') or 0}"

@@ -1,9 +1,9 @@
 """Budgets: how much model use an issue or a run may spend, and what it has spent so far (issue 12).
 
 Spend is read from the event log, never from a worker's memory, so workers in other processes,
-earlier attempts and ``--resume`` all count. Each ``provider:response`` session event carries the
-call's usage (tokens, ``cost_usd``); :class:`UsageMeter` sums them, reading only events it has not
-seen yet (a run-wide meter costs one small query per tick, not a scan of the whole log).
+earlier attempts and ``--resume`` all count. Each model-call session event (``foreman.runtime.model_calls``)
+carries the call's usage (tokens, ``cost_usd``); :class:`UsageMeter` sums them, reading only events
+it has not seen yet (a run-wide meter costs one small query per tick, not a scan of the whole log).
 
 An issue's budget lives in its ``metadata["budget"]`` (task file, ``foreman issues create --budget``)
 over its worker plan's ``fleet.budget`` default, key by key. Its limits hold for the issue as a
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from foreman.issues import Event, EventKind, Issue, IssueStore
 from foreman.issues.models import Attempt
+from foreman.runtime.model_calls import call_usage, is_model_call
 
 BUDGET = "budget"  # issue metadata key: the issue's own limits (a dict of Budget's fields)
 CALL_TIMEOUT = "call_timeout"  # issue metadata key: seconds one model call of its sessions may take
@@ -93,10 +94,10 @@ class Usage:
                      self.output_tokens + other.output_tokens, self.cost_usd + other.cost_usd)
 
     def plus(self, usage: dict[str, Any]) -> Usage:
-        """This usage with one call of ``usage`` (a ``provider:response`` payload's usage dict) added."""
-        return Usage(self.calls + 1, self.input_tokens + (usage.get("input_tokens") or 0),
-                     self.output_tokens + (usage.get("output_tokens") or 0),
-                     self.cost_usd + (usage.get("cost_usd") or 0.0))
+        """This usage with one call of ``usage`` (a model-call event's usage dict) added."""
+        input_tokens, output_tokens, cost_usd = call_usage(usage)
+        return Usage(self.calls + 1, self.input_tokens + input_tokens, self.output_tokens + output_tokens,
+                     self.cost_usd + cost_usd)
 
 
 def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:
@@ -115,11 +116,12 @@ def exceeded(budget: Budget, used: Usage, seconds: float = 0.0) -> str | None:
 
 
 def model_calls(events: Iterable[Event], since: float = 0.0) -> Usage:
-    """The usage of the ``provider:response`` session events among ``events`` logged at or after ``since``
-    (the summary and the run budget fold the whole log; the dashboard each batch of new events)."""
+    """The usage of the model-call session events (``foreman.runtime.model_calls.is_model_call``) among
+    ``events`` logged at or after ``since`` (the summary and the run budget fold the whole log; the
+    dashboard each batch of new events)."""
     used = Usage()
     for event in events:
-        if (event.kind == EventKind.SESSION and event.data.get("event") == "provider:response"
+        if (event.kind == EventKind.SESSION and is_model_call(event.data)
                 and event.created_at.timestamp() >= since):
             used = used.plus(event.data.get("usage") or {})
     return used

@@ -1,8 +1,10 @@
 """Records what an agent session does against its issue, and keeps the worker's running totals.
 
-Hooks on ``provider:response``, ``provider:error``, ``tool:post`` and ``tool:error`` append a
-``session`` event (actor = worker) to the issue's event log, so ``foreman issues events ID`` shows
-every model call (tokens, cost) and tool call (arguments, result) of every attempt. Events go
+Hooks on ``llm:response``, ``provider:response``, ``provider:error``, ``tool:post`` and
+``tool:error`` append a ``session`` event (actor = worker) to the issue's event log, so ``foreman
+issues events ID`` shows every model call (tokens, cost) and tool call (arguments, result) of every
+attempt. Which of the two response events counts a model call is ``foreman.runtime.model_calls``' rule; the
+logged event says so in ``model_call``. Events go
 through one :class:`EventSink` per process, which writes whatever accumulated while the previous
 write ran in a single transaction (32 busy workers would otherwise queue one commit per event).
 Secret values (``foreman.sandbox.secret_values``) are redacted from every event before it is queued.
@@ -19,9 +21,10 @@ from amplifier_core.models import HookResult
 
 from foreman.issues import EventKind, IssueStore
 from foreman.issues.identity import WorkerIdentity
+from foreman.runtime.model_calls import MODEL_CALL, MODEL_CALL_EVENTS, ModelCallCounter, call_usage
 from foreman.sandbox import redact, secret_values
 
-RECORDED_EVENTS = ("provider:response", "provider:error", "tool:post", "tool:error")
+RECORDED_EVENTS = (*MODEL_CALL_EVENTS, "provider:error", "tool:post", "tool:error")
 MAX_TEXT = 400  # characters of a tool result or model answer kept in an event
 
 
@@ -78,6 +81,7 @@ class SessionRecorder:
                  fallback_issue: str | None = None) -> None:
         self.sink, self.worker, self.stats, self.identity = sink, worker, stats, identity
         self.fallback_issue = fallback_issue
+        self.counter = ModelCallCounter()
 
     def attach(self, hooks: Any) -> None:
         """Register the recording handlers on a session's hook registry."""
@@ -93,22 +97,30 @@ class SessionRecorder:
         return HookResult()
 
     def _summarise(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
-        if event == "provider:response":
-            usage = data.get("usage") or {}
-            self.stats.model_calls += 1
-            self.stats.input_tokens += usage.get("input_tokens") or 0
-            self.stats.output_tokens += usage.get("output_tokens") or 0
-            self.stats.cost_usd += usage.get("cost_usd") or 0.0
-            calls = [c.get("name") for c in data.get("tool_calls") or []]
-            self.stats.last_action = f"model -> {', '.join(calls) or 'answer'}"
-            return {"event": event, "provider": data.get("provider"), "model": data.get("model"), "usage": usage,
-                    "tool_calls": data.get("tool_calls"), "text": _clip(data.get("text"))}
+        if event in MODEL_CALL_EVENTS:
+            return self._model_call(event, data)
         if event.startswith("tool:"):
             self.stats.last_action = f"{data.get('tool_name')}" + (" (error)" if event == "tool:error" else "")
-            return {"event": event, "tool": data.get("tool_name"), "arguments": data.get("arguments"),
+            arguments = data.get("tool_input", data.get("arguments"))  # tool_input: amplifier-core's hook contract
+            return {"event": event, "tool": data.get("tool_name"), "arguments": arguments,
                     "result": _clip(data.get("result")), "error": data.get("error")}
         self.stats.last_action = "model error"
         return {"event": event, "provider": data.get("provider"), "error": data.get("error")}
+
+
+    def _model_call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        usage = data.get("usage") or {}
+        counted = self.counter.counts(event, data)
+        if counted:
+            input_tokens, output_tokens, cost_usd = call_usage(usage)
+            self.stats.model_calls += 1
+            self.stats.input_tokens += input_tokens
+            self.stats.output_tokens += output_tokens
+            self.stats.cost_usd += cost_usd
+        calls = [c.get("name") for c in data.get("tool_calls") or []]
+        self.stats.last_action = f"model -> {', '.join(calls) or 'answer'}"
+        return {"event": event, "provider": data.get("provider"), "model": data.get("model"), "usage": usage,
+                "tool_calls": data.get("tool_calls"), "text": _clip(data.get("text")), MODEL_CALL: counted}
 
 
 def _clip(value: Any) -> Any:

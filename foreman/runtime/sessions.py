@@ -85,7 +85,10 @@ async def open_session(
         store: the process's shared issue store (capability ``foreman.store``).
         provider: a provider object to use INSTEAD of the plan's providers (e.g. a test's
             ``ScriptedProvider``); mounted after ``initialize()``.
-        system_prompt: overrides the plan's ``fleet.instructions``.
+        system_prompt: overrides the plan's ``fleet.instructions``. The instructions go into the
+            context manager as the first message, ``{"role": "system"}`` (amplifier-core's context
+            contract, docs/contracts/CONTEXT_CONTRACT.md), so every orchestrator sends them, not
+            only ours (issue 9: upstream orchestrators ignore a ``system_prompt`` config key).
         capabilities: more capabilities to register before ``initialize()`` (name -> value), e.g.
             the worker's close gate (``foreman.close_gate``).
         call_timeout: seconds one model call may take (an issue's ``call_timeout``); None: the
@@ -100,8 +103,6 @@ async def open_session(
     """
     config = plan.kernel_config()
     prompt = system_prompt if system_prompt is not None else plan.fleet.instructions
-    if prompt:
-        config["session"]["orchestrator"]["config"].setdefault("system_prompt", prompt)
     if provider is not None:
         config["providers"] = []
     try:
@@ -121,6 +122,7 @@ async def open_session(
         await session.coordinator.mount("providers", provider, name=getattr(provider, "name", "provider"))
     try:
         chosen = _check_mounted(plan, session.coordinator, failures)
+        await _instruct(plan, session.coordinator, prompt)
     except SessionStartError:
         await session.cleanup()
         raise
@@ -139,6 +141,20 @@ async def _gate_providers(coordinator: Any, plan: MountPlan, call_timeout: float
         await coordinator.mount("providers", GuardedProvider(provider, gate, timeout), name=name)
         gates.append(gate)
     coordinator.hooks.register(PROVIDER_RETRY, back_off_on_rate_limit(gates), name="foreman-rate-limit")
+
+
+async def _instruct(plan: MountPlan, coordinator: Any, instructions: str | None) -> None:
+    """Put ``instructions`` into the mounted context manager as its first, system, message.
+
+    Raises:
+        SessionStartError: no context manager is mounted.
+    """
+    if not instructions:
+        return
+    context = coordinator.get("context")
+    if context is None:
+        raise SessionStartError(f"{plan.path}: no context manager is mounted; add one to 'session.context'")
+    await context.add_message({"role": "system", "content": instructions})
 
 
 def _entry_of(plan: MountPlan, mounted: str) -> ProviderEntry | None:

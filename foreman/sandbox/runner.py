@@ -12,8 +12,8 @@ is gone:
 - cancellation of the awaiting task: SIGKILL at once, then `CancelledError` goes on (also when
   cancelled while bash is still starting: the tree is killed as soon as it exists).
 
-Output (stdout and stderr through one pipe, so interleaved as written) is read as it arrives into a
-`HeadTailBuffer`. The exit is taken from the child watcher, not from the pipe's end, because a
+Output (stdout and stderr through one pipe, so interleaved as written; with `separate_stderr`, two)
+is read as it arrives into a `HeadTailBuffer`. The exit is taken from the child watcher, not from the pipe's end, because a
 background process can hold the pipe open after bash has exited.
 """
 
@@ -42,7 +42,8 @@ class Outcome:
     Attributes:
         exit_code: bash's exit status; negative: killed by that signal; None if it never ended.
         timed_out: True when the timeout passed and the tree was killed.
-        output: stdout and stderr interleaved, the head and tail kept within `max_output_bytes`.
+        output: stdout and stderr interleaved, the head and tail kept within `max_output_bytes`;
+            stdout only when the call asked for `separate_stderr`.
         seconds: wall time of the call.
         truncated: True when output was cut (a marker line says how many bytes).
     """
@@ -52,19 +53,21 @@ class Outcome:
     output: str
     seconds: float
     truncated: bool
+    stderr: str = ""  # with `separate_stderr`: stderr, head and tail within `max_output_bytes`
 
 
 class _Collector(asyncio.SubprocessProtocol):
     """Feeds the pipe into a buffer and signals the process's exit and the pipe's close."""
 
-    def __init__(self, capture: HeadTailBuffer) -> None:
+    def __init__(self, capture: HeadTailBuffer, errors: HeadTailBuffer) -> None:
         loop = asyncio.get_running_loop()
         self.capture = capture
+        self.errors = errors
         self.exited = loop.create_future()
         self.closed = loop.create_future()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        self.capture.append(data)
+        (self.errors if fd == 2 else self.capture).append(data)
 
     def process_exited(self) -> None:
         self.exited.set_result(None)
@@ -83,6 +86,7 @@ async def run_command(
     max_processes: int | None = DEFAULT_MAX_PROCESSES,
     read_only: Sequence[str | Path] = (),
     writable: Sequence[str | Path] = (),
+    separate_stderr: bool = False,
 ) -> Outcome:
     """Run `bash -c command` in `cwd` with stdin from /dev/null, for at most `timeout` seconds.
 
@@ -99,18 +103,21 @@ async def run_command(
             is logged per process; the command still runs. Missing paths are skipped.
         writable: paths inside `read_only` ones that stay writable (e.g. the worktree inside the
             repository); no effect without `read_only`.
+        separate_stderr: read stderr through its own pipe into `Outcome.stderr` (each stream
+            keeps `max_output_bytes`); False: both in `Outcome.output`, interleaved.
 
     Raises:
         OSError: when bash cannot be started (missing binary, `cwd` not a directory).
         asyncio.CancelledError: when cancelled, after every process of the tree was killed.
     """
     started = time.monotonic()
-    capture = HeadTailBuffer(max_output_bytes)
+    capture, errors = HeadTailBuffer(max_output_bytes), HeadTailBuffer(max_output_bytes)
     tree = ProcessTree(max_processes)
     environment = tree.environment(tool_environment() if env is None else env)
     try:
         argv = tree.argv(command, confinement(cwd, read_only, writable))
-        transport, collector = await _spawn(argv, tree, cwd, environment, capture)
+        stderr = subprocess.PIPE if separate_stderr else subprocess.STDOUT
+        transport, collector = await _spawn(argv, tree, cwd, environment, _Collector(capture, errors), stderr)
     except OSError:
         tree.kill()
         raise
@@ -126,19 +133,20 @@ async def run_command(
     finally:
         _close_after_exit(transport, collector)
     seconds = time.monotonic() - started
-    return Outcome(transport.get_returncode(), timed_out, capture.text(), seconds, capture.truncated)
+    truncated = capture.truncated or errors.truncated
+    return Outcome(transport.get_returncode(), timed_out, capture.text(), seconds, truncated, errors.text())
 
 
 async def _spawn(
-    argv: list[str], tree: ProcessTree, cwd: str | Path, env: dict[str, str], capture: HeadTailBuffer
+    argv: list[str], tree: ProcessTree, cwd: str | Path, env: dict[str, str], collector: _Collector, stderr: int
 ) -> tuple[asyncio.SubprocessTransport, _Collector]:
     """Start the tree's bash in a new session. Cancelled while starting, the tree is killed once
     it exists: asyncio's own clean-up kills only the first process, then waits for the pipe, which
     a background job holds."""
     spawning = asyncio.ensure_future(asyncio.get_running_loop().subprocess_exec(
-        lambda: _Collector(capture),
+        lambda: collector,
         *argv,
-        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
         start_new_session=True,
     ))
     try:

@@ -46,7 +46,8 @@ class ToolRunner:
         event = {
             "tool_name": call.name,
             "tool_call_id": call.id,
-            "arguments": call.arguments,
+            "tool_input": call.arguments,  # the key of amplifier-core's hook contract (HOOK_CONTRACT.md)
+            "arguments": call.arguments,  # kept for hooks written against earlier versions
             "parallel_group_id": group,
         }
         pre = await self._hooks.emit(TOOL_PRE, event)

@@ -10,8 +10,10 @@ from foreman.sandbox import Outcome, run_command, tool_environment
 from .denylist import denied_pattern
 
 
-def _failure(code: str, message: str, output: str | None = None) -> ToolResult:
-    return ToolResult(success=False, output=output, error={"code": code, "message": message})
+def _failure(code: str, message: str, output: dict[str, Any] | None = None) -> ToolResult:
+    """A failed call: `output` is the streams when the command ran, else the message (as upstream's)."""
+    shown = message if output is None else output
+    return ToolResult(success=False, output=shown, error={"code": code, "message": message})
 
 
 @dataclass
@@ -29,9 +31,13 @@ class BashTool:
         env_allow: secret-named variables passed to commands anyway (`foreman.sandbox.tool_environment`).
         read_only: paths commands see read-only, `working_dir` excepted (`foreman.sandbox.run_command`).
 
-    Output: the combined stdout/stderr, then `[exit code N]` (or the timeout note). `success` is
-    true only for exit code 0. Errors: `invalid_input`, `command_denied`, `spawn_failed`,
-    `exit_status` (non-zero exit; output still set), `timeout` (output so far still set).
+    Input and output follow Microsoft's amplifier-module-tool-bash (docs/modules/tool-bash.md):
+    `command`, `timeout` (seconds), `run_in_background`; output `{"stdout", "stderr",
+    "returncode"}` (plus `"truncated": true` when output was cut; `returncode` negative: killed
+    by that signal). `success` is true only for exit code 0. Errors: `invalid_input`,
+    `command_denied`, `background_unsupported` (every process a command starts ends with the
+    call, docs/sandbox.md), `spawn_failed`, `exit_status` (non-zero exit; output still the
+    streams), `timeout` (output: the streams so far, `returncode` null).
     """
 
     working_dir: str
@@ -46,7 +52,11 @@ class BashTool:
     name = "bash"
     input_schema = {
         "type": "object",
-        "properties": {"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
+        "properties": {
+            "command": {"type": "string", "description": "Bash command to execute"},
+            "timeout": {"type": "number", "description": "seconds"},
+            "run_in_background": {"type": "boolean", "description": "not supported: every process ends with the call"},
+        },
         "required": ["command"],
     }
 
@@ -65,6 +75,9 @@ class BashTool:
         if pattern is not None:
             message = f"Refused before running: the command matches the denied pattern {pattern!r}."
             return _failure("command_denied", message)
+        if input.get("run_in_background") is True:
+            message = "run_in_background is not supported here: every process a command starts ends with the call."
+            return _failure("background_unsupported", message)
         timeout = min(timeout, self.max_timeout)
         try:
             outcome = await run_command(
@@ -76,6 +89,7 @@ class BashTool:
                 max_processes=self.max_processes,
                 read_only=self.read_only,
                 writable=[self.working_dir],
+                separate_stderr=True,
             )
         except OSError as error:
             return _failure("spawn_failed", f"Could not start bash in {self.working_dir}: {error}.")
@@ -83,13 +97,14 @@ class BashTool:
 
 
 def _report(outcome: Outcome, timeout: float) -> ToolResult:
-    output = outcome.output.rstrip("\n")
+    streams: dict[str, Any] = {"stdout": outcome.output, "stderr": outcome.stderr, "returncode": outcome.exit_code}
+    if outcome.truncated:
+        streams["truncated"] = True
     if outcome.timed_out:
-        note = f"timed out after {timeout:g} s; its processes were killed"
-        return _failure("timeout", f"The command {note}.", f"{output}\n[{note}]".lstrip("\n"))
+        streams["returncode"] = None
+        return _failure("timeout", f"The command timed out after {timeout:g} s; its processes were killed.", streams)
     code = outcome.exit_code
-    status = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-    text = f"{output}\n[{status}]".lstrip("\n")
     if code == 0:
-        return ToolResult(success=True, output=text)
-    return _failure("exit_status", f"The command failed ({status}).", text)
+        return ToolResult(success=True, output=streams)
+    status = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    return _failure("exit_status", f"The command failed ({status}).", streams)

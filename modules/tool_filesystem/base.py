@@ -1,9 +1,10 @@
 """What the five filesystem tools share: `execute()` and input checking.
 
 A tool subclasses `FilesystemTool`, sets `name`, `description` and `input_schema`, and implements
-`run(input) -> str`, raising `ToolError` for anything the model should hear about. `execute()` runs
-`run` in a worker thread (so a large grep does not block the event loop) and turns `ToolError` and
-`OSError` into `ToolResult(success=False, error={"code", "message"})`.
+`run(input)`, returning the output (text, or for the tools upstream also has, upstream's dict)
+and raising `ToolError` for anything the model should hear about. `execute()` runs `run` in a
+worker thread (so a large grep does not block the event loop) and turns `ToolError` and `OSError`
+into `ToolResult(success=False, output=message, error={"code", "message"})`.
 """
 
 import asyncio
@@ -21,8 +22,8 @@ class FilesystemTool:
     description: str
     input_schema: dict[str, Any]
 
-    def run(self, input: dict[str, Any]) -> str:
-        """Do the work synchronously and return the text for the model; raise `ToolError` on refusal."""
+    def run(self, input: dict[str, Any]) -> Any:
+        """Do the work synchronously and return the output for the model; raise `ToolError` on refusal."""
         raise NotImplementedError
 
     async def execute(self, input: dict[str, Any]) -> ToolResult:

@@ -12,8 +12,9 @@ from .write import write_text
 
 @dataclass
 class EditFileTool(FilesystemTool):
-    """Replaces `old_string` with `new_string` in `path`: exactly one occurrence, or every one when
-    `replace_all` is true. Matching is exact (whitespace and line endings included).
+    """Replaces `old_string` with `new_string` in `file_path`: exactly one occurrence, or every one
+    when `replace_all` is true. Matching is exact (whitespace and line endings included). Output (as
+    Microsoft's tool-filesystem `edit_file`): `{"file_path", "replacements_made", "bytes_written"}`.
 
     Errors: `invalid_input` (also: empty `old_string`, or equal strings), `invalid_path`,
     `path_not_allowed`, `write_denied`, `file_not_found`, `not_a_file`, `binary_file`,
@@ -27,16 +28,16 @@ class EditFileTool(FilesystemTool):
     input_schema = {
         "type": "object",
         "properties": {
-            "path": {"type": "string"},
+            "file_path": {"type": "string"},
             "old_string": {"type": "string"},
             "new_string": {"type": "string"},
             "replace_all": {"type": "boolean"},
         },
-        "required": ["path", "old_string", "new_string"],
+        "required": ["file_path", "old_string", "new_string"],
     }
 
-    def run(self, input: dict[str, Any]) -> str:
-        raw, old, new = (text_arg(input, key) for key in ("path", "old_string", "new_string"))
+    def run(self, input: dict[str, Any]) -> dict[str, Any]:
+        raw, old, new = (text_arg(input, key) for key in ("file_path", "old_string", "new_string"))
         if not old or old == new:
             raise ToolError("invalid_input", "old_string must be non-empty and differ from new_string.")
         path = self.policy.for_write(raw)
@@ -44,8 +45,8 @@ class EditFileTool(FilesystemTool):
         text = path.read_bytes().decode("utf-8", errors="surrogateescape")
         count = text.count(old)
         _check_count(count, raw, replace_all=input.get("replace_all") is True)
-        write_text(path, text.replace(old, new))
-        return f"Replaced {count} occurrence{'s' if count > 1 else ''} in {self.policy.show(path)}."
+        written = write_text(path, text.replace(old, new))
+        return {"file_path": self.policy.show(path), "replacements_made": count, "bytes_written": written}
 
 
 def _check_count(count: int, shown: str, replace_all: bool) -> None:

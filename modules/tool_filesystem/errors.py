@@ -17,5 +17,6 @@ class ToolError(Exception):
         self.message = message
 
     def result(self) -> ToolResult:
-        """This error as `ToolResult(success=False, error={"code", "message"})`."""
-        return ToolResult(success=False, error={"code": self.code, "message": self.message})
+        """This error as `ToolResult(success=False, output=message, error={"code", "message"})`: the
+        message also in `output`, as Microsoft's tool-filesystem gives it (docs/modules/tool-filesystem.md)."""
+        return ToolResult(success=False, output=self.message, error={"code": self.code, "message": self.message})

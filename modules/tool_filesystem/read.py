@@ -15,10 +15,12 @@ MAX_LINE_CHARS = 2000  # a longer line is cut and marked
 
 @dataclass
 class ReadFileTool(FilesystemTool):
-    """Reads `path` from line `offset` (1-based, default 1), at most `limit` lines (default 2000).
+    """Reads `file_path` from line `offset` (1-based, default 1), at most `limit` lines (default 2000).
 
-    Output: `cat -n` style lines (`<number>\\t<text>`) then, when something was left out, one note
-    in brackets giving the `offset` to continue from. Decoding is UTF-8 with replacement characters.
+    Output (the shape of Microsoft's tool-filesystem `read_file`, docs/modules/tool-filesystem.md):
+    `{"file_path", "content", "total_lines", "lines_read", "offset"}`; `content` is `cat -n` style
+    lines (`<number>\\t<text>`) then, when something was left out, one note in brackets giving the
+    `offset` to continue from. Decoding is UTF-8 with replacement characters.
 
     Errors: `invalid_input`, `invalid_path`, `path_not_allowed`, `file_not_found`, `not_a_file`,
     `binary_file`, `io_error`.
@@ -32,38 +34,43 @@ class ReadFileTool(FilesystemTool):
     input_schema = {
         "type": "object",
         "properties": {
-            "path": {"type": "string"},
+            "file_path": {"type": "string", "description": "the file, relative to the workspace or absolute"},
             "offset": {"type": "integer", "description": "first line, 1-based"},
             "limit": {"type": "integer", "description": "max lines"},
         },
-        "required": ["path"],
+        "required": ["file_path"],
     }
 
-    def run(self, input: dict[str, Any]) -> str:
-        raw = text_arg(input, "path")
+    def run(self, input: dict[str, Any]) -> dict[str, Any]:
+        raw = text_arg(input, "file_path")
         path = self.policy.for_read(raw)
         require_text_file(path, raw)
         offset = int_arg(input, "offset", 1)
         limit = int_arg(input, "limit", DEFAULT_LINES)
-        return _numbered_window(path, offset, limit, self.max_bytes)
+        content, read, total = _numbered_window(path, offset, limit, self.max_bytes)
+        shown = self.policy.show(path)
+        return {"file_path": shown, "content": content, "total_lines": total, "lines_read": read, "offset": offset}
 
 
-def _numbered_window(path: Path, offset: int, limit: int, max_bytes: int) -> str:
+def _numbered_window(path: Path, offset: int, limit: int, max_bytes: int) -> tuple[str, int, int]:
+    """The numbered window's text, the lines in it, and the file's line count."""
     with path.open(encoding="utf-8", errors="replace") as stream:
         seen = _skip(stream, offset - 1)
-        lines, used = [], 0
+        lines, used, total = [], 0, seen
         for number, line in enumerate(stream, start=offset):
+            total = number
             text = _clip(line.rstrip("\n"))
             entry = f"{number:6}\t{text}\n"
             used += len(entry.encode())
             if len(lines) == limit or (used > max_bytes and lines):
                 why = f"output capped at {max_bytes} bytes" if len(lines) < limit else "more lines follow"
-                lines.append(f"[{why}: continue with offset={number}]\n")
-                break
+                total = number + sum(1 for _ in stream)
+                return "".join(lines) + f"[{why}: continue with offset={number}]\n", len(lines), total
             lines.append(entry)
     if lines:
-        return "".join(lines)
-    return f"[offset {offset} is past the end: the file has {seen} lines]" if offset > 1 else "[empty file]"
+        return "".join(lines), len(lines), total
+    empty = f"[offset {offset} is past the end: the file has {seen} lines]" if offset > 1 else "[empty file]"
+    return empty, 0, total
 
 
 def _skip(stream: TextIO, count: int) -> int:

@@ -83,7 +83,8 @@ def _umask() -> int:
 
 @dataclass
 class WriteFileTool(FilesystemTool):
-    """Writes `content` to `path` (replacing any file there) and reports the bytes written.
+    """Writes `content` to `file_path` (replacing any file there). Output (as Microsoft's
+    tool-filesystem `write_file`): `{"file_path", "bytes"}`, the bytes written.
 
     Errors: `invalid_input`, `invalid_path`, `path_not_allowed`, `write_denied`, `not_a_file`
     (the path is a directory), `io_error`.
@@ -95,14 +96,14 @@ class WriteFileTool(FilesystemTool):
     description = "Create or overwrite a file with content; parent dirs are created."
     input_schema = {
         "type": "object",
-        "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
-        "required": ["path", "content"],
+        "properties": {"file_path": {"type": "string"}, "content": {"type": "string"}},
+        "required": ["file_path", "content"],
     }
 
-    def run(self, input: dict[str, Any]) -> str:
-        raw = text_arg(input, "path")
+    def run(self, input: dict[str, Any]) -> dict[str, Any]:
+        raw = text_arg(input, "file_path")
         content = text_arg(input, "content")
         path = self.policy.for_write(raw)
         if path.is_dir():
             raise ToolError("not_a_file", f"{raw} is a directory.")
-        return f"Wrote {write_text(path, content)} bytes to {self.policy.show(path)}."
+        return {"file_path": self.policy.show(path), "bytes": write_text(path, content)}

@@ -63,7 +63,7 @@ def _scripted_foreman_real_workers(plan, worker):
 def test_fleet_issue_closes_only_once_the_real_models_work_passes_its_check(tmp_path, git_workspace, small_model):
     """Issue 8: the check fails until the model writes the file; the issue closes only after it passes."""
     task = TaskSpec(title="Create hello.txt", worker_type="coding", checks=["grep -qi hello hello.txt"],
-                    description="Call write_file with path hello.txt and content hello. Then call issue_close.")
+                    description="Call write_file with file_path hello.txt and content hello. Then call issue_close.")
     plans = tmp_path / "plans"
     shutil.copytree(PLANS_DIR, plans)
     coding = json.loads((plans / "coding-worker.json").read_text())

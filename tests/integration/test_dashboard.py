@@ -109,7 +109,7 @@ def test_issue_page_shows_everything_about_the_issue(client, store):
     store.dep_add(issue.id, blocker.id)
     store.note(issue.id, "a plan", author="coding-1")
     store.record_events([(issue.id, EventKind.SESSION, "coding-1",
-                          {"event": "tool:post", "tool": "write_file", "arguments": {"path": "done.txt"}, "result": "ok"})])
+                          {"event": "tool:post", "tool": "write_file", "arguments": {"file_path": "done.txt"}, "result": "ok"})])
     page = client.get(f"/issues/{issue.id}").text
     for shown in ("Do the thing", "It is done", "test -f done.txt", "not run yet", blocker.id, "a plan",
                   "tool write_file", "done.txt", "Never claimed.", "no diff"):

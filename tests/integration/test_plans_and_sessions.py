@@ -91,8 +91,8 @@ def test_seed_string_form_is_accepted(tmp_path):
 
 SCRIPTS = {
     "foreman": (call("issue_create", title="Write docs", worker_type="coding"), "issue_create"),
-    "coding-worker": (call("write_file", path="out.txt", content="hi"), "write_file"),
-    "research-worker": (call("write_file", path="research/notes.md", content="# notes"), "write_file"),
+    "coding-worker": (call("write_file", file_path="out.txt", content="hi"), "write_file"),
+    "research-worker": (call("write_file", file_path="research/notes.md", content="# notes"), "write_file"),
 }
 
 
@@ -120,7 +120,7 @@ def test_each_plan_runs_a_two_turn_tool_conversation(tmp_path, name):
     if name == "foreman":
         assert [i.title for i in store.list()] == ["t", "Write docs"]
     else:
-        assert (tmp_path / first_turn.arguments["path"]).read_text() == first_turn.arguments["content"]
+        assert (tmp_path / first_turn.arguments["file_path"]).read_text() == first_turn.arguments["content"]
 
 
 def test_a_tool_that_fails_to_load_fails_the_session_loudly(tmp_path):

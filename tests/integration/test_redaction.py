@@ -62,7 +62,7 @@ async def test_a_session_that_runs_env_and_types_the_key_stores_no_key(recorded,
     assert await recorded.session.execute("show me the environment") == f"The key is {SECRET}."
     log = await stored(store, recorded)
     [result] = [event["result"] for event in json.loads(log) if event.get("event") == "tool:post"]
-    assert '"output": "listing' in result  # the env output was recorded
+    assert '"stdout": "listing' in result  # the env output was recorded
     assert SECRET not in log
     assert "echo [redacted] > typed.txt; echo listing; env" in log
 

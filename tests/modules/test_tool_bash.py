@@ -44,28 +44,34 @@ class TestBashToolContract(ToolBehaviorTests):
 # --- running -----------------------------------------------------------------------------------
 
 
-async def test_output_merges_stdout_and_stderr_and_ends_with_the_exit_code(bash):
+async def test_output_is_upstreams_stdout_stderr_and_returncode(bash):
     result = await bash.execute({"command": "echo out; echo err >&2"})
     assert result.success
-    assert result.output == "out\nerr\n[exit code 0]"
+    assert result.output == {"stdout": "out\n", "stderr": "err\n", "returncode": 0}
+
+
+async def test_run_in_background_is_refused_with_the_reason(bash):
+    result = await bash.execute({"command": "sleep 1", "run_in_background": True})
+    assert not result.success and result.error["code"] == "background_unsupported"
+    assert result.output == result.error["message"]
 
 
 async def test_nonzero_exit_is_a_failure_that_keeps_the_output(bash):
     result = await bash.execute({"command": "echo partial; exit 3"})
     assert not result.success
     assert result.error == {"code": "exit_status", "message": "The command failed (exit code 3)."}
-    assert result.output == "partial\n[exit code 3]"
+    assert result.output == {"stdout": "partial\n", "stderr": "", "returncode": 3}
 
 
 async def test_runs_in_the_configured_workspace_not_the_capability(tmp_path):
     (tmp_path / "ws").mkdir()
     bash = await mounted({"working_dir": str(tmp_path / "ws")}, capability="/")
-    assert (await bash.execute({"command": "pwd"})).output == f"{tmp_path / 'ws'}\n[exit code 0]"
+    assert (await bash.execute({"command": "pwd"})).output["stdout"] == f"{tmp_path / 'ws'}\n"
 
 
 async def test_capability_is_the_workspace_without_config(tmp_path):
     bash = await mounted({}, capability=str(tmp_path))
-    assert (await bash.execute({"command": "pwd"})).output == f"{tmp_path}\n[exit code 0]"
+    assert (await bash.execute({"command": "pwd"})).output["stdout"] == f"{tmp_path}\n"
 
 
 async def test_a_null_timeout_means_the_default(bash):
@@ -73,7 +79,7 @@ async def test_a_null_timeout_means_the_default(bash):
 
 
 async def test_stdin_is_empty_so_reads_do_not_hang(bash):
-    assert (await bash.execute({"command": "cat; echo done"})).output == "done\n[exit code 0]"
+    assert (await bash.execute({"command": "cat; echo done"})).output["stdout"] == "done\n"
 
 
 async def test_a_missing_workspace_is_a_spawn_failure(tmp_path):
@@ -104,8 +110,8 @@ async def test_bad_input_is_refused(bash, input):
 async def test_timeout_kills_every_process_and_says_so(bash):
     m = marker()
     result = await bash.execute({"command": f"setsid sleep {m} & sleep {m}", "timeout": 1})
-    assert result.error["code"] == "timeout"
-    assert "timed out after 1 s; its processes were killed" in result.output
+    assert result.error["code"] == "timeout" and result.output["returncode"] is None
+    assert "timed out after 1 s; its processes were killed" in result.error["message"]
     assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
@@ -118,7 +124,7 @@ async def test_timeout_is_lowered_to_max_timeout(tmp_path):
 async def test_background_processes_do_not_outlive_the_call(bash):
     m = marker()
     result = await bash.execute({"command": f"sleep {m} & (set -m; sleep {m} &); echo started"})
-    assert result.success and result.output.endswith("started\n[exit code 0]")
+    assert result.success and result.output["stdout"].endswith("started\n")
     assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
@@ -134,7 +140,7 @@ async def test_max_processes_from_config_bounds_a_command(tmp_path):
     bash = await mounted({"working_dir": str(tmp_path), "max_processes": 5})
     m = marker()
     result = await bash.execute({"command": f"sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep {m} & done'"})
-    assert "Cannot fork" in result.output
+    assert "Cannot fork" in result.output["stderr"]
     assert await wait_for(lambda: not live_with(m), timeout=5)
 
 
@@ -145,7 +151,7 @@ async def test_commands_do_not_see_secrets(bash, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     monkeypatch.setenv("GITHUB_TOKEN", SECRET + "-gh")
     monkeypatch.setenv("PLAIN_SETTING", "visible")
-    output = (await bash.execute({"command": "env"})).output
+    output = (await bash.execute({"command": "env"})).output["stdout"]
     assert SECRET not in output
     assert "PLAIN_SETTING=visible" in output
 
@@ -154,7 +160,7 @@ async def test_env_allow_passes_the_named_secrets(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", SECRET)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET + "-anthropic")
     bash = await mounted({"working_dir": str(tmp_path), "env_allow": ["GITHUB_TOKEN"]})
-    output = (await bash.execute({"command": "env"})).output
+    output = (await bash.execute({"command": "env"})).output["stdout"]
     assert f"GITHUB_TOKEN={SECRET}\n" in output
     assert "ANTHROPIC_API_KEY" not in output
 
@@ -179,9 +185,10 @@ async def test_a_sessions_bash_tool_shows_the_model_no_key(tmp_path, monkeypatch
 
 async def test_output_keeps_head_and_tail_and_says_what_was_cut(tmp_path):
     bash = await mounted({"working_dir": str(tmp_path), "max_output_bytes": 1000})
-    output = (await bash.execute({"command": "seq 1 100000"})).output
-    assert output.startswith("1\n2\n3\n")
-    assert output.endswith("99999\n100000\n[exit code 0]")
+    result = (await bash.execute({"command": "seq 1 100000"})).output
+    output = result["stdout"]
+    assert result["truncated"] is True and output.startswith("1\n2\n3\n")
+    assert output.endswith("99999\n100000\n")
     assert "bytes of output omitted ...]" in output
     assert len(output.encode()) < 1100
 

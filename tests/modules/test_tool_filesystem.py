@@ -68,18 +68,18 @@ async def test_mount_registers_the_five_tools(tools):
 
 async def test_config_working_dir_wins_over_the_capability(workspace, tmp_path):
     tools = await mounted({"working_dir": str(workspace)}, capability=str(tmp_path))
-    assert (await run(tools, "read_file", path="README.md")).success
+    assert (await run(tools, "read_file", file_path="README.md")).success
 
 
 async def test_capability_is_the_workspace_without_config(workspace):
     tools = await mounted({}, capability=str(workspace))
-    assert (await run(tools, "read_file", path="README.md")).success
+    assert (await run(tools, "read_file", file_path="README.md")).success
 
 
 async def test_current_directory_is_the_last_resort(workspace, monkeypatch):
     monkeypatch.chdir(workspace)
     tools = await mounted({})
-    assert (await run(tools, "read_file", path="README.md")).success
+    assert (await run(tools, "read_file", file_path="README.md")).success
 
 
 @pytest.mark.parametrize("key", ["max_read_bytes", "max_results"])
@@ -106,7 +106,7 @@ def escape_paths(workspace: Path, outside: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("way", ["dotdot", "nested_dotdot", "absolute", "symlinked_file", "through_symlinked_dir"])
 async def test_reads_outside_the_workspace_are_refused(tools, workspace, outside, way):
-    result = await run(tools, "read_file", path=escape_paths(workspace, outside)[way])
+    result = await run(tools, "read_file", file_path=escape_paths(workspace, outside)[way])
     assert not result.success
     assert result.error["code"] == "path_not_allowed"
     assert "outside the paths this tool may read" in result.error["message"]
@@ -116,74 +116,78 @@ async def test_reads_outside_the_workspace_are_refused(tools, workspace, outside
 @pytest.mark.parametrize("way", ["dotdot", "absolute", "symlinked_file", "through_symlinked_dir"])
 async def test_writes_and_edits_outside_the_workspace_are_refused(tools, workspace, outside, way):
     path = escape_paths(workspace, outside)[way]
-    written = await run(tools, "write_file", path=path, content="owned\n")
-    edited = await run(tools, "edit_file", path=path, old_string="classified", new_string="owned")
+    written = await run(tools, "write_file", file_path=path, content="owned\n")
+    edited = await run(tools, "edit_file", file_path=path, old_string="classified", new_string="owned")
     assert [written.error["code"], edited.error["code"]] == ["path_not_allowed", "path_not_allowed"]
     assert outside.read_text() == "classified\n"
 
 
 async def test_new_file_through_a_symlinked_dir_is_not_created_outside(tools, workspace, outside):
     escape_paths(workspace, outside)
-    result = await run(tools, "write_file", path="link_dir/planted.txt", content="x")
+    result = await run(tools, "write_file", file_path="link_dir/planted.txt", content="x")
     assert result.error["code"] == "path_not_allowed"
     assert not (outside.parent / "planted.txt").exists()
 
 
 @pytest.mark.parametrize("name", ["read_file", "write_file", "edit_file"])
 async def test_nul_bytes_in_paths_are_refused(tools, name):
-    result = await run(tools, name, path="src/main.py\x00.txt", content="", old_string="a", new_string="b")
+    result = await run(tools, name, file_path="src/main.py\x00.txt", content="", old_string="a", new_string="b")
     assert result.error["code"] == "invalid_path"
     assert "NUL" in result.error["message"]
 
 
 async def test_dotdot_that_stays_inside_is_allowed(tools):
-    result = await run(tools, "read_file", path="src/pkg/../main.py")
-    assert result.success and "print('hello')" in result.output
+    result = await run(tools, "read_file", file_path="src/pkg/../main.py")
+    assert result.success and "print('hello')" in result.output["content"]
 
 
 async def test_symlink_within_the_workspace_is_followed(tools, workspace):
     (workspace / "alias.py").symlink_to(workspace / "src" / "main.py")
-    assert "import os" in (await run(tools, "read_file", path="alias.py")).output
+    assert "import os" in (await run(tools, "read_file", file_path="alias.py")).output["content"]
 
 
 async def test_git_dir_is_denied_for_writes_by_default(tools, workspace):
-    result = await run(tools, "edit_file", path=".git/config", old_string="core", new_string="x")
+    result = await run(tools, "edit_file", file_path=".git/config", old_string="core", new_string="x")
     assert result.error["code"] == "write_denied"
     assert ".git" in result.error["message"]
     assert (workspace / ".git" / "config").read_text() == "[core]\n"
-    assert (await run(tools, "read_file", path=".git/config")).success
+    assert (await run(tools, "read_file", file_path=".git/config")).success
 
 
 async def test_denied_and_allowed_write_paths_from_config(workspace):
     tools = await mounted({"working_dir": str(workspace), "allowed_write_paths": ["src"], "denied_write_paths": ["src/pkg"]})
-    assert (await run(tools, "write_file", path="src/new.py", content="")).success
-    assert (await run(tools, "write_file", path="README.md", content="")).error["code"] == "path_not_allowed"
-    assert (await run(tools, "write_file", path="src/pkg/x.py", content="")).error["code"] == "write_denied"
+    assert (await run(tools, "write_file", file_path="src/new.py", content="")).success
+    assert (await run(tools, "write_file", file_path="README.md", content="")).error["code"] == "path_not_allowed"
+    assert (await run(tools, "write_file", file_path="src/pkg/x.py", content="")).error["code"] == "write_denied"
 
 
 async def test_allowed_read_paths_can_grant_a_directory_outside(workspace, outside):
     tools = await mounted({"working_dir": str(workspace), "allowed_read_paths": [".", str(outside.parent)]})
-    assert "classified" in (await run(tools, "read_file", path=str(outside))).output
-    assert (await run(tools, "write_file", path=str(outside), content="x")).error["code"] == "path_not_allowed"
+    assert "classified" in (await run(tools, "read_file", file_path=str(outside))).output["content"]
+    assert (await run(tools, "write_file", file_path=str(outside), content="x")).error["code"] == "path_not_allowed"
 
 
 # --- read_file ---------------------------------------------------------------------------------
 
 
 async def test_read_numbers_lines(tools):
-    assert (await run(tools, "read_file", path="src/main.py")).output == "     1\timport os\n     2\tprint('hello')\n"
+    assert (await run(tools, "read_file", file_path="src/main.py")).output == {
+        "file_path": "src/main.py", "content": "     1\timport os\n     2\tprint('hello')\n",
+        "total_lines": 2, "lines_read": 2, "offset": 1,
+    }
 
 
 async def test_read_window_says_where_to_continue(tools, workspace):
     (workspace / "long.txt").write_text("".join(f"line {n}\n" for n in range(1, 101)))
-    output = (await run(tools, "read_file", path="long.txt", offset=10, limit=3)).output
-    assert output.splitlines() == ["    10\tline 10", "    11\tline 11", "    12\tline 12", "[more lines follow: continue with offset=13]"]
+    output = (await run(tools, "read_file", file_path="long.txt", offset=10, limit=3)).output
+    assert (output["total_lines"], output["lines_read"], output["offset"]) == (100, 3, 10)
+    assert output["content"].splitlines() == ["    10\tline 10", "    11\tline 11", "    12\tline 12", "[more lines follow: continue with offset=13]"]
 
 
 async def test_read_output_is_capped_in_bytes(workspace):
     (workspace / "wide.txt").write_text("".join(f"{n:04} {'x' * 95}\n" for n in range(1000)))
     tools = await mounted({"working_dir": str(workspace), "max_read_bytes": 1000})
-    output = (await run(tools, "read_file", path="wide.txt")).output
+    output = (await run(tools, "read_file", file_path="wide.txt")).output["content"]
     body, note = output.rsplit("\n[", 1)
     assert len(body.encode()) <= 1000
     assert note.startswith("output capped at 1000 bytes: continue with offset=")
@@ -191,8 +195,10 @@ async def test_read_output_is_capped_in_bytes(workspace):
 
 async def test_read_past_the_end_and_empty_files(tools, workspace):
     (workspace / "empty.txt").write_text("")
-    assert (await run(tools, "read_file", path="empty.txt")).output == "[empty file]"
-    assert "past the end: the file has 2 lines" in (await run(tools, "read_file", path="src/main.py", offset=7)).output
+    empty = (await run(tools, "read_file", file_path="empty.txt")).output
+    assert (empty["content"], empty["total_lines"], empty["lines_read"]) == ("[empty file]", 0, 0)
+    past = (await run(tools, "read_file", file_path="src/main.py", offset=7)).output
+    assert "past the end: the file has 2 lines" in past["content"] and past["total_lines"] == 2
 
 
 @pytest.mark.parametrize(
@@ -201,10 +207,10 @@ async def test_read_past_the_end_and_empty_files(tools, workspace):
 )
 async def test_read_refuses_what_is_not_a_text_file(tools, workspace, path, code):
     (workspace / "blob.bin").write_bytes(b"\x89PNG\x00\x01")
-    assert (await run(tools, "read_file", path=path)).error["code"] == code
+    assert (await run(tools, "read_file", file_path=path)).error["code"] == code
 
 
-@pytest.mark.parametrize("input", [{}, {"path": 3}, {"path": "README.md", "offset": 0}, {"path": "README.md", "limit": "5"}])
+@pytest.mark.parametrize("input", [{}, {"file_path": 3}, {"file_path": "README.md", "offset": 0}, {"file_path": "README.md", "limit": "5"}])
 async def test_read_rejects_bad_input(tools, input):
     assert (await tools["read_file"].execute(input)).error["code"] in {"invalid_input", "invalid_path"}
 
@@ -213,26 +219,26 @@ async def test_read_rejects_bad_input(tools, input):
 
 
 async def test_write_creates_parent_directories(tools, workspace):
-    result = await run(tools, "write_file", path="new/deep/file.txt", content="héllo\n")
-    assert result.output == "Wrote 7 bytes to new/deep/file.txt."
+    result = await run(tools, "write_file", file_path="new/deep/file.txt", content="héllo\n")
+    assert result.output == {"file_path": "new/deep/file.txt", "bytes": 7}
     assert (workspace / "new" / "deep" / "file.txt").read_text() == "héllo\n"
 
 
 async def test_write_overwrites_and_keeps_line_endings(tools, workspace):
-    assert (await run(tools, "write_file", path="README.md", content="a\r\nb")).success
+    assert (await run(tools, "write_file", file_path="README.md", content="a\r\nb")).success
     assert (workspace / "README.md").read_bytes() == b"a\r\nb"
 
 
 async def test_write_refuses_a_directory_target(tools):
-    assert (await run(tools, "write_file", path="src", content="x")).error["code"] == "not_a_file"
+    assert (await run(tools, "write_file", file_path="src", content="x")).error["code"] == "not_a_file"
 
 
 # --- atomic writes (issue 7, defect 8) ---------------------------------------------------------
 
 ORIGINAL = "import os\nprint('hello')\n"
 CHANGES = {
-    "write_file": {"path": "src/main.py", "content": "replaced\n"},
-    "edit_file": {"path": "src/main.py", "old_string": "'hello'", "new_string": "'bye'"},
+    "write_file": {"file_path": "src/main.py", "content": "replaced\n"},
+    "edit_file": {"file_path": "src/main.py", "old_string": "'hello'", "new_string": "'bye'"},
 }
 
 
@@ -266,7 +272,7 @@ def tiny_disk(tmp_path):
 async def test_a_full_disk_keeps_the_original(tiny_disk):
     (tiny_disk / "notes.txt").write_text("keep me\n")
     tools = await mounted({"working_dir": str(tiny_disk)})
-    result = await run(tools, "write_file", path="notes.txt", content="x" * 200_000)
+    result = await run(tools, "write_file", file_path="notes.txt", content="x" * 200_000)
     assert result.error["code"] == "io_error" and "No space left on device" in result.error["message"]
     assert (tiny_disk / "notes.txt").read_text() == "keep me\n"
     assert [p.name for p in tiny_disk.iterdir()] == ["notes.txt"]
@@ -274,7 +280,7 @@ async def test_a_full_disk_keeps_the_original(tiny_disk):
 
 async def test_a_failed_new_file_is_not_created(tools, workspace, monkeypatch):
     monkeypatch.setattr(os, "fsync", disk_full)
-    result = await run(tools, "write_file", path="new.txt", content="x")
+    result = await run(tools, "write_file", file_path="new.txt", content="x")
     assert "no file was created" in result.error["message"]
     assert not (workspace / "new.txt").exists()
 
@@ -289,7 +295,7 @@ async def test_a_write_keeps_the_files_mode(tools, workspace, tool):
 
 async def test_a_new_file_gets_the_mode_open_would_give_it(tools, workspace):
     (workspace / "reference.txt").touch()
-    assert (await run(tools, "write_file", path="new.txt", content="x")).success
+    assert (await run(tools, "write_file", file_path="new.txt", content="x")).success
     assert (workspace / "new.txt").stat().st_mode == (workspace / "reference.txt").stat().st_mode
 
 
@@ -297,14 +303,14 @@ async def test_a_new_file_gets_the_mode_open_would_give_it(tools, workspace):
 
 
 async def test_edit_replaces_a_unique_string(tools, workspace):
-    result = await run(tools, "edit_file", path="src/main.py", old_string="'hello'", new_string="'bye'")
-    assert result.output == "Replaced 1 occurrence in src/main.py."
+    result = await run(tools, "edit_file", file_path="src/main.py", old_string="'hello'", new_string="'bye'")
+    assert result.output == {"file_path": "src/main.py", "replacements_made": 1, "bytes_written": 23}
     assert (workspace / "src" / "main.py").read_text() == "import os\nprint('bye')\n"
 
 
 async def test_edit_refuses_an_ambiguous_match_and_leaves_the_file(tools, workspace):
     (workspace / "dup.txt").write_text("x = 1\nx = 1\n")
-    result = await run(tools, "edit_file", path="dup.txt", old_string="x = 1", new_string="x = 2")
+    result = await run(tools, "edit_file", file_path="dup.txt", old_string="x = 1", new_string="x = 2")
     assert result.error["code"] == "not_unique"
     assert "occurs 2 times" in result.error["message"] and "replace_all" in result.error["message"]
     assert (workspace / "dup.txt").read_text() == "x = 1\nx = 1\n"
@@ -312,14 +318,14 @@ async def test_edit_refuses_an_ambiguous_match_and_leaves_the_file(tools, worksp
 
 async def test_edit_replace_all(tools, workspace):
     (workspace / "dup.txt").write_text("x = 1\nx = 1\n")
-    result = await run(tools, "edit_file", path="dup.txt", old_string="x = 1", new_string="x = 2", replace_all=True)
-    assert result.output == "Replaced 2 occurrences in dup.txt."
+    result = await run(tools, "edit_file", file_path="dup.txt", old_string="x = 1", new_string="x = 2", replace_all=True)
+    assert result.output == {"file_path": "dup.txt", "replacements_made": 2, "bytes_written": 12}
     assert (workspace / "dup.txt").read_text() == "x = 2\nx = 2\n"
 
 
 async def test_edit_keeps_undecodable_bytes(tools, workspace):
     (workspace / "latin.txt").write_bytes(b"caf\xe9 = 1\n")
-    assert (await run(tools, "edit_file", path="latin.txt", old_string="1", new_string="2")).success
+    assert (await run(tools, "edit_file", file_path="latin.txt", old_string="1", new_string="2")).success
     assert (workspace / "latin.txt").read_bytes() == b"caf\xe9 = 2\n"
 
 
@@ -328,7 +334,7 @@ async def test_edit_keeps_undecodable_bytes(tools, workspace):
     [("absent", "x", "string_not_found"), ("", "x", "invalid_input"), ("os", "os", "invalid_input")],
 )
 async def test_edit_errors(tools, old, new, code):
-    assert (await run(tools, "edit_file", path="src/main.py", old_string=old, new_string=new)).error["code"] == code
+    assert (await run(tools, "edit_file", file_path="src/main.py", old_string=old, new_string=new)).error["code"] == code
 
 
 # --- list_files --------------------------------------------------------------------------------
