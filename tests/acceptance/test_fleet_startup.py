@@ -189,7 +189,7 @@ def test_a_task_list_is_created_without_a_model_call(git_workspace):
                               workers={"coding": 1, "research": 0}, review_interval=0.05))
     report = asyncio.run(fleet.run())
 
-    assert report.foreman.runtime.model_calls == 0 and report.changes == []
+    assert report.foreman.model_calls == 0 and report.changes == []
     assert [(i.title, i.acceptance_criteria) for i in report.issues] == [(t.title, t.acceptance) for t in CODING]
     assert all(i.status == Status.CLOSED for i in report.issues)
 

@@ -55,8 +55,8 @@ def test_the_foremans_model_calls_are_logged_under_the_run_and_counted_in_the_su
     foreman_calls = [e for e in fleet.store.events(RUN_EVENTS, kinds=[EventKind.SESSION])
                      if e.data["event"] == "provider:response"]
     assert foreman_calls, "the foreman reviewed the blocked issue with its model"
-    assert {e.actor for e in foreman_calls} == {"foreman"} and len(foreman_calls) == report.foreman.runtime.model_calls
-    in_process = report.foreman.runtime.model_calls + sum(w.model_calls for w in report.workers.values())
+    assert {e.actor for e in foreman_calls} == {"foreman"} and len(foreman_calls) == report.foreman.model_calls
+    in_process = report.foreman.model_calls + sum(w.model_calls for w in report.workers.values())
     assert model_usage(fleet.store).calls == in_process
     assert f"model calls: {in_process} " in _summary_text(report, fleet)
 
