@@ -10,9 +10,10 @@ through amplifier-core's hook contract only (docs/contracts/HOOK_CONTRACT.md):
   session's own working directory (its worktree), or inside ``.foreman/``, is denied with the
   reason. Paths elsewhere on the machine are the tool module's business.
 - ``tool:post``: in a git workspace, nothing of the user's checkout (the files ``git status``
-  lists, ``.git/HEAD``, ``.git/config``) may have changed while the tool ran (:func:`touched_since`
-  the call's ``tool:pre``); a change (a shell command, which no argument check can see) cancels the
-  session and :attr:`WorkspaceGuard.violation` names what changed, so the runtime fails the attempt.
+  lists, ``.git/HEAD``, ``.git/config``) may have changed while the tool ran: the guard takes a
+  :func:`checkout_state` at the call's ``tool:pre`` and compares it at its ``tool:post``; a change (a
+  shell command, which no argument check can see) cancels the session and
+  :attr:`WorkspaceGuard.violation` names what changed, so the runtime fails the attempt.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ from amplifier_core.events import TOOL_POST, TOOL_PRE
 from amplifier_core.models import HookResult
 
 PATH_KEYS = frozenset({"file_path", "path", "paths", "cwd", "working_dir", "directory"})
-MTIME_SLACK = 0.05  # seconds: file times may lag the clock by a kernel tick
 
 
 def path_arguments(arguments: Any) -> list[str]:
@@ -45,11 +44,12 @@ def path_arguments(arguments: Any) -> list[str]:
     return found
 
 
-def touched_since(root: Path, since: float) -> list[str]:
-    """What in the user's git checkout at ``root`` changed at or after ``since`` (epoch seconds):
-    the entries ``git status`` lists (read without taking git's index lock; a deleted one by its
-    folder's time), ``HEAD`` and ``config`` of the git directory. The user's own edits before a tool
-    call are not counted, so a user may keep working in the checkout during a run."""
+def checkout_state(root: Path) -> dict[str, tuple[int, int]]:
+    """What the user's git checkout at ``root`` looks like now: for each entry ``git status`` lists
+    (read without taking git's index lock), and ``HEAD`` and ``config`` of the git directory, its
+    (modification time in ns, size), or its nearest folder's when it is gone. Two states differ
+    exactly where something changed in between, so the user's own edits before a tool call, and
+    the runtime's own git work before the session (a worktree, a tracking branch), never count."""
     def run(*args: str) -> str:
         done = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True, text=True)
         return done.stdout
@@ -58,14 +58,20 @@ def touched_since(root: Path, since: float) -> list[str]:
     git_dir = git_dir if git_dir.is_absolute() else root / git_dir
     listed = [entry[3:] for entry in run("status", "--porcelain", "-z").split("\0") if len(entry) > 3]
     candidates = [root / entry for entry in listed] + [git_dir / "HEAD", git_dir / "config"]
-    return [str(path) for path in candidates if _changed_at(path) >= since]
+    return {str(path): _stamp(path) for path in candidates}
 
 
-def _changed_at(path: Path) -> float:
-    """``path``'s modification time (epoch seconds); for a missing path, its nearest folder's."""
+def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
+    """The paths whose stamp differs between two :func:`checkout_state` readings (new ones included)."""
+    return [path for path, stamp in after.items() if before.get(path) != stamp]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """``path``'s (modification time in ns, size); for a missing path, its nearest folder's."""
     while not path.exists() and path != path.parent:
         path = path.parent
-    return path.stat().st_mtime
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
 
 
 class WorkspaceGuard:
@@ -85,7 +91,7 @@ class WorkspaceGuard:
         self.where = Path(os.path.realpath(where))
         self.git = git
         self.violation: str | None = None
-        self._started: dict[str, float] = {}  # tool_call_id -> epoch seconds of its tool:pre
+        self._before: dict[str, dict[str, tuple[int, int]]] = {}  # tool_call_id -> checkout state at its tool:pre
         self._session: Any = None
 
     async def attach(self, session: Any) -> None:
@@ -116,17 +122,18 @@ class WorkspaceGuard:
     async def _on_tool_pre(self, event: str, data: dict[str, Any]) -> HookResult:
         named = self.forbidden(data.get("tool_input") or data.get("arguments"))
         if named is None:
-            self._started[str(data.get("tool_call_id"))] = time.time() - MTIME_SLACK
+            if self.git:
+                self._before[str(data.get("tool_call_id"))] = await asyncio.to_thread(checkout_state, self.root)
             return HookResult()
         reason = (f"{named!r} is outside your workspace {self.where} (the repository, its .git and .foreman "
                   "are the fleet's); use paths inside your workspace.")
         return HookResult(action="deny", reason=reason)
 
     async def _on_tool_post(self, event: str, data: dict[str, Any]) -> HookResult:
-        since = self._started.pop(str(data.get("tool_call_id")), None)
-        if self.violation is not None or since is None:
+        before = self._before.pop(str(data.get("tool_call_id")), None)
+        if self.violation is not None or before is None:
             return HookResult()
-        touched = await asyncio.to_thread(touched_since, self.root, since)
+        touched = changed(before, await asyncio.to_thread(checkout_state, self.root))
         if touched:
             self.violation = (f"the session changed the user's checkout at {self.root} while {data.get('tool_name')!r} "
                               f"ran ({', '.join(touched[:3])}); the attempt failed")

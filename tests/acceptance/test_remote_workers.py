@@ -135,6 +135,9 @@ def _host(name: str, subnet: int) -> Iterator[str]:
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("socat") or not shutil.which("pg_isready"),
                     reason="needs root, socat and pg_isready for network namespaces")
 def test_workers_on_separate_network_hosts_reach_postgresql_over_veth(tmp_path, pg_url):
+    missing = [tool for tool in ("ip", "socat", "pg_isready") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (Debian: iproute2, socat, postgresql-client; .ci/run installs them)")
     seed = create_seed_workspace(tmp_path / "seed")
     bare = tmp_path / "shared.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(bare)], check=True)
