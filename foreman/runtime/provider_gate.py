@@ -12,13 +12,14 @@ back-off after a rate limit, and a timeout (issue 12).
   moment it got its turn, not while it queued; a call that takes longer raises amplifier-core's
   ``LLMTimeoutError``, which fails the session's turn.
 
-Gates are per process: with ``--processes`` each worker process has its own cap.
+Gates are per process (and event loop): with ``--processes`` each worker process has its own cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any
 
 from amplifier_core.llm_errors import LLMTimeoutError
@@ -75,15 +76,18 @@ class ProviderGate:
             self.in_flight -= 1
 
 
-_GATES: dict[tuple[str, int | None], ProviderGate] = {}
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int | None], ProviderGate]] = (
+    weakref.WeakKeyDictionary())
 
 
 def gate_for(key: str, max_concurrent: int | None) -> ProviderGate:
     """This process's gate of the provider ``key`` (its module id, e.g. ``provider-anthropic``).
 
-    Entries naming the same module with different caps get separate gates.
+    Entries naming the same module with different caps get separate gates. A gate belongs to the
+    running event loop (an asyncio semaphore cannot serve two loops); a fleet runs in one.
     """
-    return _GATES.setdefault((key, max_concurrent), ProviderGate(max_concurrent))
+    gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+    return gates.setdefault((key, max_concurrent), ProviderGate(max_concurrent))
 
 
 class GuardedProvider:
