@@ -40,8 +40,6 @@ class ProviderGate:
         self.max_concurrent = max_concurrent
         self._slots = asyncio.Semaphore(max_concurrent) if max_concurrent else None
         self._resume_at = 0.0  # time.monotonic() before which no call starts
-        self.in_flight = 0
-        self.peak = 0  #: the most calls that were ever in flight at once
 
     def pause(self, seconds: float) -> None:
         """Hold every call that has not started yet for ``seconds`` from now (a 429's back-off)."""
@@ -65,15 +63,11 @@ class ProviderGate:
             return await self._timed(call, timeout)
 
     async def _timed(self, call: Any, timeout: float) -> Any:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
         try:
             return await asyncio.wait_for(call(), timeout)
         except TimeoutError:
             raise LLMTimeoutError(f"the model call took longer than {timeout:g} s (call_timeout)",
                                   retryable=False) from None
-        finally:
-            self.in_flight -= 1
 
 
 _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int | None], ProviderGate]] = (
