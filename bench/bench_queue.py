@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import random
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -34,12 +35,67 @@ from urllib.parse import urlsplit
 
 from foreman.issues import IssueFilter, NewIssue, open_store
 from foreman.issues.errors import NothingReady
+from foreman.issues.sqlite_store import SQLiteStore
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def _store_worker(db: str, worker: str, barrier, done) -> None:
-    store = open_store(db)
+class _BusyHandler:
+    """``busy``: plain ``BEGIN IMMEDIATE``, waiting in SQLite's own busy handler (as raw SQL does)."""
+
+    @contextmanager
+    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+
+    def close(self) -> None:
+        pass
+
+
+class _Retry(_BusyHandler):
+    """Retry ``BEGIN IMMEDIATE``, each try waiting a ``busy_ms`` busy handler, sleeping ``pause`` seconds between tries."""
+
+    def __init__(self, busy_ms: int, pause: tuple[float, float]) -> None:
+        self.busy_ms = busy_ms
+        self.pause = pause
+        self.configured: sqlite3.Connection | None = None
+
+    @contextmanager
+    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
+        if self.configured is not conn:  # once per connection (opening it migrated with the full busy_timeout)
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
+            self.configured = conn
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(*self.pause))
+        yield
+
+
+BUSY_TIMEOUT = 30.0  # seconds: every strategy (and raw SQL) gives up on the write lock after this
+#: --lock name -> the write-lock strategy the store gets (None: the store's own WriterQueue)
+LOCKS = {
+    "busy": _BusyHandler,  # SQLite's busy handler alone (busy_timeout 30 s): sleeps 1, 2, 5 ... 100 ms
+    "poll": lambda: _Retry(50, (0.0001, 0.002)),  # the store before issue 13: 50 ms handler, then 0.1-2 ms polls
+    "small": lambda: _Retry(2, (0.0, 0.0)),  # BEGIN IMMEDIATE with a 2 ms busy_timeout, retried at once
+    "queue": None,  # shipped: flock queue on <db>-writers, then BEGIN IMMEDIATE (busy_timeout 30 s)
+}
+
+
+def _open(db: str, lock: str):
+    if db.startswith("postgresql://"):
+        return open_store(db)
+    strategy = LOCKS[lock]
+    return SQLiteStore(db, busy_timeout=BUSY_TIMEOUT, write_lock=strategy() if strategy else None)
+
+
+def _store_worker(db: str, worker: str, barrier, done, lock: str) -> None:
+    store = _open(db, lock)
     barrier.wait()
     count = 0
     while True:
@@ -60,8 +116,8 @@ WHERE id = ? AND status = 'in_progress' AND fence = ?"""
 RAW_EVENT = "INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (?, ?, ?, ?, '{}')"
 
 
-def _raw_worker(db: str, worker: str, barrier, done) -> None:
-    conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+def _raw_worker(db: str, worker: str, barrier, done, lock: str) -> None:
+    conn = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT)  # SQLite's busy handler, whatever --lock says
     conn.execute("PRAGMA synchronous = NORMAL")
     barrier.wait()
     count = 0
@@ -92,7 +148,7 @@ PG_RAW_EVENT = """INSERT INTO events (issue_id, kind, actor, created_at, data)
 VALUES (%(id)s, %(kind)s, %(worker)s, extract(epoch FROM now()), '{}')"""
 
 
-def _raw_pg_worker(db: str, worker: str, barrier, done) -> None:
+def _raw_pg_worker(db: str, worker: str, barrier, done, lock: str) -> None:
     import psycopg
 
     conn = psycopg.connect(db)  # the URL's ?options=... (e.g. synchronous_commit) apply, as for the store
@@ -139,10 +195,24 @@ def _seed_queue(db: str, issues: int) -> None:
     store.disconnect()
 
 
-def _run(target, db: str, processes: int) -> tuple[float, int]:
+@contextmanager
+def _queue(backend: str, workdir: Path, name: str, admin: str, issues: int) -> Iterator[str]:
+    """A fresh database holding ``issues`` open issues; on SQLite a copy of one seeded file per size."""
+    template = workdir / f"seeded-{issues}.db"
+    if backend == "sqlite" and not template.exists():
+        _seed_queue(str(template), issues)  # disconnecting checkpoints the WAL: the .db file is all there is
+    with _database(backend, workdir, name, admin) as db:
+        if backend == "sqlite":
+            shutil.copyfile(template, db)
+        else:
+            _seed_queue(db, issues)
+        yield db
+
+
+def _run(target, db: str, processes: int, lock: str) -> tuple[float, int]:
     ctx = mp.get_context("spawn")
     barrier, done = ctx.Barrier(processes + 1), ctx.Queue()
-    procs = [ctx.Process(target=target, args=(db, f"w{n}", barrier, done)) for n in range(processes)]
+    procs = [ctx.Process(target=target, args=(db, f"w{n}", barrier, done, lock)) for n in range(processes)]
     for p in procs:
         p.start()
     barrier.wait()
@@ -161,22 +231,38 @@ def _double_claims(db: str) -> int:
     return sum(n - 1 for n in claimed.values() if n > 1)
 
 
-def throughput(backend: str, issues: int, process_counts: list[int], workdir: Path, admin: str) -> None:
-    """Print claim+close cycles/s for the store API and raw SQL at each process count."""
+def _spread(values: list[float], digits: int) -> str:
+    """``median (min-max)`` of ``values``, rounded to ``digits`` decimals."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def throughput(backend: str, issues: int, process_counts: list[int], locks: list[str], repeat: int, workdir: Path,
+               admin: str) -> None:
+    """Print claim+close cycles/s of raw SQL and of the store API per lock strategy, at each process count.
+
+    Each round runs raw SQL, then the store with every strategy in ``locks``, each on a fresh copy of
+    the seeded queue; ``repeat`` rounds give the median and the (min-max) spread. The ratio is the
+    median over rounds of store/raw within the same round. Double claims are summed over all runs.
+    """
     setting = "WAL, synchronous=NORMAL" if backend == "sqlite" else "PostgreSQL, READ COMMITTED, SKIP LOCKED"
     raw_worker = _raw_worker if backend == "sqlite" else _raw_pg_worker
-    print(f"\n{backend}: claim+close cycles/s, {issues} issues per run ({setting})")
-    print(f"{'processes':>9} {'store API':>10} {'raw SQL':>9} {'ratio':>6} {'double claims':>14}")
+    configs = [("raw", raw_worker, "busy")] + [(lock, _store_worker, lock) for lock in locks]
+    print(f"\n{backend}: claim+close cycles/s, {issues} issues per run ({setting}), median (min-max) of {repeat}")
+    print("raw SQL waits in SQLite's busy handler (busy_timeout 30 s); store API strategies: " + ", ".join(locks))
+    print(f"{'processes':>9} {'config':>7} {'cycles/s':>20} {'ratio to raw':>18} {'double claims':>14}")
     for processes in process_counts:
-        rates, doubles = {}, 0
-        for name, target in (("store", _store_worker), ("raw", raw_worker)):
-            with _database(backend, workdir, f"{name}-{processes}", admin) as db:
-                _seed_queue(db, issues)
-                elapsed, total = _run(target, db, processes)
-                assert total == issues, f"{name}: {total} cycles for {issues} issues"
-                rates[name] = total / elapsed
-                doubles += _double_claims(db)
-        print(f"{processes:>9} {rates['store']:>10.0f} {rates['raw']:>9.0f} {rates['store'] / rates['raw']:>6.2f} {doubles:>14}")
+        rates = {name: [] for name, _, _ in configs}
+        doubles = Counter()
+        for _ in range(repeat):
+            for name, target, lock in configs:
+                with _queue(backend, workdir, f"{name}-{processes}", admin, issues) as db:
+                    elapsed, total = _run(target, db, processes, lock)
+                    assert total == issues, f"{name}: {total} cycles for {issues} issues"
+                    rates[name].append(total / elapsed)
+                    doubles[name] += _double_claims(db)
+        for name, _, _ in configs:
+            ratios = [store / raw for store, raw in zip(rates[name], rates["raw"])]
+            print(f"{processes:>9} {name:>7} {_spread(rates[name], 0):>20} {_spread(ratios, 2):>18} {doubles[name]:>14}")
 
 
 def _seed_graph(db: str, issues: int, edges: int) -> None:
@@ -248,11 +334,16 @@ def main() -> None:
     parser.add_argument("--ready-issues", type=int, default=100_000, help="issues (and edges) for the latency run")
     parser.add_argument("--backend", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL URL allowed to create and drop databases")
+    parser.add_argument("--lock", nargs="+", choices=sorted(LOCKS), default=["queue"],
+                        help="SQLite store write-lock strategies to measure (queue is the one the store ships)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per process count (median and spread)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend:
-            throughput(backend, args.issues, args.processes, Path(tmp), args.pg_admin)
-            ready_latency(backend, args.ready_issues, Path(tmp), args.pg_admin)
+            locks = args.lock if backend == "sqlite" else ["store"]
+            throughput(backend, args.issues, args.processes, locks, args.repeat, Path(tmp), args.pg_admin)
+            if args.ready_issues:
+                ready_latency(backend, args.ready_issues, Path(tmp), args.pg_admin)
 
 
 if __name__ == "__main__":

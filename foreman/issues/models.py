@@ -159,14 +159,20 @@ class Issue(BaseModel):
 
     @classmethod
     def from_row(cls, row: Any) -> Issue:
-        """Build from a ``sqlite3.Row`` of the ``issues`` table."""
+        """Build from a row of the ``issues`` table (``sqlite3.Row``, or PostgreSQL's dict row).
+
+        The three JSON columns are decoded in one ``json.loads`` (the store wrote each as JSON text),
+        times go from seconds since the epoch to UTC datetimes.
+        """
         data = dict(row)
-        data["labels"] = json.loads(data["labels"])
-        data["metadata"] = json.loads(data["metadata"])
-        data["checks"] = json.loads(data["checks"])
-        for key in ("lease_expires_at", "created_at", "updated_at", "closed_at"):
+        decoded = json.loads(f"[{data['labels']},{data['metadata']},{data['checks']}]")
+        data["labels"], data["metadata"], data["checks"] = decoded
+        for key in _ROW_TIMES:
             data[key] = from_epoch(data[key])
         return cls.model_validate(data)
+
+
+_ROW_TIMES = ("lease_expires_at", "created_at", "updated_at", "closed_at")  # issue columns holding epoch seconds
 
 
 class IssueDetail(BaseModel):

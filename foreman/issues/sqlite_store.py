@@ -1,7 +1,7 @@
 """The SQLite issue store: the embedded default backend (stdlib ``sqlite3``, WAL mode).
 
 Every write runs in ``BEGIN IMMEDIATE`` (the write lock is taken up front, so a read inside the
-transaction cannot be overtaken) and appends its event row in the same transaction. Status changes
+transaction cannot be overtaken; writers wait for it as :mod:`foreman.issues.write_lock` says) and appends its event row in the same transaction. Status changes
 go through :func:`foreman.issues.states.find_transition` and a guarded ``UPDATE`` that also checks
 the status and fencing token read, so a lost race can never write. All SQL text lives in
 ``sql/queries.sql``. Time comes from the injected :class:`~foreman.issues.clock.Clock`.
@@ -10,7 +10,6 @@ the status and fencing token read, so a lost race can never write. All SQL text 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import sqlite3
 import threading
@@ -60,12 +59,11 @@ from foreman.issues.models import (
 )
 from foreman.issues.sql_queries import migrate, queries
 from foreman.issues.states import Action, Transition, counter, find_transition
+from foreman.issues.write_lock import WriteLock, WriterQueue
 
 DEFAULT_LEASE_TTL = 120.0  # seconds a claim lives without a heartbeat
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock
 NO_LIMIT = -1  # SQLite's LIMIT -1 means "all rows"
-LOCK_POLL_MIN, LOCK_POLL_MAX = 0.0001, 0.002  # seconds between attempts to take the write lock
-STATEMENT_BUSY_MS = 50  # SQLite's own busy wait for single statements (reads during a checkpoint), ms
 WAL_CHECKPOINT_PAGES = 10_000  # pages (~40 MB) of WAL between checkpoints; SQLite's 1,000 costs ~20% throughput
 _ID_TRIES = 8  # id collisions tolerated before an id grows by one character
 RUN_LOCK_KEY = "run_lock"  # fleet_state key of the run lock (holder JSON; updated_at is its heartbeat)
@@ -77,8 +75,11 @@ class SQLiteStore:
         path: the database file (``:memory:`` for a private in-memory database).
         clock: source of "now" (seconds); defaults to the wall clock.
         create: create the file and schema when missing; otherwise a missing file is an error.
-        busy_timeout: seconds to wait for another writer before failing.
+        busy_timeout: seconds SQLite's busy handler waits for a writer outside the writer queue
+            (another program) before failing.
         id_prefix: prefix of new issue ids (``fm`` gives ``fm-3k9a``).
+        write_lock: how write transactions take the write lock; default a :class:`WriterQueue` on
+            ``<path>-writers`` (``bench/bench_queue.py --lock`` passes the strategies it compares).
 
     Raises:
         DatabaseMissing: the file does not exist and ``create`` is false.
@@ -97,15 +98,15 @@ class SQLiteStore:
         create: bool = False,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         id_prefix: str = ids.DEFAULT_PREFIX,
+        write_lock: WriteLock | None = None,
     ) -> None:
         self.path = str(path)
         self.clock = clock or SystemClock()
         self.id_prefix = id_prefix
         self._lock = threading.RLock()
         self._sql = queries()
-        self._busy_timeout = busy_timeout
         self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
-        self._conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
+        self._write_lock = write_lock or WriterQueue(self.path)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -113,6 +114,7 @@ class SQLiteStore:
         """Close the database connection (the store is unusable afterwards)."""
         with self._lock:
             self._conn.close()
+            self._write_lock.close()
 
     def wait_for_change(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for another process's change; SQLite cannot tell, so it sleeps.
@@ -124,9 +126,12 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction; commits on success and on :class:`LeaseExpired`."""
-        with self._lock, _translated_errors(self.path):
-            self._begin_immediate()
+        """One ``BEGIN IMMEDIATE`` transaction under the write lock; commits on success and on :class:`LeaseExpired`.
+
+        The lock is taken and let go by ``write_lock`` (:class:`~foreman.issues.write_lock.WriterQueue`:
+        this host's writers queue on a file lock and wake the moment the transaction before ends).
+        """
+        with self._lock, _translated_errors(self.path), self._write_lock.held(self._conn):
             try:
                 yield self._conn
             except LeaseExpired:
@@ -136,23 +141,6 @@ class SQLiteStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-
-    def _begin_immediate(self) -> None:
-        """Take the write lock, retrying every 0.1-2 ms until ``busy_timeout`` seconds have passed.
-
-        SQLite's own busy handler sleeps in steps up to 100 ms, so under contention the lock often sits
-        free while waiters sleep; polling briefly keeps the lock busy (the claim benchmark's 8-process
-        rate rises by about a third).
-        """
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(random.uniform(LOCK_POLL_MIN, LOCK_POLL_MAX))
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -295,7 +283,10 @@ class SQLiteStore:
             find_transition(Action.CLAIM, Status(row["status"]))
             if not self._ready_rows(conn, None, 1, issue_id):
                 raise NotReady(f"{issue_id} waits on an open blocker or child (see `foreman issues show {issue_id}`)", id=issue_id)
-            return self._claim_row(conn, issue_id, worker, ttl)
+            claim = self._claim_row(conn, ":id", {"id": issue_id}, worker, ttl)
+            if claim is None:  # cannot happen under BEGIN IMMEDIATE; kept as the compare-and-swap's guard
+                raise ClaimConflict(f"{issue_id} was claimed by another worker", id=issue_id)
+            return claim
 
         return self._claim_after_sweep(pick)
 
@@ -307,10 +298,12 @@ class SQLiteStore:
         """
 
         def pick(conn: sqlite3.Connection) -> Claim:
-            rows = self._ready_rows(conn, where, 1)
-            if not rows:
+            fragment, params = issue_where(where, dialect=self.dialect)
+            first_ready = f"(SELECT id FROM ({self._sql['issue_ready'].format(where=fragment)}))"
+            claim = self._claim_row(conn, first_ready, params | {"limit": 1}, worker, ttl)
+            if claim is None:
                 raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
-            return self._claim_row(conn, rows[0]["id"], worker, ttl)
+            return claim
 
         return self._claim_after_sweep(pick)
 
@@ -324,17 +317,17 @@ class SQLiteStore:
                 refused = refusal
         raise refused
 
-    def _claim_row(self, conn: sqlite3.Connection, issue_id: str, worker: str, ttl: float) -> Claim:
+    def _claim_row(self, conn: sqlite3.Connection, pick: str, params: dict[str, Any], worker: str, ttl: float) -> Claim | None:
+        """Claim the open issue that the SQL expression ``pick`` (bound by ``params``) names; None when it names none."""
         check_ttl(ttl)
         now = self.clock.now()
-        row = conn.execute(
-            self._sql["issue_claim"], {"id": issue_id, "worker": worker, "lease_expires_at": now + ttl, "now": now}
-        ).fetchone()
-        if row is None:  # cannot happen under BEGIN IMMEDIATE; kept as the compare-and-swap's guard
-            raise ClaimConflict(f"{issue_id} was claimed by another worker", id=issue_id)
+        params = params | {"worker": worker, "lease_expires_at": now + ttl, "now": now}
+        row = conn.execute(self._sql["issue_claim"].format(pick=pick), params).fetchone()
+        if row is None:
+            return None
         issue = Issue.from_row(row)
         data = {"from": "open", "to": "in_progress", "token": issue.fence, "assignee": worker, "ttl": ttl}
-        self._event(conn, issue_id, EventKind.CLAIMED, worker, data)
+        self._event(conn, issue.id, EventKind.CLAIMED, worker, data)
         return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)
 
     def heartbeat(self, issue_id: str, token: int, *, ttl: float = DEFAULT_LEASE_TTL) -> Issue:

@@ -22,11 +22,12 @@ WHERE i.status = 'open' {where}
                   WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status != 'closed')
 ORDER BY i.priority, i.created_at, i.id LIMIT :limit;
 
--- issue_claim: compare-and-swap open -> in_progress with a new fencing token and lease
+-- issue_claim: compare-and-swap open -> in_progress with a new fencing token and lease, on the issue {pick} names
+-- (:id, or the first row of the ready query: claim_next claims in this one statement)
 UPDATE issues
 SET status = 'in_progress', assignee = :worker, fence = fence + 1, attempts = attempts + 1,
     lease_expires_at = :lease_expires_at, blocking_notes = NULL, updated_at = :now
-WHERE id = :id AND status = 'open'
+WHERE id = {pick} AND status = 'open'
 RETURNING *;
 
 -- issue_set_guarded: change {sets} only if status and fence are still what the caller read

@@ -1,0 +1,49 @@
+"""The SQLite store's writers queue on a file lock beside the database (issue 13)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+from amplifier_core.testing import wait_for
+
+from foreman.issues import NewIssue
+from foreman.issues.sqlite_store import SQLiteStore
+from foreman.issues.write_lock import QUEUE_SUFFIX
+
+
+def _waiting_on(path: Path) -> bool:
+    """True when some process waits for a flock on ``path`` (``/proc/locks`` marks waiters with ``->``)."""
+    inode = f":{os.stat(path).st_ino} "
+    return any("->" in line and "FLOCK" in line and inode in line for line in Path("/proc/locks").read_text().splitlines())
+
+
+async def test_a_write_waits_for_the_queue_and_runs_once_it_frees(tmp_path):
+    db = tmp_path / "issues.db"
+    store = SQLiteStore(db, create=True)
+    queue = Path(f"{db}{QUEUE_SUFFIX}")
+    holder = os.open(queue, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another writer's turn
+    writer = threading.Thread(target=store.create, args=(NewIssue(title="queued"),))
+    writer.start()
+
+    assert await wait_for(lambda: _waiting_on(queue), timeout=10)
+    reader = SQLiteStore(db)  # the writing store's own calls wait behind its write
+    assert reader.list() == []  # the write has not started
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    writer.join()
+
+    assert [i.title for i in reader.list()] == ["queued"]
+    os.close(holder)
+    reader.disconnect()
+    store.disconnect()
+
+
+def test_an_in_memory_store_needs_no_queue_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = SQLiteStore(":memory:", create=True)
+    store.create(NewIssue(title="x"))
+    assert list(tmp_path.iterdir()) == []
+    store.disconnect()
