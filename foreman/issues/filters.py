@@ -13,6 +13,7 @@ from foreman.issues.errors import InvalidInput
 from foreman.issues.models import EventKind, IssueFilter, Status
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_NO_FILTER = IssueFilter()  # read-only stand-in for "no filter" (not built again on every claim)
 
 #: per backend: "the issue has label :{p}" and "metadata at JSON path :{k} equals :{v}" (issue 11)
 JSON_CONDITIONS = {
@@ -37,7 +38,7 @@ def issue_where(
     Raises:
         InvalidInput: a metadata key outside ``[A-Za-z0-9_-]{1,64}``.
     """
-    where = where or IssueFilter()
+    where = where or _NO_FILTER
     has_label, has_value = JSON_CONDITIONS[dialect]
     clauses: list[str] = []
     params: dict[str, Any] = {}

@@ -276,19 +276,19 @@ class SQLiteStore:
             ClaimConflict (another worker holds it).
         """
 
-        def pick(conn: sqlite3.Connection) -> Claim:
+        def pick(conn: sqlite3.Connection) -> sqlite3.Row:
             row = self._row(conn, issue_id)
             if row["status"] == Status.IN_PROGRESS:
                 raise ClaimConflict(f"{issue_id} is already claimed by {row['assignee']}", id=issue_id, assignee=row["assignee"])
             find_transition(Action.CLAIM, Status(row["status"]))
             if not self._ready_rows(conn, None, 1, issue_id):
                 raise NotReady(f"{issue_id} waits on an open blocker or child (see `foreman issues show {issue_id}`)", id=issue_id)
-            claim = self._claim_row(conn, ":id", {"id": issue_id}, worker, ttl)
-            if claim is None:  # cannot happen under BEGIN IMMEDIATE; kept as the compare-and-swap's guard
+            claimed = self._claim_row(conn, ":id", {"id": issue_id}, worker, ttl)
+            if claimed is None:  # cannot happen under BEGIN IMMEDIATE; kept as the compare-and-swap's guard
                 raise ClaimConflict(f"{issue_id} was claimed by another worker", id=issue_id)
-            return claim
+            return claimed
 
-        return self._claim_after_sweep(pick)
+        return _claim_from_row(self._claim_after_sweep(pick), worker)
 
     def claim_next(self, worker: str, where: IssueFilter | None = None, *, ttl: float = DEFAULT_LEASE_TTL) -> Claim:
         """Claim the first ready issue matching ``where`` (priority, then age) in one transaction.
@@ -297,18 +297,21 @@ class SQLiteStore:
             NothingReady: no ready issue matches.
         """
 
-        def pick(conn: sqlite3.Connection) -> Claim:
+        def pick(conn: sqlite3.Connection) -> sqlite3.Row:
             fragment, params = issue_where(where, dialect=self.dialect)
             first_ready = f"(SELECT id FROM ({self._sql['issue_ready'].format(where=fragment)}))"
-            claim = self._claim_row(conn, first_ready, params | {"limit": 1}, worker, ttl)
-            if claim is None:
+            claimed = self._claim_row(conn, first_ready, params | {"limit": 1}, worker, ttl)
+            if claimed is None:
                 raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
-            return claim
+            return claimed
 
-        return self._claim_after_sweep(pick)
+        return _claim_from_row(self._claim_after_sweep(pick), worker)
 
-    def _claim_after_sweep(self, pick) -> Claim:
-        """Expire due leases, then ``pick`` a claim, in one transaction; a refused claim keeps the expiries."""
+    def _claim_after_sweep(self, pick):
+        """Expire due leases, then ``pick`` a claim, in one transaction; a refused claim keeps the expiries.
+
+        Returns what ``pick`` returns (the claimed row; mapping it waits until the write lock is let go).
+        """
         with self._write() as conn:
             self._expire_due(conn)
             try:
@@ -317,18 +320,20 @@ class SQLiteStore:
                 refused = refusal
         raise refused
 
-    def _claim_row(self, conn: sqlite3.Connection, pick: str, params: dict[str, Any], worker: str, ttl: float) -> Claim | None:
-        """Claim the open issue that the SQL expression ``pick`` (bound by ``params``) names; None when it names none."""
+    def _claim_row(self, conn: sqlite3.Connection, pick: str, params: dict[str, Any], worker: str,
+                   ttl: float) -> sqlite3.Row | None:
+        """Claim the open issue that the SQL expression ``pick`` (bound by ``params``) names and log it.
+
+        Returns the claimed row, or None when ``pick`` names no open issue.
+        """
         check_ttl(ttl)
         now = self.clock.now()
         params = params | {"worker": worker, "lease_expires_at": now + ttl, "now": now}
         row = conn.execute(self._sql["issue_claim"].format(pick=pick), params).fetchone()
-        if row is None:
-            return None
-        issue = Issue.from_row(row)
-        data = {"from": "open", "to": "in_progress", "token": issue.fence, "assignee": worker, "ttl": ttl}
-        self._event(conn, issue.id, EventKind.CLAIMED, worker, data)
-        return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)
+        if row is not None:
+            data = {"from": "open", "to": "in_progress", "token": row["fence"], "assignee": worker, "ttl": ttl}
+            self._event(conn, row["id"], EventKind.CLAIMED, worker, data)
+        return row
 
     def heartbeat(self, issue_id: str, token: int, *, ttl: float = DEFAULT_LEASE_TTL) -> Issue:
         """Renew the lease of a claim to ``now + ttl`` seconds.
@@ -338,7 +343,9 @@ class SQLiteStore:
         """
         check_ttl(ttl)
         with self._write() as conn:
-            return self._apply(conn, issue_id, Action.HEARTBEAT, token=token, sets={"lease_expires_at": self.clock.now() + ttl})
+            row = self._transition(conn, issue_id, Action.HEARTBEAT, token=token,
+                                   sets={"lease_expires_at": self.clock.now() + ttl})
+        return Issue.from_row(row)
 
     def release(self, issue_id: str, token: int, *, reason: str | None = None) -> Issue:
         """Give a claimed issue back to the queue (attempt outcome ``released``)."""
@@ -431,7 +438,8 @@ class SQLiteStore:
         """Close an issue: the claim holder with its token, or an operator for an unclaimed issue."""
         with self._write() as conn:
             sets = {"close_reason": reason, "closed_at": self.clock.now()}
-            return self._apply(conn, issue_id, Action.CLOSE, token=token, actor=actor, sets=sets)
+            row = self._transition(conn, issue_id, Action.CLOSE, token=token, actor=actor, sets=sets)
+        return Issue.from_row(row)
 
     def reopen(self, issue_id: str, *, reason: str = "", actor: str = "operator") -> Issue:
         """closed | dead_letter -> open, with a fresh allowance of ``max_attempts`` claims."""
@@ -451,7 +459,7 @@ class SQLiteStore:
             row = self._row(conn, issue_id)
             if token is not None:
                 self._check_token(conn, row, token)
-            updated = self._set_guarded(conn, row, _update_columns(row, given))
+            updated = Issue.from_row(self._set_guarded(conn, row, _update_columns(row, given)))
             self._event(conn, issue_id, EventKind.UPDATED, actor, {"fields": sorted(given)})
             return updated
 
@@ -516,7 +524,11 @@ class SQLiteStore:
 
     # -- the one place status changes ----------------------------------------------------
 
-    def _apply(
+    def _apply(self, conn: sqlite3.Connection, issue_id: str, action: Action, **how: Any) -> Issue:
+        """:meth:`_transition`, returning the changed issue."""
+        return Issue.from_row(self._transition(conn, issue_id, action, **how))
+
+    def _transition(
         self,
         conn: sqlite3.Connection,
         issue_id: str,
@@ -527,8 +539,11 @@ class SQLiteStore:
         sets: dict[str, Any] | None = None,
         error: str | None = None,
         extra: dict[str, Any] | None = None,
-    ) -> Issue:
-        """Take ``action`` on an issue inside the caller's write transaction, writing its event (plus ``extra`` data)."""
+    ) -> sqlite3.Row:
+        """Take ``action`` on an issue inside the caller's write transaction, writing its event (plus ``extra`` data).
+
+        Returns the changed row; hot paths (close, heartbeat) map it after COMMIT, outside the write lock.
+        """
         row = self._row(conn, issue_id)
         if token is not None:
             self._check_token(conn, row, token)
@@ -547,15 +562,15 @@ class SQLiteStore:
         self._event(conn, issue_id, edge.event, actor, data | ({"error": error} if error else {}) | (extra or {}))
         return changed
 
-    def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> Issue:
-        """UPDATE ``sets`` if the row's status and fence are unchanged; returns the updated issue."""
+    def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> sqlite3.Row:
+        """UPDATE ``sets`` if the row's status and fence are unchanged; returns the updated row."""
         assignments = ", ".join(f"{column} = :set_{column}" for column in sets)
         params = {f"set_{c}": v for c, v in sets.items()}
         params |= {"id": row["id"], "source": row["status"], "fence": row["fence"], "now": self.clock.now()}
         updated = conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params).fetchone()
         if updated is None:
             raise ClaimConflict(f"{row['id']} changed under this write", id=row["id"])
-        return Issue.from_row(updated)
+        return updated
 
     def _check_token(self, conn: sqlite3.Connection, row: sqlite3.Row, token: int) -> None:
         """A fenced write needs the current claim's token and a live lease."""
@@ -761,6 +776,12 @@ def _findings_note(critical_issues: list[str], recommendations: list[str]) -> st
     if recommendations:
         lines += ["Recommendations:"] + [f"- {r}" for r in recommendations]
     return "\n".join(lines)
+
+
+def _claim_from_row(row: sqlite3.Row, worker: str) -> Claim:
+    """The :class:`Claim` of a row :meth:`SQLiteStore._claim_row` returned (built after COMMIT)."""
+    issue = Issue.from_row(row)
+    return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)
 
 
 def _with_times(row: sqlite3.Row) -> dict[str, Any]:

@@ -22,8 +22,7 @@ WHERE i.status = 'open' {where}
                   WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status != 'closed')
 ORDER BY i.priority, i.created_at, i.id LIMIT :limit;
 
--- issue_claim: compare-and-swap open -> in_progress with a new fencing token and lease, on the issue {pick} names
--- (:id, or the first row of the ready query: claim_next claims in this one statement)
+-- issue_claim: compare-and-swap open -> in_progress (new fencing token and lease) of {pick}: :id, or the ready query's first row
 UPDATE issues
 SET status = 'in_progress', assignee = :worker, fence = fence + 1, attempts = attempts + 1,
     lease_expires_at = :lease_expires_at, blocking_notes = NULL, updated_at = :now
