@@ -41,7 +41,7 @@ from workers.gate import VERIFICATION_STATE
 from workers.review import BASE_COMMIT
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.standalone import worker_process_main
-from workers.status import StatusReporter
+from workers.status import StatusBoard, StatusReporter
 from workers.stop_requests import follow_stop_requests
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
@@ -147,6 +147,7 @@ class Fleet:
         self.workers: list[Worker] = []
         self.foreman_stats = WorkerStats()
         self.sink = EventSink(self.store)
+        self.board = StatusBoard(self.store)  # every status row of this process (foreman and workers)
         self.state: RunState | None = None
         self.started_at = self.store.clock.now()  # seconds since the epoch; worker rows from here on are this run's
         self.fault: str | None = None
@@ -198,7 +199,7 @@ class Fleet:
         await self.prepare()
         stopper = asyncio.create_task(follow_stop_requests(self.store, self.stopping, self.started_at))
         try:
-            async with StatusReporter(self.store, "foreman", "foreman", self.foreman_stats):
+            async with StatusReporter(self.store, "foreman", "foreman", self.foreman_stats, board=self.board):
                 return await self._run(started, on_started)
         finally:
             stopper.cancel()
@@ -318,7 +319,7 @@ class Fleet:
                                 run_checks=self.config.run_checks)
         return [
             Worker(f"{plan.fleet.worker_type}-{n}", plan, self.store, self.workspace,
-                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options)
+                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options, board=self.board)
             for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
         ]
 

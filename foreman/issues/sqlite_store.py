@@ -106,6 +106,8 @@ class SQLiteStore:
         self._busy_timeout = busy_timeout
         self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
         self._conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
+        self._readers = threading.local()  # each thread's read connection (see _reader)
+        self._reader_conns: list[sqlite3.Connection] = []
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -113,6 +115,8 @@ class SQLiteStore:
         """Close the database connection (the store is unusable afterwards)."""
         with self._lock:
             self._conn.close()
+            for reader in self._reader_conns:
+                reader.close()
 
     def wait_for_change(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for another process's change; SQLite cannot tell, so it sleeps.
@@ -156,13 +160,33 @@ class SQLiteStore:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction (a consistent snapshot across several SELECTs)."""
-        with self._lock, _translated_errors(self.path):
-            self._conn.execute("BEGIN")
+        """One read transaction (a consistent snapshot across several SELECTs), on the calling
+        thread's own connection: in WAL mode reads never wait for the writer or for each other."""
+        with _translated_errors(self.path), self._reading() as conn:
+            conn.execute("BEGIN")
             try:
-                yield self._conn
+                yield conn
             finally:
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's read connection, opened on first use; ``:memory:`` has only the writer's
+        (another connection would open another, empty, database), taken under the write lock."""
+        if self.path == ":memory:":
+            with self._lock:
+                yield self._conn
+            return
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
+            conn.execute("PRAGMA query_only = ON")
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        yield conn
 
     def _row(self, conn: sqlite3.Connection, issue_id: str) -> sqlite3.Row:
         row = conn.execute(self._sql["issue_get"], (issue_id,)).fetchone()
@@ -723,6 +747,14 @@ class SQLiteStore:
         params = status.model_dump(exclude={"heartbeat_at"}) | {"now": self.clock.now()}
         with self._write() as conn:
             conn.execute(self._sql["worker_put"], params)
+
+    def workers_put(self, statuses: list[WorkerStatus]) -> None:
+        """:meth:`worker_put` of every status in ``statuses`` in one transaction (the rows of a
+        process's workers, written together); every ``heartbeat_at`` becomes the same now."""
+        now = self.clock.now()
+        with self._write() as conn:
+            for status in statuses:
+                conn.execute(self._sql["worker_put"], status.model_dump(exclude={"heartbeat_at"}) | {"now": now})
 
     def worker_list(self, *, since: float = 0.0) -> list[WorkerStatus]:
         """Reported worker statuses written at or after ``since`` (seconds since the epoch), by name."""
