@@ -19,6 +19,7 @@ through amplifier-core's hook contract only (docs/contracts/HOOK_CONTRACT.md):
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -54,11 +55,19 @@ def checkout_state(root: Path) -> dict[str, tuple[int, int]]:
         done = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True, text=True)
         return done.stdout
 
-    git_dir = Path(run("rev-parse", "--git-common-dir").strip())
-    git_dir = git_dir if git_dir.is_absolute() else root / git_dir
+    git_dir = _git_dir(root)
     listed = [entry[3:] for entry in run("status", "--porcelain", "-z").split("\0") if len(entry) > 3]
     candidates = [root / entry for entry in listed] + [git_dir / "HEAD", git_dir / "config"]
     return {str(path): _stamp(path) for path in candidates}
+
+
+@functools.lru_cache(maxsize=64)
+def _git_dir(root: Path) -> Path:
+    """The git directory of the checkout at ``root`` (asked once per process and checkout: the guard
+    reads the checkout's state twice per tool call, and every git process counts)."""
+    done = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=root, capture_output=True, text=True)
+    git_dir = Path(done.stdout.strip())
+    return git_dir if git_dir.is_absolute() else root / git_dir
 
 
 def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
