@@ -80,7 +80,8 @@ def _plain_workspace(root: Path) -> Path:
 
 async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool,
                       watch: Callable[[Fleet], AbstractContextManager] | None = None) -> FleetRun:
-    """One run of ``workers`` workers on ``issues`` issues; ``watch(fleet)`` is entered around it (a dashboard, issue 10)."""
+    """One run of ``workers`` workers on ``issues`` issues, ``latency`` seconds per model call;
+    ``watch(fleet)`` is entered around it (a dashboard, issue 10)."""
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
     workspace = create_repository(SEED_WORKSPACE, root / "ws") if git else _plain_workspace(root)
     config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},

@@ -108,13 +108,15 @@ class SQLiteStore:
         self._conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
         self._readers = threading.local()  # each thread's read connection (see _reader)
         self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
 
     # -- plumbing -------------------------------------------------------------------------
 
     def disconnect(self) -> None:
-        """Close the database connection (the store is unusable afterwards)."""
+        """Close the database connections, the writer's and every thread's reader (the store is unusable afterwards)."""
         with self._lock:
             self._conn.close()
+        with self._readers_lock:
             for reader in self._reader_conns:
                 reader.close()
 
@@ -184,7 +186,7 @@ class SQLiteStore:
             conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
             conn.execute("PRAGMA query_only = ON")
             self._readers.conn = conn
-            with self._lock:
+            with self._readers_lock:
                 self._reader_conns.append(conn)
         yield conn
 

@@ -68,7 +68,7 @@ async def test_reporters_sharing_a_board_write_every_row_with_the_latest_state(s
         await asyncio.sleep(0)  # the reporters wake up and queue their rows
         await board.flush()
         rows = {w.name: (w.state, w.issue_id) for w in store.worker_list(since=0)}
-        assert rows == {"coding-1": ("working", "fm-1"), "coding-2": ("working", "fm-2"), "coding-3": ("working", "fm-3")}
+        assert rows == {name: ("working", f"fm-{name[-1]}") for name in stats}
         for reporter in reporters:
             await reporter.__aexit__(None, None, None)
     assert {w.state for w in store.worker_list(since=0)} == {"working"}, "the final rows are the stats at the stop"
