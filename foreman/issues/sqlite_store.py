@@ -113,7 +113,7 @@ class SQLiteStore:
     # -- plumbing -------------------------------------------------------------------------
 
     def disconnect(self) -> None:
-        """Close the database connections, the writer's and every thread's reader (the store is unusable afterwards)."""
+        """Close the writer's connection and every thread's reader (the store is unusable afterwards)."""
         with self._lock:
             self._conn.close()
         with self._readers_lock:
