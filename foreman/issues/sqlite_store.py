@@ -106,7 +106,7 @@ class SQLiteStore:
         self._busy_timeout = busy_timeout
         self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
         self._conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
-        self._readers = threading.local()  # each thread's read connection (see _reader)
+        self._readers = threading.local()  # each thread's read connection (see _reading)
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
 
