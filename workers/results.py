@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate
+from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate, reads
 from foreman.issues.models import IssueDetail
 from foreman.runtime.tasks import INPUTS, TASK_KEY
 from foreman.runtime.workspace import Workspace
@@ -29,10 +29,10 @@ async def record_result(store: IssueStore, workspace: Workspace, key: str, issue
     Raises:
         IssueError: the store refused (stale token, expired lease).
     """
-    def reads() -> tuple[str | None, list[IssueDetail]]:  # one thread hop for the three reads
+    def both() -> tuple[str | None, list[IssueDetail]]:  # at most one thread hop for the three reads
         return store.get_state(BASE_COMMIT), with_upstream(store, issue_id)[1]
 
-    base, stages = await asyncio.to_thread(reads)
+    base, stages = await reads.read(store, both)
     earlier = [d.issue.id for d in stages]
     files = await workspace.changed_files(key, base, earlier)
     result: dict[str, Any] = {"summary": summary, "outputs": outputs or {}, "files": files}
@@ -42,7 +42,7 @@ async def record_result(store: IssueStore, workspace: Workspace, key: str, issue
 
 def with_upstream(store: IssueStore, issue_id: str) -> tuple[IssueDetail, list[IssueDetail]]:
     """(the detail of ``issue_id``, its :func:`upstream` issues): the reads of a task prompt, made in
-    one call so a worker pays one thread hop for them."""
+    one call so a worker pays at most one thread hop for them."""
     detail = store.show(issue_id)
     return detail, upstream(store, detail)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import EventKind, Issue, IssueStore, Status
+from foreman.issues import EventKind, Issue, IssueStore, Status, reads
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.runtime.budgets import call_timeout, issue_budget
@@ -195,7 +195,7 @@ class Worker:
     async def _task(self, issue_id: str) -> tuple[str, Path]:
         """The issue as the session's task with the results of the issues it builds on, and its worktree
         holding their work (issue 12)."""
-        detail, earlier = await asyncio.to_thread(with_upstream, self.store, issue_id)
+        detail, earlier = await reads.read(self.store, with_upstream, self.store, issue_id)
         where = await self.workspace.checkout(issue_id, [d.issue.id for d in earlier])
         return task_prompt(detail, earlier), where
 
@@ -293,7 +293,7 @@ class Worker:
         ``token`` is the claim's fencing token, or None when the model itself already closed or
         blocked the issue it claimed (agent mode).
         """
-        issue = await asyncio.to_thread(self.store.get, issue_id)
+        issue = await reads.read(self.store, self.store.get, issue_id)
         mine = issue.assignee == self.name and (token is None or issue.fence == token)
         submitted = issue.status == Status.IN_REVIEW and issue.submitted_by == self.name
         if submitted or (issue.status == Status.CLOSED and mine):

@@ -33,6 +33,7 @@ class IssueStore(Protocol):
 
     clock: Clock
     can_wake: bool  #: whether wait_for_change returns early on another process's change (PostgreSQL)
+    inline_reads: bool  #: whether reads never wait (async callers run them without a thread; foreman/issues/reads.py)
 
     def disconnect(self) -> None: ...
     def wait_for_change(self, timeout: float) -> bool: ...

@@ -87,6 +87,7 @@ class PostgresStore(SQLiteStore):
 
     dialect = "postgres"
     can_wake = True  #: :meth:`wait_for_change` returns as soon as another process changes the queue
+    inline_reads = False  #: a read is a network round trip: async callers read in a thread
 
     def __init__(self, url: str, *, clock: Clock | None = None, create: bool = False, pool_size: int = POOL_SIZE,
                  id_prefix: str = ids.DEFAULT_PREFIX) -> None:

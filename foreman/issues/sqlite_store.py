@@ -109,6 +109,7 @@ class SQLiteStore:
         self._readers = threading.local()  # each thread's read connection (see _reading)
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
+        self.inline_reads = self.path != ":memory:"  #: a file's reads never wait (WAL, own connection); :memory:'s take the write lock
 
     # -- plumbing -------------------------------------------------------------------------
 

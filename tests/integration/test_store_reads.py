@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from foreman.issues import IssueUpdate, NewIssue
+from foreman.issues import IssueUpdate, NewIssue, SQLiteStore, reads
 
 HANG_GUARD = 10.0  # seconds: a read that waits for the writer fails the test instead of hanging it
 
@@ -44,3 +45,20 @@ def test_a_thread_that_read_before_sees_a_write_once_it_commits(store):
         assert reader.submit(lambda: store.get(issue.id).title).result(HANG_GUARD) == "before"
         store.update(issue.id, IssueUpdate(title="after"))
         assert reader.submit(lambda: store.get(issue.id).title).result(HANG_GUARD) == "after"
+
+
+def test_an_async_read_answers_inline_only_where_reads_never_wait(store):
+    issue = store.create(NewIssue(title="read me"))
+    threads: list[int] = []
+
+    def get(issue_id: str):
+        threads.append(threading.get_ident())
+        return store.get(issue_id)
+
+    async def read_it():
+        return await reads.read(store, get, issue.id), threading.get_ident()
+
+    got, loop_thread = asyncio.run(read_it())
+    assert got.title == "read me"
+    assert (threads == [loop_thread]) == store.inline_reads
+    assert store.inline_reads == (isinstance(store, SQLiteStore) and store.path != ":memory:")
