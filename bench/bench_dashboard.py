@@ -140,9 +140,9 @@ def fleet_efficiency(workers: int, issues: int, latency: float, rounds: int) -> 
         for mode in ("closed", "open"):
             with tempfile.TemporaryDirectory() as tmp:
                 watch = dashboard_open if mode == "open" else None
-                _, measured, efficiency = asyncio.run(_efficiency(workers, issues, latency, Path(tmp), False, watch))
-            results[mode].append(efficiency)
-            print(f"  dashboard {mode:<6} efficiency {efficiency:.3f} ({measured:.2f} s)")
+                run = asyncio.run(_efficiency(workers, issues, latency, Path(tmp), False, watch))
+            results[mode].append(run.efficiency)
+            print(f"  dashboard {mode:<6} efficiency {run.efficiency:.3f} ({run.measured:.2f} s)")
     closed = statistics.mean(results["closed"])
     opened = statistics.mean(results["open"])
     print(f"  mean: closed {closed:.3f}, open {opened:.3f}: open is {100 * (opened - closed) / closed:+.1f}%")

@@ -1,14 +1,32 @@
 """Benchmark the fleet: efficiency with a fixed-latency fake LLM, session start-up time, memory per session.
 
-    python bench/bench_fleet.py                       # N = 1, 4, 16, 32 workers, 0.5 s per model call
-    python bench/bench_fleet.py --workers 1 4 --issues 16 --latency 0.2
+    python bench/bench_fleet.py                       # N = 1, 4, 16, 32, 128 workers, 0.5 s per model call, 3 runs each
+    python bench/bench_fleet.py --workers 32 128 --git
+    python bench/bench_fleet.py --workers 4 --issues 16 --latency 0.2 --repeat 1
+    python bench/bench_fleet.py --workers 32 128 --processes 1 2   # the workers spread over 1, then 2 processes
 
 Efficiency = ideal wall time / measured wall time of the workers' phase, where the ideal is
 ceil(issues / N) x calls per issue x latency: what N workers would take if the runtime, database,
 sessions and tools cost nothing. Every worker call goes to the scripted rehearsal worker (note,
-write a file, close: 3 calls per issue; the runtime ends the turn once the issue is closed), delayed by ``--latency`` seconds; the foreman's
-planning is scripted without delay and not timed. Sessions, mount plans, tools, leases and the
-database are all real; ``--git`` adds a git worktree per issue and a commit per close.
+write a file, close: 3 calls per issue; the runtime ends the turn once the issue is closed), delayed
+by ``--latency`` seconds; the foreman's planning is scripted without delay and not timed. Sessions,
+mount plans, tools, leases and the database are all real; ``--git`` adds a git worktree per issue
+and a commit per close.
+
+Issues per run: ``--issues``, default max(64, 2N), so every worker works at least two issues (at
+N = 128, 64 issues would leave half the workers idle and measure only one round of start-up).
+
+Each configuration runs ``--repeat`` times (default 3); the table shows the median and the spread
+(min-max), so a busy machine shows as spread. Two numbers of the same runs steady it further:
+``bare`` is the efficiency of a baseline measured in the same run, N asyncio tasks that only sleep
+the same 3 x latency per issue (what this event loop and machine can do at all), and ``vs bare`` the
+fleet's efficiency as a fraction of it; ``cpu ms/step`` is the process's CPU time (every thread)
+during the workers' phase per model call, which other load on the machine barely moves.
+
+``--processes P ...`` runs each worker count once more per P: the fleet's own ``processes`` mode
+with the workers spread over P spawned processes. Their phase is timed from when every process is
+up (the fleet lets them go together); the spawn and import time until then is printed in its own
+column (``up s``), and ``cpu ms/step`` adds the processes' CPU after that moment.
 """
 
 from __future__ import annotations
@@ -16,13 +34,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import math
+import resource
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import NamedTuple
 
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import open_store
@@ -39,16 +60,31 @@ CALLS_PER_ISSUE = 3  # rehearsal worker: issue_note, write_file, issue_close (th
 REVIEW_INTERVAL = 0.1  # seconds between foreman reviews (how soon the end of the run is seen)
 
 
+async def _slow_worker(latency: float, request):
+    await asyncio.sleep(latency)
+    return worker_turn(request)
+
+
+def _make_provider(latency: float, plan, worker) -> ScriptedProvider:
+    """The scripted provider of a session: the foreman at once, a worker after ``latency`` seconds."""
+    policy = foreman_turn if plan.fleet.role == "foreman" else functools.partial(_slow_worker, latency)
+    return ScriptedProvider([policy] * 200, name="bench")
+
+
 def _factory(latency: float):
-    async def slow_worker(request):
-        await asyncio.sleep(latency)
-        return worker_turn(request)
+    """A provider factory that can be sent to spawned worker processes."""
+    return functools.partial(_make_provider, latency)
 
-    def make(plan, worker):
-        policy = foreman_turn if plan.fleet.role == "foreman" else slow_worker
-        return ScriptedProvider([policy] * 200, name="bench")
 
-    return make
+class FleetRun(NamedTuple):
+    """One measured run: seconds ideal and measured, their ratio, CPU seconds of the process (and its
+    worker processes) meanwhile, seconds until the worker processes were up (0 without)."""
+
+    ideal: float
+    measured: float
+    efficiency: float
+    cpu: float
+    up: float
 
 
 def _plain_workspace(root: Path) -> Path:
@@ -57,21 +93,64 @@ def _plain_workspace(root: Path) -> Path:
 
 
 async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool,
-                      watch: Callable[[Fleet], AbstractContextManager] | None = None) -> tuple[float, float, float]:
-    """(ideal s, measured s, efficiency) of one run; ``watch(fleet)`` is entered around it (a dashboard, issue 10)."""
+                      watch: Callable[[Fleet], AbstractContextManager] | None = None,
+                      processes: int | None = None) -> FleetRun:
+    """One run of ``workers`` workers on ``issues`` issues, ``latency`` seconds per model call, in this
+    process or spread over ``processes`` worker processes; ``watch(fleet)`` is entered around it (a
+    dashboard, issue 10)."""
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
     workspace = create_repository(SEED_WORKSPACE, root / "ws") if git else _plain_workspace(root)
     config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},
                          provider_factory=_factory(latency), review_interval=REVIEW_INTERVAL,
-                         validation=False)  # 3 worker calls per issue; since issue 8 a validator would review with worker_turn
+                         validation=False,  # 3 worker calls per issue; since issue 8 a validator would review with worker_turn
+                         processes=processes is not None, process_count=processes)
     started: dict[str, float] = {}
     fleet = Fleet(config)
+
+    def on_started(_: Fleet) -> None:
+        started.setdefault("t", time.monotonic())
+        started.setdefault("cpu", time.process_time())
+
+    children = _children_cpu()
     with watch(fleet) if watch else contextlib.nullcontext():
-        report = await fleet.run(on_started=lambda f: started.setdefault("t", time.monotonic()))
+        report = await fleet.run(on_started=on_started)
     measured = time.monotonic() - started["t"]
+    cpu = time.process_time() - started["cpu"]
     assert all(i.status == "closed" for i in report.issues), "every issue must close"
-    ideal = math.ceil(issues / workers) * CALLS_PER_ISSUE * latency
-    return ideal, measured, ideal / measured
+    ideal = _ideal(workers, issues, latency)
+    up = fleet.processes_up
+    if up:  # the worker processes' CPU after they were up (they have all ended by now)
+        cpu += _children_cpu() - children - sum(up.cpu)
+    return FleetRun(ideal, measured, ideal / measured, cpu, up.seconds if up else 0.0)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended (and waited-for) child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _bare(workers: int, issues: int, latency: float) -> float:
+    """Efficiency of the baseline: ``workers`` asyncio tasks taking ``issues`` items from a queue, each
+    item CALLS_PER_ISSUE sleeps of ``latency`` seconds (no runtime, no database, no sessions)."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(issues):
+        queue.put_nowait(n)
+
+    async def work() -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            for _ in range(CALLS_PER_ISSUE):
+                await asyncio.sleep(latency)
+
+    start = time.monotonic()
+    await asyncio.gather(*(work() for _ in range(workers)))
+    return _ideal(workers, issues, latency) / (time.monotonic() - start)
+
+
+def _ideal(workers: int, issues: int, latency: float) -> float:
+    """Seconds ``workers`` workers need for ``issues`` issues if nothing but the model took time."""
+    return math.ceil(issues / workers) * CALLS_PER_ISSUE * latency
 
 
 async def _startup(samples: int, root: Path) -> tuple[float, float, float]:
@@ -101,23 +180,52 @@ def _rss_mib() -> float:
     return float("nan")
 
 
+def _spread(values: list[float]) -> str:
+    """``median (min-max)`` of ``values``, three decimals."""
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def _configuration(workers: int, issues: int, processes: int | None, args: argparse.Namespace) -> None:
+    """Run one worker count (in this process, or over ``processes`` worker processes) ``args.repeat``
+    times, each with its bare baseline, and print its line."""
+    runs: list[FleetRun] = []
+    bare: list[float] = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = _efficiency(workers, issues, args.latency, Path(tmp), args.git, processes=processes)
+            runs.append(asyncio.run(run))
+        bare.append(asyncio.run(_bare(workers, issues, args.latency)))
+    efficiency = [r.efficiency for r in runs]
+    ratio = [r.efficiency / b for r, b in zip(runs, bare, strict=True)]
+    cpu_ms = statistics.median(r.cpu / (issues * CALLS_PER_ISSUE) * 1000 for r in runs)
+    measured = statistics.median(r.measured for r in runs)
+    up = statistics.median(r.up for r in runs)
+    print(f"{workers:>7} {processes or '-':>5} {issues:>6} {runs[0].ideal:>7.1f} {measured:>10.2f} {up:>5.2f} "
+          f"{_spread(efficiency):>21} {statistics.median(bare):>6.3f} {_spread(ratio):>21} {cpu_ms:>11.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 16, 32])
-    parser.add_argument("--issues", type=int, default=64, help="issues per run")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 16, 32, 128])
+    parser.add_argument("--issues", type=int, default=None, help="issues per run (default: max(64, 2 x workers))")
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per fake model call")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per worker count (median and spread shown)")
     parser.add_argument("--startup-samples", type=int, default=50)
+    parser.add_argument("--processes", type=int, nargs="+", default=[], metavar="P",
+                        help="also run each worker count spread over P worker processes (the fleet's processes mode)")
+    parser.add_argument("--no-in-process", action="store_true", help="with --processes: skip the in-process runs")
     parser.add_argument("--git", action="store_true",
                         help="work in a git repository (a worktree per issue, a commit per close) instead of a plain folder")
     args = parser.parse_args()
     kind = "git repository (worktree per issue)" if args.git else "plain folder"
-    print(f"fleet efficiency: {args.issues} issues, {args.latency} s per model call, {CALLS_PER_ISSUE} calls per issue, "
-          f"workspace: {kind}")
-    print(f"{'workers':>7} {'ideal s':>8} {'measured s':>10} {'efficiency':>10}")
+    print(f"fleet efficiency: {args.latency} s per model call, {CALLS_PER_ISSUE} calls per issue, workspace: {kind}, "
+          f"median (min-max) of {args.repeat} runs")
+    print(f"{'workers':>7} {'procs':>5} {'issues':>6} {'ideal s':>7} {'measured s':>10} {'up s':>5} "
+          f"{'efficiency':>21} {'bare':>6} {'vs bare':>21} {'cpu ms/step':>11}")
+    modes = ([] if args.no_in_process and args.processes else [None]) + args.processes
     for n in args.workers:
-        with tempfile.TemporaryDirectory() as tmp:
-            ideal, measured, eff = asyncio.run(_efficiency(n, args.issues, args.latency, Path(tmp), args.git))
-        print(f"{n:>7} {ideal:>8.1f} {measured:>10.2f} {eff:>10.3f}")
+        for processes in modes:
+            _configuration(n, args.issues or max(64, 2 * n), processes, args)
     with tempfile.TemporaryDirectory() as tmp:
         p50, p90, mib = asyncio.run(_startup(args.startup_samples, Path(tmp)))
     print(f"\nsession start-up (coding-worker plan, {args.startup_samples} sessions): "

@@ -1,7 +1,8 @@
 """A run of the fleet: the foreman plans, workers work, the foreman watches until the run is over.
 
 By default everything runs in one process as asyncio tasks (sharing one embedded model); with
-``processes=True`` each worker runs in its own ``spawn`` process on the same database. ``resume``
+``processes=True`` the workers run in ``spawn`` processes on the same database (one each, or spread
+over ``process_count`` processes), started together once every process is up. ``resume``
 continues a run from the database: planning is skipped (or finished, if the run was killed while
 planning), closed issues stay closed, claims of a killed run come back when their leases expire.
 
@@ -40,8 +41,8 @@ from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
 from workers.review import BASE_COMMIT
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
-from workers.standalone import worker_process_main
-from workers.status import StatusReporter
+from workers.standalone import ProcessesUp, StartGate, worker_process_main
+from workers.status import StatusBoard, StatusReporter
 from workers.stop_requests import follow_stop_requests
 
 REVIEW_INTERVAL = 1.0  # seconds between foreman reviews of the queue
@@ -71,7 +72,9 @@ class FleetConfig:
             the issues already in the database (``foreman import``, issue 12).
         resume: continue the run stored in the database (never creates one).
         provider_factory: replaces every plan's providers (scripted rehearsal, tests).
-        processes: run each worker in its own spawned process.
+        processes: run the workers in spawned processes.
+        process_count: with ``processes``, how many processes the workers are spread over (each
+            runs its share as asyncio tasks); default: one per worker.
         review_interval: seconds between foreman reviews.
         validation: a close whose checks pass goes to a validator (``in_review``); False:
             ``--no-validation``, it closes at once. The checks run either way.
@@ -92,6 +95,7 @@ class FleetConfig:
     resume: bool = False
     provider_factory: ProviderFactory | None = None
     processes: bool = False
+    process_count: int | None = None
     review_interval: float = REVIEW_INTERVAL
     validation: bool = True
     run_checks: bool = True
@@ -147,6 +151,7 @@ class Fleet:
         self.workers: list[Worker] = []
         self.foreman_stats = WorkerStats()
         self.sink = EventSink(self.store)
+        self.board = StatusBoard(self.store)  # every status row of this process (foreman and workers)
         self.state: RunState | None = None
         self.started_at = self.store.clock.now()  # seconds since the epoch; worker rows from here on are this run's
         self.fault: str | None = None
@@ -155,6 +160,7 @@ class Fleet:
         self._keeper: asyncio.Task | None = None
         self.budget_stop: str | None = None
         self._tasks: list[asyncio.Task] = []  # the run's own background tasks (the run budget's watch)
+        self.processes_up: ProcessesUp | None = None  # with processes: when the worker processes were all up
 
     def worker_count(self, plan: MountPlan) -> int:
         """How many workers of this plan run (command line over the plan's ``fleet.count``)."""
@@ -198,7 +204,7 @@ class Fleet:
         await self.prepare()
         stopper = asyncio.create_task(follow_stop_requests(self.store, self.stopping, self.started_at))
         try:
-            async with StatusReporter(self.store, "foreman", "foreman", self.foreman_stats):
+            async with StatusReporter(self.store, "foreman", "foreman", self.foreman_stats, board=self.board):
                 return await self._run(started, on_started)
         finally:
             stopper.cancel()
@@ -213,10 +219,7 @@ class Fleet:
             self.store.set_state(RUN_OVER, False)
             verification = {"validation": self.config.validation, "run_checks": self.config.run_checks}
             self.store.set_state(VERIFICATION_STATE, verification)
-            self.workers = [] if self.config.processes else self._make_workers()
-            if on_started:
-                on_started(self)
-            running = self._start_processes() if self.config.processes else [asyncio.create_task(w.run()) for w in self.workers]
+            running = await self._start_workers(on_started)
             if not self.config.budget.empty:
                 self._tasks.append(asyncio.create_task(self._enforce_run_budget(), name="run-budget"))
             await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root), await self._merge_queue())
@@ -318,22 +321,41 @@ class Fleet:
                                 run_checks=self.config.run_checks)
         return [
             Worker(f"{plan.fleet.worker_type}-{n}", plan, self.store, self.workspace,
-                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options)
+                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options, board=self.board)
             for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
         ]
 
-    def _start_processes(self) -> list[asyncio.Future]:
-        """One spawned process per worker; each is joined in a thread, and interrupted on Ctrl-C."""
+    async def _start_workers(self, on_started: Callable[[Fleet], None] | None) -> list[asyncio.Future]:
+        """Start the workers (here or in processes); ``on_started`` is called once they are about to work."""
+        if self.config.processes:
+            return await self._start_processes(on_started)
+        self.workers = self._make_workers()
+        if on_started:
+            on_started(self)
+        return [asyncio.create_task(w.run()) for w in self.workers]
+
+    async def _start_processes(self, on_started: Callable[[Fleet], None] | None) -> list[asyncio.Future]:
+        """The workers spread round-robin over ``process_count`` spawned processes (default one each), let
+        go together once all are up (when they were is kept in ``processes_up``); each process is joined
+        in a thread, and interrupted on Ctrl-C."""
         ctx = mp.get_context("spawn")
         providers = [self.config.provider] if self.config.provider else None
+        slots = [(str(plan.path), f"{plan.fleet.worker_type}-{n}")
+                 for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)]
+        count = min(self.config.process_count or len(slots), len(slots))
+        gate = StartGate(ctx)
         procs = [
-            ctx.Process(target=worker_process_main, name=f"{plan.fleet.worker_type}-{n}",
-                        args=(str(plan.path), providers, f"{plan.fleet.worker_type}-{n}", str(self.workspace.root),
-                              self.store.path, self.config.provider_factory))
-            for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
+            ctx.Process(target=worker_process_main, name=slots[k][1] if count == len(slots) else f"workers-{k + 1}",
+                        args=(slots[k::count], providers, str(self.workspace.root), self.store.path,
+                              self.config.provider_factory, gate))
+            for k in range(count)
         ]
+        spawned = time.monotonic()
         for proc in procs:
             proc.start()
+        self.processes_up = await asyncio.to_thread(gate.open, procs, spawned)
+        if on_started:
+            on_started(self)
 
         async def forward_stop() -> None:
             await self.stopping.wait()

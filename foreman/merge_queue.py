@@ -78,12 +78,13 @@ class MergeQueue:
         if conflict is not None:
             return await self._hand_over(issue, "conflict", conflict)
         checks = self._merged_checks(issue) if self.run_checks else []
-        runs = await run_checks(checks, self.path, commit=await self._head(), timeout=self.timeout)
+        merged = await self._head()  # the merge commit: what the checks run on and what the result names
+        runs = await run_checks(checks, self.path, commit=merged, timeout=self.timeout)
         await record_runs(self.store, issue.id, RUNTIME_ACTOR, runs, where="integration")
         failed = [run for run in runs if not run.passed]
         if failed:
             return await self._hand_over(issue, "failed", "\n\n".join(run.describe() for run in failed))
-        return await self._settle(issue, MergeResult(issue.id, "merged", await self._head()))
+        return await self._settle(issue, MergeResult(issue.id, "merged", merged))
 
     # -- git ------------------------------------------------------------------------------
 

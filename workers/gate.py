@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from foreman.issues import Issue, IssueStore
+from foreman.issues import Issue, IssueStore, reads
 from foreman.issues.errors import ChecksFailed
 from foreman.runtime.workspace import BRANCH_PREFIX, Workspace, WorkspaceError
 from workers.checks import CheckRun, record_runs, run_checks
@@ -51,7 +51,7 @@ class CloseGate:
             ChecksFailed: the commit or a check failed (the message, the model's feedback, says which and why).
             IssueError: the store refused (stale token, expired lease).
         """
-        issue = await asyncio.to_thread(self.store.get, issue_id)
+        issue = await reads.read(self.store, self.store.get, issue_id)
         commit = await self._commit(issue, summary)
         checks = issue.checks if self.run_checks else []
         runs = await run_checks(checks, self.workspace.worktree_of(self.key), commit=commit, timeout=self.timeout)

@@ -14,13 +14,20 @@ through amplifier-core's hook contract only (docs/contracts/HOOK_CONTRACT.md):
   :func:`checkout_state` at the call's ``tool:pre`` and compares it at its ``tool:post``; a change (a
   shell command, which no argument check can see) cancels the session and
   :attr:`WorkspaceGuard.violation` names what changed, so the runtime fails the attempt.
+
+The sessions of one process share one :class:`CheckoutReader` per checkout: every session that asks
+while a reading runs gets the next reading, which starts after they asked. Each state is still taken
+after its ``tool:pre`` (and before the tool runs, since the hook waits for it) or after its tool
+finished, but 32 sessions whose tool calls arrive together cost two ``git status`` runs, not 64.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +61,19 @@ def checkout_state(root: Path) -> dict[str, tuple[int, int]]:
         done = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True, text=True)
         return done.stdout
 
-    git_dir = Path(run("rev-parse", "--git-common-dir").strip())
-    git_dir = git_dir if git_dir.is_absolute() else root / git_dir
+    git_dir = _git_dir(root)
     listed = [entry[3:] for entry in run("status", "--porcelain", "-z").split("\0") if len(entry) > 3]
     candidates = [root / entry for entry in listed] + [git_dir / "HEAD", git_dir / "config"]
     return {str(path): _stamp(path) for path in candidates}
+
+
+@functools.lru_cache(maxsize=64)
+def _git_dir(root: Path) -> Path:
+    """The git directory of the checkout at ``root`` (asked once per process and checkout: the guard
+    reads the checkout's state twice per tool call, and every git process counts)."""
+    done = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=root, capture_output=True, text=True)
+    git_dir = Path(done.stdout.strip())
+    return git_dir if git_dir.is_absolute() else root / git_dir
 
 
 def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
@@ -72,6 +87,48 @@ def _stamp(path: Path) -> tuple[int, int]:
         path = path.parent
     stat = path.stat()
     return stat.st_mtime_ns, stat.st_size
+
+
+class CheckoutReader:
+    """:func:`checkout_state` of one checkout for every session of the process, one reading at a time.
+
+    Args:
+        root: the user's checkout.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._next: asyncio.Future | None = None  # the reading that starts once the running one ends
+        self._reading: asyncio.Task | None = None
+
+    async def read(self) -> dict[str, tuple[int, int]]:
+        """The checkout's state, read after this call started (waits for a reading already running).
+
+        Raises whatever :func:`checkout_state` raises.
+        """
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        waiting = self._next
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read_while_asked())
+        return await asyncio.shield(waiting)
+
+    async def _read_while_asked(self) -> None:
+        while self._next is not None:
+            answer, self._next = self._next, None
+            try:
+                answer.set_result(await asyncio.to_thread(checkout_state, self.root))
+            except Exception as exc:
+                answer.set_exception(exc)
+
+
+_readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> {root: CheckoutReader}
+
+
+def checkout_reader(root: Path) -> CheckoutReader:
+    """The running event loop's shared :class:`CheckoutReader` of ``root``."""
+    readers = _readers.setdefault(asyncio.get_running_loop(), {})
+    return readers.setdefault(root, CheckoutReader(root))
 
 
 class WorkspaceGuard:
@@ -123,7 +180,7 @@ class WorkspaceGuard:
         named = self.forbidden(data.get("tool_input") or data.get("arguments"))
         if named is None:
             if self.git:
-                self._before[str(data.get("tool_call_id"))] = await asyncio.to_thread(checkout_state, self.root)
+                self._before[str(data.get("tool_call_id"))] = await checkout_reader(self.root).read()
             return HookResult()
         reason = (f"{named!r} is outside your workspace {self.where} (the repository, its .git and .foreman "
                   "are the fleet's); use paths inside your workspace.")
@@ -133,7 +190,7 @@ class WorkspaceGuard:
         before = self._before.pop(str(data.get("tool_call_id")), None)
         if self.violation is not None or before is None:
             return HookResult()
-        touched = changed(before, await asyncio.to_thread(checkout_state, self.root))
+        touched = changed(before, await checkout_reader(self.root).read())
         if touched:
             self.violation = (f"the session changed the user's checkout at {self.root} while {data.get('tool_name')!r} "
                               f"ran ({', '.join(touched[:3])}); the attempt failed")

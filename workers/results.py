@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate
+from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate, reads
 from foreman.issues.models import IssueDetail
 from foreman.runtime.tasks import INPUTS, TASK_KEY
 from foreman.runtime.workspace import Workspace
@@ -29,13 +29,22 @@ async def record_result(store: IssueStore, workspace: Workspace, key: str, issue
     Raises:
         IssueError: the store refused (stale token, expired lease).
     """
-    base = await asyncio.to_thread(store.get_state, BASE_COMMIT)
-    detail = await asyncio.to_thread(store.show, issue_id)
-    earlier = [d.issue.id for d in await asyncio.to_thread(upstream, store, detail)]
+    def both() -> tuple[str | None, list[IssueDetail]]:  # at most one thread hop for the three reads
+        return store.get_state(BASE_COMMIT), with_upstream(store, issue_id)[1]
+
+    base, stages = await reads.read(store, both)
+    earlier = [d.issue.id for d in stages]
     files = await workspace.changed_files(key, base, earlier)
     result: dict[str, Any] = {"summary": summary, "outputs": outputs or {}, "files": files}
     update = IssueUpdate(metadata={RESULT: result})
     await asyncio.to_thread(store.update, issue_id, update, actor=actor, token=token)
+
+
+def with_upstream(store: IssueStore, issue_id: str) -> tuple[IssueDetail, list[IssueDetail]]:
+    """(the detail of ``issue_id``, its :func:`upstream` issues): the reads of a task prompt, made in
+    one call so a worker pays at most one thread hop for them."""
+    detail = store.show(issue_id)
+    return detail, upstream(store, detail)
 
 
 def upstream(store: IssueStore, detail: IssueDetail) -> list[IssueDetail]:

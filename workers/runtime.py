@@ -24,7 +24,7 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import EventKind, Issue, IssueStore, Status
+from foreman.issues import EventKind, Issue, IssueStore, Status, reads
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.runtime.budgets import call_timeout, issue_budget
@@ -39,9 +39,9 @@ from workers.checks import CHECK_TIMEOUT
 from workers.gate import CloseGate
 from workers.guard import WorkspaceGuard
 from workers.prompts import AGENT_MODE_TASK, settle_prompt, task_prompt
-from workers.results import upstream
+from workers.results import with_upstream
 from workers.review import BASE_COMMIT, branch_diff, review_prompt, verdict_prompt
-from workers.status import StatusReporter
+from workers.status import StatusBoard, StatusReporter
 
 POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
 FAULT_BACKOFF_FIRST = 0.5  # seconds waited after a first runtime fault; doubled after each fault in a row
@@ -91,17 +91,19 @@ class Worker:
         run_over: set by the foreman when the run ends; the worker stops once idle after that.
         stopping: set on Ctrl-C: finish the current step, release the claim, stop.
         sink: where session events are written (shared by the process's workers).
+        board: where the worker's status row is written (shared by the process's workers);
+            default: a board of its own.
     """
 
     def __init__(self, name: str, plan: MountPlan, store: IssueStore, workspace: Workspace, *,
                  run_over: asyncio.Event, stopping: asyncio.Event, sink: EventSink,
-                 options: WorkerOptions | None = None) -> None:
+                 options: WorkerOptions | None = None, board: StatusBoard | None = None) -> None:
         self.name, self.plan, self.store, self.workspace, self.sink = name, plan, store, workspace, sink
         self.run_over, self.stopping = run_over, stopping
         self.options = options or WorkerOptions()
         self.stats = WorkerStats()
         self.identity = WorkerIdentity(name=name, where=plan.fleet.takes, lease_ttl=plan.fleet.lease_ttl)
-        self.status = StatusReporter(store, name, plan.fleet.worker_type, self.stats)
+        self.status = StatusReporter(store, name, plan.fleet.worker_type, self.stats, board=board)
         self._agent_sessions = 0
         self._guard: WorkspaceGuard | None = None  # the current session's (workers/guard.py, issue 9)
 
@@ -193,8 +195,7 @@ class Worker:
     async def _task(self, issue_id: str) -> tuple[str, Path]:
         """The issue as the session's task with the results of the issues it builds on, and its worktree
         holding their work (issue 12)."""
-        detail = await asyncio.to_thread(self.store.show, issue_id)
-        earlier = await asyncio.to_thread(upstream, self.store, detail)
+        detail, earlier = await reads.read(self.store, with_upstream, self.store, issue_id)
         where = await self.workspace.checkout(issue_id, [d.issue.id for d in earlier])
         return task_prompt(detail, earlier), where
 
@@ -292,7 +293,7 @@ class Worker:
         ``token`` is the claim's fencing token, or None when the model itself already closed or
         blocked the issue it claimed (agent mode).
         """
-        issue = await asyncio.to_thread(self.store.get, issue_id)
+        issue = await reads.read(self.store, self.store.get, issue_id)
         mine = issue.assignee == self.name and (token is None or issue.fence == token)
         submitted = issue.status == Status.IN_REVIEW and issue.submitted_by == self.name
         if submitted or (issue.status == Status.CLOSED and mine):

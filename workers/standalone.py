@@ -8,10 +8,15 @@ step and releasing its claim).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import queue
 import signal
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from foreman.issues import open_store, resolve_db
 from foreman.runtime import module_cache
@@ -21,21 +26,25 @@ from foreman.runtime.recorder import EventSink, WorkerStats
 from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
+from workers.status import StatusBoard
 from workers.stop_requests import follow_stop_requests
 from workers.remote import RemoteWorkspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
+READY_POLL = 1.0  # seconds between looks at whether a process that is not up yet has ended
 
 log = logging.getLogger(__name__)
 
 
-async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db: str | None,
-                                options: WorkerOptions, stopping: asyncio.Event, *,
-                                remote: str | None = None) -> WorkerStats:
-    """Run one worker on the database at ``db`` (default ``<workspace>/.foreman/issues.db``) until the run is over.
+async def run_standalone_workers(slots: list[tuple[MountPlan, str]], workspace: Path, db: str | None,
+                                 options: WorkerOptions, stopping: asyncio.Event, *, remote: str | None = None,
+                                 ready: Callable[[], Awaitable[None]] | None = None) -> list[WorkerStats]:
+    """Run one worker per ``(plan, name)`` of ``slots``, as asyncio tasks of this process, on the database
+    at ``db`` (default ``<workspace>/.foreman/issues.db``) until the run is over; their stats in order.
 
     With ``remote`` (a git URL) ``workspace`` is this worker's own clone of it and every issue's
-    branch is pushed there (:class:`~workers.remote.RemoteWorkspace`, issue 11).
+    branch is pushed there (:class:`~workers.remote.RemoteWorkspace`, issue 11). ``ready`` is awaited
+    once the database is open, before any worker starts (:class:`StartGate`).
 
     The run's verification settings (validation on or off) come from the database, as the
     foreman recorded them, so a worker joining from another shell closes the way the run does.
@@ -48,12 +57,17 @@ async def run_standalone_worker(plan: MountPlan, name: str, workspace: Path, db:
     store = open_store(resolve_db(db, ws.root))
     verification = store.get_state(VERIFICATION_STATE) or {}
     options = dataclasses.replace(options, **{k: v for k, v in verification.items() if k in ("validation", "run_checks")})
+    if ready:
+        await ready()
     run_over = asyncio.Event()
     watcher = asyncio.create_task(_follow_run_over(store, run_over))
     stopper = asyncio.create_task(follow_stop_requests(store, stopping, store.clock.now()))
     try:
         sink = EventSink(store)
-        return await Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, sink=sink, options=options).run()
+        board = StatusBoard(store)
+        workers = [Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, sink=sink, options=options,
+                          board=board) for plan, name in slots]
+        return list(await asyncio.gather(*(worker.run() for worker in workers)))
     finally:
         watcher.cancel()
         stopper.cancel()
@@ -72,17 +86,56 @@ async def _follow_run_over(store, run_over: asyncio.Event) -> None:
     run_over.set()
 
 
-def worker_process_main(plan_path: str, providers: list[str] | None, name: str, workspace: str, db: str | None,
-                        provider_factory: ProviderFactory | None) -> None:
-    """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``)."""
-    plan = load_plan(plan_path)
+class ProcessesUp(NamedTuple):
+    """When spawned worker processes were all up: seconds from the first spawn, and each one's CPU seconds by then."""
+
+    seconds: float
+    cpu: list[float]
+
+
+class StartGate:
+    """Spawned worker processes start their workers together, once every one of them is up (imported,
+    database open): each puts its CPU seconds so far on ``ready`` and waits for ``go``.
+
+    Args:
+        context: the ``multiprocessing`` context the processes are spawned with.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self.ready = context.Queue()
+        self.go = context.Event()
+
+    async def passed(self) -> None:
+        """In a worker process: say it is up, and wait until every process is."""
+        self.ready.put(time.process_time())
+        await asyncio.to_thread(self.go.wait)
+
+    def open(self, processes: list, since: float) -> ProcessesUp:
+        """In the parent (blocking): wait until each of ``processes`` is up, or one has ended without
+        (it cannot start, so the others go without it), then let them all go; ``since`` is
+        ``time.monotonic()`` of the first spawn."""
+        cpu: list[float] = []
+        while len(cpu) < len(processes) and not any(p.exitcode is not None for p in processes):
+            with contextlib.suppress(queue.Empty):
+                cpu.append(self.ready.get(timeout=READY_POLL))
+        self.go.set()
+        return ProcessesUp(time.monotonic() - since, cpu)
+
+
+def worker_process_main(slots: list[tuple[str, str]], providers: list[str] | None, workspace: str, db: str | None,
+                        provider_factory: ProviderFactory | None, gate: StartGate | None = None) -> None:
+    """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``): one worker per
+    ``(plan path, name)`` of ``slots``, started when ``gate`` opens."""
+    plans = {path: load_plan(path) for path, _ in slots}
     if providers:
-        plan = plan.with_providers(providers)
+        plans = {path: plan.with_providers(providers) for path, plan in plans.items()}
 
     async def main() -> None:
         stopping = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
-        await run_standalone_worker(plan, name, Path(workspace), db, WorkerOptions(provider_factory=provider_factory), stopping)
+        await run_standalone_workers([(plans[path], name) for path, name in slots], Path(workspace), db,
+                                     WorkerOptions(provider_factory=provider_factory), stopping,
+                                     ready=gate.passed if gate else None)
 
     asyncio.run(main())

@@ -38,7 +38,7 @@ from foreman.runtime.tasks import load_tasks
 from foreman.runtime.workspace import WorkspaceError
 from foreman.summary import print_summary
 from workers.runtime import WorkerOptions
-from workers.standalone import run_standalone_worker
+from workers.standalone import run_standalone_workers
 
 PROVIDERS = {"auto": None, "anthropic": "provider-anthropic", "openai": "provider-openai", "llamacpp": "provider-llamacpp"}
 EXIT_STOPPED = 130  # like a shell after SIGINT
@@ -225,4 +225,5 @@ def worker_command(plan_file, name, workspace, db, provider, until_idle, rehears
 async def _worker(plan, name: str, workspace: Path, db: str | None, options: WorkerOptions, remote: str | None):
     stopping = asyncio.Event()
     install_interrupts(stopping)
-    return await run_standalone_worker(plan, name, workspace, db, options, stopping, remote=remote)
+    stats = await run_standalone_workers([(plan, name)], workspace, db, options, stopping, remote=remote)
+    return stats[0]

@@ -87,6 +87,7 @@ class PostgresStore(SQLiteStore):
 
     dialect = "postgres"
     can_wake = True  #: :meth:`wait_for_change` returns as soon as another process changes the queue
+    inline_reads = False  #: a read is a network round trip: async callers read in a thread
 
     def __init__(self, url: str, *, clock: Clock | None = None, create: bool = False, pool_size: int = POOL_SIZE,
                  id_prefix: str = ids.DEFAULT_PREFIX) -> None:
@@ -349,7 +350,7 @@ _ONE_TRANSACTION = [
     "create", "get", "show", "list", "ready", "counts", "events", "claim", "claim_next", "heartbeat", "submit",
     "claim_review", "verdict", "release", "fail", "sweep", "note", "block", "unblock", "close", "reopen", "update",
     "dep_add", "dep_remove", "set_state", "get_state", "record_events", "create_keyed", "run_lock_acquire",
-    "run_lock_renew", "run_lock_release", "worker_put", "worker_list",
+    "run_lock_renew", "run_lock_release", "worker_put", "workers_put", "worker_list",
 ]
 for _name in _ONE_TRANSACTION:
     setattr(PostgresStore, _name, _retried(getattr(PostgresStore, _name)))

@@ -64,6 +64,7 @@ from foreman.issues.write_lock import WriteLock, WriterQueue
 DEFAULT_LEASE_TTL = 120.0  # seconds a claim lives without a heartbeat
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock
 NO_LIMIT = -1  # SQLite's LIMIT -1 means "all rows"
+READ_BUSY_MS = 50  # SQLite busy wait of a read connection (a read waits only during a WAL reset), ms
 WAL_CHECKPOINT_PAGES = 10_000  # pages (~40 MB) of WAL between checkpoints; SQLite's 1,000 costs ~20% throughput
 _ID_TRIES = 8  # id collisions tolerated before an id grows by one character
 RUN_LOCK_KEY = "run_lock"  # fleet_state key of the run lock (holder JSON; updated_at is its heartbeat)
@@ -107,14 +108,21 @@ class SQLiteStore:
         self._sql = queries()
         self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
         self._write_lock = write_lock or WriterQueue(self.path)
+        self._readers = threading.local()  # each thread's read connection (see _reading)
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
+        self.inline_reads = self.path != ":memory:"  #: a file's reads never wait (WAL, own connection); :memory:'s take the write lock
 
     # -- plumbing -------------------------------------------------------------------------
 
     def disconnect(self) -> None:
-        """Close the database connection (the store is unusable afterwards)."""
+        """Close the writer's connection and every thread's reader (the store is unusable afterwards)."""
         with self._lock:
             self._conn.close()
             self._write_lock.close()
+        with self._readers_lock:
+            for reader in self._reader_conns:
+                reader.close()
 
     def wait_for_change(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for another process's change; SQLite cannot tell, so it sleeps.
@@ -144,13 +152,33 @@ class SQLiteStore:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction (a consistent snapshot across several SELECTs)."""
-        with self._lock, _translated_errors(self.path):
-            self._conn.execute("BEGIN")
+        """One read transaction (a consistent snapshot across several SELECTs), on the calling
+        thread's own connection: in WAL mode reads never wait for the writer or for each other."""
+        with _translated_errors(self.path), self._reading() as conn:
+            conn.execute("BEGIN")
             try:
-                yield self._conn
+                yield conn
             finally:
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's read connection, opened on first use; ``:memory:`` has only the writer's
+        (another connection would open another, empty, database), taken under the write lock."""
+        if self.path == ":memory:":
+            with self._lock:
+                yield self._conn
+            return
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
+            conn.execute("PRAGMA query_only = ON")
+            self._readers.conn = conn
+            with self._readers_lock:
+                self._reader_conns.append(conn)
+        yield conn
 
     def _row(self, conn: sqlite3.Connection, issue_id: str) -> sqlite3.Row:
         row = conn.execute(self._sql["issue_get"], (issue_id,)).fetchone()
@@ -731,6 +759,14 @@ class SQLiteStore:
         params = status.model_dump(exclude={"heartbeat_at"}) | {"now": self.clock.now()}
         with self._write() as conn:
             conn.execute(self._sql["worker_put"], params)
+
+    def workers_put(self, statuses: list[WorkerStatus]) -> None:
+        """:meth:`worker_put` of every status in ``statuses`` in one transaction (the rows of a
+        process's workers, written together); every ``heartbeat_at`` becomes the same now."""
+        now = self.clock.now()
+        with self._write() as conn:
+            for status in statuses:
+                conn.execute(self._sql["worker_put"], status.model_dump(exclude={"heartbeat_at"}) | {"now": now})
 
     def worker_list(self, *, since: float = 0.0) -> list[WorkerStatus]:
         """Reported worker statuses written at or after ``since`` (seconds since the epoch), by name."""

@@ -7,7 +7,8 @@ attempt. Which of the two response events counts a model call is ``foreman.runti
 logged event says so in ``model_call``. Events go
 through one :class:`EventSink` per process, which writes whatever accumulated while the previous
 write ran in a single transaction (32 busy workers would otherwise queue one commit per event).
-Secret values (``foreman.sandbox.secret_values``) are redacted from every event before it is queued.
+Secret values (``foreman.sandbox.secret_values``, read once when the recorder is made: the
+environment the session starts with) are redacted from every event before it is queued.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class SessionRecorder:
         self.sink, self.worker, self.stats, self.identity = sink, worker, stats, identity
         self.fallback_issue = fallback_issue
         self.counter = ModelCallCounter()
+        self.secrets = secret_values()  # once per session: scanning the environment per event showed in the profile
 
     def attach(self, hooks: Any) -> None:
         """Register the recording handlers on a session's hook registry."""
@@ -89,7 +91,7 @@ class SessionRecorder:
             hooks.register(event, self._on_event, name=f"foreman-recorder-{event}")
 
     async def _on_event(self, event: str, data: dict[str, Any]) -> HookResult:
-        summary = self._summarise(event, _redacted(data, secret_values()))
+        summary = self._summarise(event, _redacted(data, self.secrets))
         claim = self.identity.claim
         issue_id = claim.issue.id if claim else self.stats.issue_id or self.fallback_issue
         if issue_id:
@@ -130,7 +132,10 @@ def _clip(value: Any) -> Any:
 
 def _redacted(value: Any, secrets: list[str]) -> Any:
     """`value` (JSON-like: dicts, lists, strings) with every secret in its strings replaced, so no
-    secret reaches the event log (issue 7, defect 6); done before clipping cuts a secret in two."""
+    secret reaches the event log (issue 7, defect 6); done before clipping cuts a secret in two.
+    With no secrets ``value`` itself is returned (the walk showed in the fleet profile)."""
+    if not secrets:
+        return value
     if isinstance(value, str):
         return redact(value, secrets)
     if isinstance(value, dict):

@@ -23,6 +23,11 @@ def real_path(raw: str | os.PathLike, base: Path) -> Path:
     return Path(os.path.realpath(base / os.path.expanduser(raw)))
 
 
+def _real_entry(entry: str | os.PathLike, root: Path) -> Path:
+    """`real_path(entry, root)` for a `root` that is already real: `"."` is `root` itself, unresolved again."""
+    return root if str(entry) == "." else real_path(entry, root)
+
+
 def _root_of(path: Path, roots: Iterable[Path]) -> Path | None:
     """The first of `roots` that is `path` or one of its ancestors, else None."""
     return next((root for root in roots if path.is_relative_to(root)), None)
@@ -53,7 +58,7 @@ class PathPolicy:
 
         def roots(key: str, default: Iterable[str]) -> tuple[Path, ...]:
             entries = config.get(key)
-            return tuple(real_path(entry, root) for entry in (default if entries is None else entries))
+            return tuple(_real_entry(entry, root) for entry in (default if entries is None else entries))
 
         return cls(
             workspace=root,

@@ -10,6 +10,7 @@ tool's own schema (jsonschema, draft 2020-12) before anything runs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -57,6 +58,18 @@ class Operation:
     properties: dict[str, Any]
     required: tuple[str, ...]
     handler: Callable[[Binding, dict[str, Any]], Any]
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        """JSON Schema of the tool's input."""
+        return {"type": "object", "properties": self.properties, "required": list(self.required),
+                "additionalProperties": False}
+
+    @functools.cached_property
+    def validator(self) -> jsonschema.Draft202012Validator:
+        """The validator of :attr:`input_schema`, built once per process (every session's tool shares it:
+        building one per session showed in the fleet profile)."""
+        return jsonschema.Draft202012Validator(self.input_schema)
 
 
 def brief(issue: Issue) -> dict[str, Any]:
@@ -286,13 +299,11 @@ class IssueTool:
         self.binding = binding
         self.name = operation.name
         self.description = operation.description
-        self._validator = jsonschema.Draft202012Validator(self.input_schema)
 
     @property
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema of the tool's input."""
-        op = self.operation
-        return {"type": "object", "properties": op.properties, "required": list(op.required), "additionalProperties": False}
+        return self.operation.input_schema
 
     async def _run(self, args: dict[str, Any]) -> Any:
         """Call the handler: a coroutine function is awaited, a plain one runs in a thread (store I/O)."""
@@ -310,7 +321,7 @@ class IssueTool:
         if not isinstance(input, dict):
             return _error("invalid_input", f"{self.name} takes a JSON object of arguments, not {_json_type(input)}")
         args = {k: v for k, v in input.items() if not str(k).startswith("_")}
-        problem = jsonschema.exceptions.best_match(self._validator.iter_errors(args))
+        problem = jsonschema.exceptions.best_match(self.operation.validator.iter_errors(args))
         if problem is not None:
             return _error("invalid_input", f"{self.name}: {_schema_message(problem)}")
         missing = [key for key in self.operation.required if not args.get(key)]

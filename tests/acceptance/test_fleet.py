@@ -100,7 +100,8 @@ def _hanging_worker(plans: str, workspace: str, db: str) -> None:
     def never_answering(plan, worker):
         return ScriptedProvider([never])
 
-    worker_process_main(str(Path(plans) / "coding-worker.json"), None, "doomed-1", workspace, db, never_answering)
+    slots = [(str(Path(plans) / "coding-worker.json"), "doomed-1")]
+    worker_process_main(slots, None, workspace, db, never_answering)
 
 
 def test_killed_worker_process_issue_is_finished_by_another_worker(tmp_path, git_workspace):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from foreman.runtime.recorder import WorkerStats
-from workers.status import StatusReporter
+from workers.status import StatusBoard, StatusReporter
 
 HANG_GUARD = 10.0  # seconds: turns a reporter that never stops into a failure instead of a hung test run
 
@@ -27,20 +27,20 @@ async def test_a_write_still_running_at_the_stop_never_lands_after_the_final_one
     import threading
     import time
 
-    put = store.worker_put
+    put = store.workers_put
     slow = threading.Event()
     landed = threading.Event()
 
-    def worker_put(status):
-        if status.state == "idle" and not slow.is_set():
+    def workers_put(statuses):
+        if statuses[0].state == "idle" and not slow.is_set():
             slow.set()
             time.sleep(0.3)  # the loop's write is still in its thread when the worker stops
-            put(status)
+            put(statuses)
             landed.set()
             return
-        put(status)
+        put(statuses)
 
-    monkeypatch.setattr(store, "worker_put", worker_put)
+    monkeypatch.setattr(store, "workers_put", workers_put)
     stats = WorkerStats(state="starting")
     reporter = StatusReporter(store, "coding-1", "coding", stats, interval=60.0)
     async with asyncio.timeout(HANG_GUARD):
@@ -51,3 +51,24 @@ async def test_a_write_still_running_at_the_stop_never_lands_after_the_final_one
             stats.state = "stopped"
     await asyncio.to_thread(landed.wait, HANG_GUARD)  # every write has landed
     assert [w.state for w in store.worker_list(since=0)] == ["stopped"]
+
+
+async def test_reporters_sharing_a_board_write_every_row_with_the_latest_state(store):
+    """Rows changed while the board's previous write ran go out together, each with its worker's last state."""
+    board = StatusBoard(store)
+    stats = {name: WorkerStats(state="idle") for name in ("coding-1", "coding-2", "coding-3")}
+    reporters = [StatusReporter(store, name, "coding", s, interval=60.0, board=board) for name, s in stats.items()]
+    async with asyncio.timeout(HANG_GUARD):
+        for reporter in reporters:
+            await reporter.__aenter__()
+        for name, s in stats.items():
+            s.state, s.issue_id = "working", f"fm-{name[-1]}"
+        for reporter in reporters:
+            reporter.changed()
+        await asyncio.sleep(0)  # the reporters wake up and queue their rows
+        await board.flush()
+        rows = {w.name: (w.state, w.issue_id) for w in store.worker_list(since=0)}
+        assert rows == {name: ("working", f"fm-{name[-1]}") for name in stats}
+        for reporter in reporters:
+            await reporter.__aexit__(None, None, None)
+    assert {w.state for w in store.worker_list(since=0)} == {"working"}, "the final rows are the stats at the stop"
