@@ -16,10 +16,11 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from foreman.issues import POSTGRES_SCHEMES
+
 TOKEN_FILE = "dashboard-token"  #: file name, in the database's folder (``.foreman/`` by default)
 TOKEN_BYTES = 24  # random bytes of a new token (32 URL-safe characters)
 SERVER_TOKENS = Path("foreman") / "dashboard-tokens"  #: folder of server tokens, in the user's config folder
-SERVER_SCHEMES = ("postgresql://", "postgres://")
 PG_PORT = 5432  # PostgreSQL's default port, when a URL names none
 
 
@@ -29,7 +30,7 @@ def token_path(db: str) -> Path:
     Args:
         db: a file path, ``sqlite:///path``, or a ``postgresql://user@host:port/database`` URL.
     """
-    if db.startswith(SERVER_SCHEMES):
+    if db.startswith(POSTGRES_SCHEMES):
         return _config_home() / SERVER_TOKENS / _server_key(db)
     return Path(db.removeprefix("sqlite:///")).resolve().parent / TOKEN_FILE
 
