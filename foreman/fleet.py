@@ -335,7 +335,7 @@ class Fleet:
         procs = [
             ctx.Process(target=worker_process_main, name=f"{plan.fleet.worker_type}-{n}",
                         args=(str(plan.path), providers, f"{plan.fleet.worker_type}-{n}", str(self.workspace.root),
-                              self.store.path, self.config.provider_factory))
+                              self.store.path, self.config.provider_factory, self.config.remote))
             for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
         ]
         for proc in procs:

@@ -40,7 +40,7 @@ class RemoteWorkspace(Workspace):
             git(root.parent, "clone", "-q", remote, str(root))
         elif not (root / ".git").exists():
             raise WorkspaceError(f"{root} is not empty and not a git clone; pass an empty or new folder as --workspace")
-        elif _origin(root) != remote:
+        elif not _same_remote(_origin(root), remote):
             raise WorkspaceError(f"{root} is not a clone of {remote} (its origin: {_origin(root) or 'none'}); "
                                  "pass an empty or new folder as --workspace")
         ensure_foreman_dir(root)
@@ -96,6 +96,14 @@ class RemoteWorkspace(Workspace):
     def _fetch(self) -> None:
         with _git_lock(self.root):
             git(self.root, "fetch", "-q", REMOTE)
+
+
+def _same_remote(origin: str | None, remote: str) -> bool:
+    """True when the clone's ``origin`` is ``remote``; git records a local path absolute, so a relative
+    ``remote`` that exists here is compared as a resolved path."""
+    if origin == remote:
+        return True
+    return origin is not None and Path(remote).exists() and Path(origin).resolve() == Path(remote).resolve()
 
 
 def _origin(root: Path) -> str | None:

@@ -73,8 +73,9 @@ async def _follow_run_over(store, run_over: asyncio.Event) -> None:
 
 
 def worker_process_main(plan_path: str, providers: list[str] | None, name: str, workspace: str, db: str | None,
-                        provider_factory: ProviderFactory | None) -> None:
-    """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``)."""
+                        provider_factory: ProviderFactory | None, remote: str | None = None) -> None:
+    """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``); with
+    ``remote`` (a git URL) ``workspace`` is a clone of it, as for :func:`run_standalone_worker`."""
     plan = load_plan(plan_path)
     if providers:
         plan = plan.with_providers(providers)
@@ -83,6 +84,7 @@ def worker_process_main(plan_path: str, providers: list[str] | None, name: str, 
         stopping = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
-        await run_standalone_worker(plan, name, Path(workspace), db, WorkerOptions(provider_factory=provider_factory), stopping)
+        options = WorkerOptions(provider_factory=provider_factory)
+        await run_standalone_worker(plan, name, Path(workspace), db, options, stopping, remote=remote)
 
     asyncio.run(main())

@@ -187,6 +187,13 @@ async def test_on_a_remote_the_queue_merges_pushed_branches_and_pushes_integrati
     store.disconnect()
 
 
+def test_a_clone_made_from_a_relative_path_is_reused(tmp_path, monkeypatch):
+    git(tmp_path, "clone", "-q", "--bare", str(make_repo(tmp_path / "seed")), str(tmp_path / "shared.git"))
+    monkeypatch.chdir(tmp_path)
+    made = RemoteWorkspace(Path("clone"), "shared.git")  # git records origin as an absolute path
+    assert RemoteWorkspace(Path("clone"), "shared.git").root == made.root
+
+
 def test_a_review_without_a_verdict_is_retried_then_dead_lettered(repo):
     _, ws, store = repo
     issue = store.create(NewIssue(title="add reset", max_attempts=2))
