@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foreman import routing
-from foreman.issues import Issue, IssueStore, open_store, resolve_db
+from foreman.issues import POSTGRES_SCHEMES, Issue, IssueStore, open_store, resolve_db
+from foreman.issues.errors import DatabaseMissing
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.issues.identity import WorkerIdentity
 from foreman.merge_queue import INTEGRATION_BRANCH, MergeQueue
@@ -39,6 +40,7 @@ from foreman.runtime.sessions import FleetSession, open_session
 from foreman.runtime.tasks import TaskSpec
 from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
+from workers.remote import RemoteWorkspace
 from workers.review import BASE_COMMIT
 from workers.runtime import ProviderFactory, Worker, WorkerOptions
 from workers.standalone import ProcessesUp, StartGate, worker_process_main
@@ -83,6 +85,8 @@ class FleetConfig:
         into: the integration branch the merge queue merges closed branches into.
         budget: the run's limits (``--budget-usd``, ``--budget-tokens``) over every session since the
             run started (``--resume`` included); reaching one stops the run gracefully (issue 12).
+        remote: the workers' git remote (workers on several machines, issue 11): ``workspace`` is the
+            foreman's clone of it (made or reused) and the merge queue integrates on the remote.
     """
 
     workspace: Path
@@ -101,6 +105,7 @@ class FleetConfig:
     run_checks: bool = True
     into: str = INTEGRATION_BRANCH
     budget: Budget = field(default_factory=Budget)
+    remote: str | None = None
 
 
 @dataclass
@@ -130,6 +135,7 @@ class Fleet:
     Raises:
         NothingToResume: ``resume`` without a database, or with one that holds no run.
         PlanError: the plans folder has no single foreman plan, or ``workers`` names an unknown type.
+        WorkspaceError: ``remote`` is given and the workspace holds something else than a clone of it.
     """
 
     def __init__(self, config: FleetConfig) -> None:
@@ -142,7 +148,7 @@ class Fleet:
             raise NothingToResume(f"nothing to run: no issue database at {db}; give --goal or --tasks, "
                                   "or `foreman init` and `foreman import FILE` first")
         self.foreman_plan, self.worker_plans, self.validator_plans = _select_plans(config)
-        self.workspace = Workspace(config.workspace)
+        self.workspace = RemoteWorkspace(config.workspace, config.remote) if config.remote else Workspace(config.workspace)
         self.store: IssueStore = open_store(db, create=not config.resume)
         if config.resume and self.store.get_state(RUN) is None and self.store.get_state(PLANNED) is None:
             raise NothingToResume(f"nothing to resume: the database at {db} holds no run; "
@@ -347,7 +353,7 @@ class Fleet:
         procs = [
             ctx.Process(target=worker_process_main, name=slots[k][1] if count == len(slots) else f"workers-{k + 1}",
                         args=(slots[k::count], providers, str(self.workspace.root), self.store.path,
-                              self.config.provider_factory, gate))
+                              self.config.provider_factory, gate, self.config.remote))
             for k in range(count)
         ]
         spawned = time.monotonic()
@@ -390,8 +396,8 @@ class Fleet:
             self.foreman_stats.state = "watching"
             if self.state.over and not await _merged_more(merges):
                 return
-            if not any(self.worker_count(p) for p in self.worker_plans):
-                return
+            if not self.config.remote and not any(self.worker_count(p) for p in self.worker_plans):
+                return  # nobody would work the queue (with a remote, workers on other machines do)
             try:
                 await asyncio.wait_for(self.stopping.wait(), timeout=self.config.review_interval)
             except TimeoutError:
@@ -419,7 +425,18 @@ async def _merged_more(merges: MergeQueue | None) -> bool:
 
 
 def _database_exists(location: str) -> bool:
-    """True when the database file at ``location`` (a path or ``sqlite:///path``) exists."""
+    """True when the database at ``location`` exists: a file (a path or ``sqlite:///path``), or a
+    PostgreSQL database holding the issue schema.
+
+    Raises:
+        IssueError: the PostgreSQL server cannot be reached or refuses the login.
+    """
+    if location.startswith(POSTGRES_SCHEMES):
+        try:
+            open_store(location).disconnect()
+        except DatabaseMissing:
+            return False
+        return True
     return Path(location.removeprefix("sqlite:///")).is_file()
 
 

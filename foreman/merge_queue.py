@@ -9,6 +9,13 @@ issue's branch stays, and a ``merge`` issue for a coding worker carries the deta
 starts from the integration branch with the conflicting merge in progress (conflict markers in the
 files) or with the failing merge applied; once it is closed and verified, it is merged like any
 other issue, and the original issue counts as merged through it.
+
+On a clone of the workers' git remote (``foreman run --remote URL``: a
+:class:`~workers.remote.RemoteWorkspace`) the queue integrates on the remote: each issue's branch
+is read as the remote has it (fetched just before its merge), the integration branch continues
+from the remote's copy when there is one and is pushed back after each merge that passed (never
+forced), and a merge issue's branch is pushed with the merge committed, conflict markers and all,
+so a worker on another machine starts from it.
 """
 
 from __future__ import annotations
@@ -71,37 +78,34 @@ class MergeQueue:
 
     async def _integrate(self, issue: Issue) -> MergeResult:
         await asyncio.to_thread(self._ensure_worktree)
-        branch = BRANCH_PREFIX + issue.id
-        if not await asyncio.to_thread(self._has_branch, branch):
+        ref = await asyncio.to_thread(self.workspace.branch_ref, BRANCH_PREFIX + issue.id)
+        if ref is None:
             return await self._settle(issue, MergeResult(issue.id, "skipped", "no branch: closed without a worktree"))
-        conflict = await asyncio.to_thread(self._merge, branch, issue)
+        conflict = await asyncio.to_thread(self._merge, ref, issue)
         if conflict is not None:
-            return await self._hand_over(issue, "conflict", conflict)
+            return await self._hand_over(issue, ref, "conflict", conflict)
         checks = self._merged_checks(issue) if self.run_checks else []
         merged = await self._head()  # the merge commit: what the checks run on and what the result names
         runs = await run_checks(checks, self.path, commit=merged, timeout=self.timeout)
         await record_runs(self.store, issue.id, RUNTIME_ACTOR, runs, where="integration")
         failed = [run for run in runs if not run.passed]
         if failed:
-            return await self._hand_over(issue, "failed", "\n\n".join(run.describe() for run in failed))
+            return await self._hand_over(issue, ref, "failed", "\n\n".join(run.describe() for run in failed))
+        await asyncio.to_thread(self.workspace.publish, self.into)
         return await self._settle(issue, MergeResult(issue.id, "merged", merged))
 
     # -- git ------------------------------------------------------------------------------
 
     def _ensure_worktree(self) -> None:
-        self.workspace.add_worktree(INTEGRATION_KEY, self.into, start=self.base)
+        """The integration worktree, continuing the integration branch if it exists (here or on the remote)."""
+        if not self.path.exists():
+            start = self.workspace.branch_ref(self.into) or self.base
+            self.workspace.add_worktree(INTEGRATION_KEY, self.into, start=start)
 
-    def _has_branch(self, branch: str) -> bool:
+    def _merge(self, ref: str, issue: Issue) -> str | None:
+        """Merge ``ref`` (the issue's branch); on a conflict, abort and return the conflicting files and git's words."""
         try:
-            git(self.workspace.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
-            return True
-        except WorkspaceError:
-            return False
-
-    def _merge(self, branch: str, issue: Issue) -> str | None:
-        """Merge ``branch``; on a conflict, abort and return the conflicting files and git's words."""
-        try:
-            git(self.path, "merge", "--no-ff", "-q", "-m", f"Merge {branch}: {issue.title}", branch)
+            git(self.path, "merge", "--no-ff", "-q", "-m", f"Merge {BRANCH_PREFIX}{issue.id}: {issue.title}", ref)
             return None
         except WorkspaceError as exc:
             files = git(self.path, "diff", "--name-only", "--diff-filter=U").split()
@@ -133,22 +137,24 @@ class MergeQueue:
             await asyncio.to_thread(self.store.update, original, IssueUpdate(metadata={MERGE: via}), actor=RUNTIME_ACTOR)
         return result
 
-    async def _hand_over(self, issue: Issue, state: str, detail: str) -> MergeResult:
-        """Undo nothing of the issue's branch; create the merge issue that integrates it."""
+    async def _hand_over(self, issue: Issue, ref: str, state: str, detail: str) -> MergeResult:
+        """Undo nothing of the issue's branch (read at ``ref``); create the merge issue that integrates it."""
         new = _merge_issue(issue, state, detail, self._merged_checks(issue), self.into)
         created = await asyncio.to_thread(self.store.create, new, actor=RUNTIME_ACTOR)
-        await asyncio.to_thread(self._prepare_worktree, created.id, BRANCH_PREFIX + issue.id, state)
+        await asyncio.to_thread(self._prepare_worktree, created.id, issue.id, ref, state)
         return await self._settle(issue, MergeResult(issue.id, state, detail, merge_issue=created.id))
 
-    def _prepare_worktree(self, key: str, branch: str, state: str) -> None:
-        """The merge issue's worktree: integration HEAD plus the issue's branch, merged but not resolved."""
+    def _prepare_worktree(self, key: str, issue_id: str, ref: str, state: str) -> None:
+        """The merge issue's worktree: integration HEAD plus the issue's branch (at ``ref``), merged but not resolved."""
         path = self.workspace.add_worktree(key, BRANCH_PREFIX + key, start=self.into)
+        message = f"Merge {BRANCH_PREFIX}{issue_id}"
         try:
-            git(path, "merge", "--no-ff", "-q", "-m", f"Merge {branch}", branch)
+            git(path, "merge", "--no-ff", "-q", "-m", message, ref)
         except WorkspaceError:
             pass  # a conflict: the markers stay in the files for the worker to resolve
         if state == "failed":
             git(self.path, "reset", "-q", "--hard", "HEAD~1")  # undo the merge on the integration branch
+        self.workspace.share(key, f"{message} (conflicts unresolved)" if state == "conflict" else message)
 
 
 def _merge_issue(issue: Issue, state: str, detail: str, checks: list[str], into: str) -> NewIssue:

@@ -6,7 +6,9 @@ into its ``--workspace`` (or reuses a clone of that remote already there) and wo
 branch starts from the remote's copy (``origin/foreman/<id>`` when an earlier attempt pushed one,
 else the remote's default branch, freshly fetched); every commit is pushed to the remote (never
 forced, so two workers can never overwrite each other's branch); and a validator reviewing an
-issue built on another machine fetches its branch first.
+issue built on another machine fetches its branch first. The foreman's merge queue on such a clone
+(``foreman run --remote URL``) reads each issue's branch from the remote and pushes the integration
+branch back (:meth:`RemoteWorkspace.branch_ref`, :meth:`RemoteWorkspace.publish`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class RemoteWorkspace(Workspace):
             git(root.parent, "clone", "-q", remote, str(root))
         elif not (root / ".git").exists():
             raise WorkspaceError(f"{root} is not empty and not a git clone; pass an empty or new folder as --workspace")
-        elif _origin(root) != remote:
+        elif not _same_remote(_origin(root), remote):
             raise WorkspaceError(f"{root} is not a clone of {remote} (its origin: {_origin(root) or 'none'}); "
                                  "pass an empty or new folder as --workspace")
         ensure_foreman_dir(root)
@@ -71,9 +73,37 @@ class RemoteWorkspace(Workspace):
             await asyncio.to_thread(git, self.worktree_path(key), "push", "-q", REMOTE, f"{BRANCH_PREFIX}{key}")
         return changed
 
+    def branch_ref(self, branch: str) -> str | None:
+        """``branch`` as the remote has it (fetched now), else this clone's own; None when neither has it."""
+        self._fetch()
+        pushed = f"refs/remotes/{REMOTE}/{branch}"
+        return pushed if _ref_exists(self.root, pushed) else super().branch_ref(branch)
+
+    def publish(self, branch: str) -> None:
+        """Push ``branch`` to the remote, never forced.
+
+        Raises:
+            WorkspaceError: the remote's branch moved on (someone else pushed it), or the push failed.
+        """
+        git(self.root, "push", "-q", REMOTE, f"refs/heads/{branch}:refs/heads/{branch}")
+
+    def share(self, key: str, message: str) -> None:
+        """Commit the worktree of ``key`` as it is (a merge in progress is concluded, conflict markers and
+        all) and push its branch, so that a worker on another machine starts from it."""
+        self._commit(self.worktree_path(key), message)
+        self.publish(BRANCH_PREFIX + key)
+
     def _fetch(self) -> None:
         with _git_lock(self.root):
             git(self.root, "fetch", "-q", REMOTE)
+
+
+def _same_remote(origin: str | None, remote: str) -> bool:
+    """True when the clone's ``origin`` is ``remote``; git records a local path absolute, so a relative
+    ``remote`` that exists here is compared as a resolved path."""
+    if origin == remote:
+        return True
+    return origin is not None and Path(remote).exists() and Path(origin).resolve() == Path(remote).resolve()
 
 
 def _origin(root: Path) -> str | None:

@@ -123,9 +123,11 @@ class StartGate:
 
 
 def worker_process_main(slots: list[tuple[str, str]], providers: list[str] | None, workspace: str, db: str | None,
-                        provider_factory: ProviderFactory | None, gate: StartGate | None = None) -> None:
+                        provider_factory: ProviderFactory | None, gate: StartGate | None = None,
+                        remote: str | None = None) -> None:
     """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``): one worker per
-    ``(plan path, name)`` of ``slots``, started when ``gate`` opens."""
+    ``(plan path, name)`` of ``slots``, started when ``gate`` opens; with ``remote`` (a git URL)
+    ``workspace`` is a clone of it, as for :func:`run_standalone_workers`."""
     plans = {path: load_plan(path) for path, _ in slots}
     if providers:
         plans = {path: plan.with_providers(providers) for path, plan in plans.items()}
@@ -135,7 +137,7 @@ def worker_process_main(slots: list[tuple[str, str]], providers: list[str] | Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
         await run_standalone_workers([(plans[path], name) for path, name in slots], Path(workspace), db,
-                                     WorkerOptions(provider_factory=provider_factory), stopping,
+                                     WorkerOptions(provider_factory=provider_factory), stopping, remote=remote,
                                      ready=gate.passed if gate else None)
 
     asyncio.run(main())

@@ -173,11 +173,15 @@ def verification_options(command: Callable) -> Callable:
 @click.option("--resume", is_flag=True, help="Continue the run stored in the database.")
 @click.option("--processes", is_flag=True, help="Run each worker in its own process (default: asyncio tasks in one).")
 @click.option("--rehearsal", is_flag=True, help="Scripted fake LLMs instead of a model (fast; labelled).")
+@click.option("--remote", metavar="GIT_URL",
+              help="The workers' git remote (workers on several machines): --workspace is the foreman's clone of it "
+                   "(made or reused), and the merge queue fetches each issue's branch from it and pushes the "
+                   "integration branch there.")
 @verification_options
 @budget_options
 @dashboard_options
 def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provider, resume, processes, rehearsal,
-                no_validation, into, budget_usd, budget_tokens, dashboard_port, no_dashboard):
+                remote, no_validation, into, budget_usd, budget_tokens, dashboard_port, no_dashboard):
     """Run a foreman and its workers on a goal or task list until every issue is closed or waits for a human.
 
     With neither (nor --resume), work the issues already in the database (`foreman import FILE`).
@@ -186,7 +190,7 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
         config = FleetConfig(workspace=Path(workspace), db=db, plans_dir=Path(plans_dir), workers=parse_workers(workers_spec),
                              provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
                              tasks=load_tasks(tasks_file) if tasks_file else None, validation=not no_validation,
-                             into=into, budget=run_budget(budget_usd, budget_tokens))
+                             into=into, budget=run_budget(budget_usd, budget_tokens), remote=remote)
         port = None if no_dashboard else dashboard_port
         sys.exit(asyncio.run(run_fleet(config, rehearsal=rehearsal, dashboard_port=port)))
     except START_ERRORS as exc:

@@ -43,6 +43,7 @@ __all__ = [
     "WorkerIdentity",
     "DEFAULT_DB",
     "DEFAULT_LEASE_TTL",
+    "POSTGRES_SCHEMES",
     "Claim",
     "Clock",
     "DependencyType",
@@ -64,6 +65,7 @@ __all__ = [
 
 DEFAULT_DB = Path(".foreman") / "issues.db"  #: relative to the workspace
 ENV_VAR = "FOREMAN_DB"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")  #: a location starting so is a PostgreSQL server's database
 
 
 def resolve_db(db: str | os.PathLike | None = None, workspace: str | os.PathLike | None = None) -> str:
@@ -93,7 +95,7 @@ def open_store(location: str | os.PathLike, *, clock: Clock | None = None, creat
         InvalidInput: a malformed PostgreSQL URL.
     """
     text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
+    if text.startswith(POSTGRES_SCHEMES):
         from foreman.issues.postgres_store import PostgresStore  # psycopg loads only when PostgreSQL is used
 
         return PostgresStore(text, clock=clock, create=create)

@@ -170,6 +170,18 @@ class Workspace:
             raise
         return path
 
+    def branch_ref(self, branch: str) -> str | None:
+        """The ref to read ``branch`` (e.g. ``foreman/<id>``) from: ``refs/heads/<branch>``, None when it is missing."""
+        ref = f"refs/heads/{branch}"
+        return ref if _ref_exists(self.root, ref) else None
+
+    def publish(self, branch: str) -> None:
+        """Make ``branch`` reachable by every worker: nothing to do here, they all share this repository."""
+
+    def share(self, key: str, message: str) -> None:
+        """Make the worktree of ``key`` as it is the start of whoever works ``key``: nothing to do here,
+        a worker of this repository opens that worktree itself (``message`` is unused)."""
+
     def head_commit(self) -> str | None:
         """The commit the user's checkout is at (the run's base; None outside git)."""
         return git(self.root, "rev-parse", "HEAD") if self.git else None

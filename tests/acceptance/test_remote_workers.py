@@ -1,5 +1,6 @@
 """Fleets on PostgreSQL (issue 11): two worker processes, each in its own clone of one bare
-repository, share a PostgreSQL queue and every issue's branch arrives on the remote exactly once;
+repository, share a PostgreSQL queue and every issue's branch arrives on the remote exactly once,
+and a foreman in a third clone integrates each of them once on the remote's ``foreman/integration``;
 ``foreman run`` works on PostgreSQL as on SQLite; and (as root) the two workers run as separate
 network hosts, network namespaces made with ``ip netns`` that reach PostgreSQL over veth pairs.
 
@@ -73,6 +74,13 @@ def test_two_workers_with_separate_clones_push_each_branch_once(tmp_path, pg_url
         assert len(log) == 1 and log[0].startswith(issue_id), log
     assert {a.worker for i in ids for a in store.attempts(i)} <= {"machine-0", "machine-1"}
     store.disconnect()
+
+    foreman = _foreman("run", "--workspace", str(tmp_path / "foreman" / "clone"), "--remote", str(bare), "--db", pg_url,
+                       "--rehearsal", "--workers", "coding=0,research=0", "--no-dashboard")
+    assert foreman.returncode == 0, foreman.stdout + foreman.stderr
+    merges = subprocess.run(["git", "log", "--merges", "--first-parent", "--format=%s", "foreman/integration"], cwd=bare,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert sorted(m.split(":")[0] for m in merges) == sorted(f"Merge foreman/{i}" for i in ids), merges
 
 
 def test_remote_needs_a_shared_database_and_its_own_clone(tmp_path, pg_url):

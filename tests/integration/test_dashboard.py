@@ -10,7 +10,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from foreman.dashboard import TOKEN_HEADER, DashboardSettings, create_app, open_dashboard, serving_in_process
+from foreman.dashboard import (TOKEN_HEADER, DashboardSettings, control_token, create_app, open_dashboard,
+                               serving_in_process, token_path)
 from foreman.issues import EventKind, FakeClock, NewIssue, Status, open_store
 from foreman.issues.errors import StaleToken
 from foreman.issues.fleet_records import RUN_EVENTS, STOP_REQUEST, WorkerStatus
@@ -202,6 +203,26 @@ def test_off_loopback_every_page_needs_the_token(db, tmp_path):
         assert c.get("/").status_code == 401 and c.get("/events").status_code == 401
         assert c.get(f"/?token={TOKEN}").status_code == 200
         assert c.get("/workers").status_code == 200  # the cookie set by the token URL
+
+
+def test_a_sqlite_token_is_kept_beside_the_database(db):
+    token = control_token(db)
+    assert token_path(db) == Path(db).parent / "dashboard-token"
+    assert token_path(db).read_text().strip() == token == control_token(db)
+
+
+def test_a_server_token_is_kept_in_the_config_folder_per_server_and_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)  # the old bug made a folder `postgresql:` here
+    url = "postgresql://postgres@127.0.0.1:5432/fleet"
+    token = control_token(url)
+    path = tmp_path / "config" / "foreman" / "dashboard-tokens" / "127.0.0.1-5432-fleet"
+    assert token_path(url) == path and path.read_text().strip() == token
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert control_token(url) == token, "a restarted dashboard takes the same token"
+    assert control_token("postgresql://postgres@db.example:6543/fleet") != token
+    assert token_path("postgres://db.example/other").name == "db.example-5432-other"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config"], "no folder named after the URL"
 
 
 def test_the_live_stream_reports_a_change_made_by_another_connection(db, tmp_path, store):

@@ -11,6 +11,7 @@ from foreman.issues.errors import ChecksFailed
 from foreman.merge_queue import MERGE, MERGE_OF, MergeQueue
 from foreman.runtime.workspace import Workspace, git
 from workers.gate import CloseGate
+from workers.remote import RemoteWorkspace
 
 FAKE_KEY = "sk-ant-test-0123456789abcdef"
 
@@ -154,6 +155,43 @@ async def test_merge_queue_hands_over_a_merge_that_breaks_an_earlier_issues_chec
     assert git(root, "show", "foreman/integration:app.txt") == "line one\nline two"  # the bad merge was undone
     assert store.get(results[1].merge_issue).metadata[MERGE_OF] == second
 
+
+
+async def test_on_a_remote_the_queue_merges_pushed_branches_and_pushes_integration_and_merge_branches(tmp_path):
+    """Workers on two machines and the foreman on a third share only a bare repository (and the database)."""
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "clone", "-q", "--bare", str(make_repo(tmp_path / "seed")), str(bare))
+    machine_a, machine_b, foreman = (RemoteWorkspace(tmp_path / name, str(bare)) for name in ("a", "b", "foreman"))
+    store = open_store(str(tmp_path / "issues.db"), create=True)
+    first = await close_with(store, machine_a, "One", "line one\nline two, first\n", ["grep -q first app.txt"])
+    second = await close_with(store, machine_a, "Two", "line one\nline two, second\n", ["grep -q second app.txt"])
+    assert not git(foreman.root, "branch", "--list", "foreman/*"), "the foreman's clone has none of the branches"
+    queue = MergeQueue(store, foreman, base=git(foreman.root, "rev-parse", "HEAD"))
+    results = await queue.advance()
+    assert [(r.issue_id, r.state) for r in results] == [(first, "merged"), (second, "conflict")]
+    assert git(bare, "show", "foreman/integration:app.txt") == "line one\nline two, first"
+    merge_id = results[1].merge_issue
+    assert "<<<<<<<" in git(bare, "show", f"foreman/{merge_id}:app.txt"), "the merge issue's start is pushed"
+
+    claim = store.claim(merge_id, "coding-b", ttl=60)  # machine B resolves it in its own clone
+    worktree = await machine_b.checkout(merge_id)
+    (worktree / "app.txt").write_text("line one\nline two, first and second\n")
+    await gate(store, machine_b, merge_id).close(merge_id, claim.token, "resolved")
+    review = store.claim_review("validator-1", ttl=60)
+    store.verdict(review.issue.id, review.token, passed=True, critical_issues=[], recommendations=[])
+    assert [(r.issue_id, r.state) for r in await queue.advance()] == [(merge_id, "merged")]
+    assert await queue.advance() == [], "each branch is integrated once"
+    assert git(bare, "show", "foreman/integration:app.txt") == "line one\nline two, first and second"
+    merges = git(bare, "log", "--merges", "--first-parent", "--format=%s", "foreman/integration").splitlines()
+    assert sorted(m.split(":")[0] for m in merges) == sorted(f"Merge foreman/{i}" for i in (first, merge_id))
+    store.disconnect()
+
+
+def test_a_clone_made_from_a_relative_path_is_reused(tmp_path, monkeypatch):
+    git(tmp_path, "clone", "-q", "--bare", str(make_repo(tmp_path / "seed")), str(tmp_path / "shared.git"))
+    monkeypatch.chdir(tmp_path)
+    made = RemoteWorkspace(Path("clone"), "shared.git")  # git records origin as an absolute path
+    assert RemoteWorkspace(Path("clone"), "shared.git").root == made.root
 
 
 def test_a_review_without_a_verdict_is_retried_then_dead_lettered(repo):
