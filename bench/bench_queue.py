@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from foreman.issues import IssueFilter, NewIssue, open_store
 from foreman.issues.errors import NothingReady
 from foreman.issues.sqlite_store import SQLiteStore
+from foreman.issues.write_lock import ShortPoll, WriterQueue
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -52,46 +53,20 @@ class _BusyHandler:
         pass
 
 
-class _Retry(_BusyHandler):
-    """Retry ``BEGIN IMMEDIATE``, each try waiting a ``busy_ms`` busy handler, sleeping ``pause`` seconds between tries."""
-
-    def __init__(self, busy_ms: int, pause: tuple[float, float]) -> None:
-        self.busy_ms = busy_ms
-        self.pause = pause
-        self.configured: sqlite3.Connection | None = None
-
-    @contextmanager
-    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
-        if self.configured is not conn:  # once per connection (opening it migrated with the full busy_timeout)
-            conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
-            self.configured = conn
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(random.uniform(*self.pause))
-        yield
-
-
 BUSY_TIMEOUT = 30.0  # seconds: every strategy (and raw SQL) gives up on the write lock after this
-#: --lock name -> the write-lock strategy the store gets (None: the store's own WriterQueue)
+#: --lock name -> the write-lock strategy the store of database ``db`` gets
 LOCKS = {
-    "busy": _BusyHandler,  # SQLite's busy handler alone (busy_timeout 30 s): sleeps 1, 2, 5 ... 100 ms
-    "poll": lambda: _Retry(50, (0.0001, 0.002)),  # the store before issue 13: 50 ms handler, then 0.1-2 ms polls
-    "small": lambda: _Retry(2, (0.0, 0.0)),  # BEGIN IMMEDIATE with a 2 ms busy_timeout, retried at once
-    "queue": None,  # shipped: flock queue on <db>-writers, then BEGIN IMMEDIATE (busy_timeout 30 s)
+    "busy": lambda db: _BusyHandler(),  # SQLite's busy handler alone (busy_timeout 30 s): sleeps 1, 2, 5 ... 100 ms
+    "poll": lambda db: ShortPoll(timeout=BUSY_TIMEOUT),  # shipped: 50 ms handler, then 0.1-2 ms polls
+    "small": lambda db: ShortPoll(busy_ms=2, pause=(0.0, 0.0), timeout=BUSY_TIMEOUT),  # 2 ms busy_timeout, retried at once
+    "queue": WriterQueue,  # flock queue on <db>-writers, then BEGIN IMMEDIATE (busy_timeout 30 s)
 }
 
 
 def _open(db: str, lock: str):
     if db.startswith("postgresql://"):
         return open_store(db)
-    strategy = LOCKS[lock]
-    return SQLiteStore(db, busy_timeout=BUSY_TIMEOUT, write_lock=strategy() if strategy else None)
+    return SQLiteStore(db, busy_timeout=BUSY_TIMEOUT, write_lock=LOCKS[lock](db))
 
 
 def _store_worker(db: str, worker: str, barrier, done, lock: str) -> None:
@@ -334,8 +309,8 @@ def main() -> None:
     parser.add_argument("--ready-issues", type=int, default=100_000, help="issues (and edges) for the latency run")
     parser.add_argument("--backend", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL URL allowed to create and drop databases")
-    parser.add_argument("--lock", nargs="+", choices=sorted(LOCKS), default=["queue"],
-                        help="SQLite store write-lock strategies to measure (queue is the one the store ships)")
+    parser.add_argument("--lock", nargs="+", choices=sorted(LOCKS), default=["poll"],
+                        help="SQLite store write-lock strategies to measure (poll is the one the store ships)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per process count (median and spread)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

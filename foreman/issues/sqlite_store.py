@@ -59,7 +59,7 @@ from foreman.issues.models import (
 )
 from foreman.issues.sql_queries import migrate, queries
 from foreman.issues.states import Action, Transition, counter, find_transition
-from foreman.issues.write_lock import WriteLock, WriterQueue
+from foreman.issues.write_lock import ShortPoll, WriteLock
 
 DEFAULT_LEASE_TTL = 120.0  # seconds a claim lives without a heartbeat
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock
@@ -76,11 +76,11 @@ class SQLiteStore:
         path: the database file (``:memory:`` for a private in-memory database).
         clock: source of "now" (seconds); defaults to the wall clock.
         create: create the file and schema when missing; otherwise a missing file is an error.
-        busy_timeout: seconds SQLite's busy handler waits for a writer outside the writer queue
-            (another program) before failing.
+        busy_timeout: seconds to wait for another writer before failing.
         id_prefix: prefix of new issue ids (``fm`` gives ``fm-3k9a``).
-        write_lock: how write transactions take the write lock; default a :class:`WriterQueue` on
-            ``<path>-writers`` (``bench/bench_queue.py --lock`` passes the strategies it compares).
+        write_lock: how write transactions take the write lock; default
+            :class:`~foreman.issues.write_lock.ShortPoll` (``bench/bench_queue.py --lock`` passes the
+            strategies it compares, e.g. :class:`~foreman.issues.write_lock.WriterQueue`).
 
     Raises:
         DatabaseMissing: the file does not exist and ``create`` is false.
@@ -107,7 +107,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._sql = queries()
         self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
-        self._write_lock = write_lock or WriterQueue(self.path)
+        self._write_lock = write_lock or ShortPoll(timeout=busy_timeout)
         self._readers = threading.local()  # each thread's read connection (see _reading)
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
@@ -136,8 +136,7 @@ class SQLiteStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction under the write lock; commits on success and on :class:`LeaseExpired`.
 
-        The lock is taken and let go by ``write_lock`` (:class:`~foreman.issues.write_lock.WriterQueue`:
-        this host's writers queue on a file lock and wake the moment the transaction before ends).
+        The lock is taken and let go by ``write_lock`` (default :class:`~foreman.issues.write_lock.ShortPoll`).
         """
         with self._lock, _translated_errors(self.path), self._write_lock.held(self._conn):
             try:

@@ -1,4 +1,4 @@
-"""The SQLite store's writers queue on a file lock beside the database (issue 13)."""
+"""The write-lock strategies of the SQLite store (issue 13): the queue on a file lock beside the database."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from amplifier_core.testing import wait_for
 
 from foreman.issues import NewIssue
 from foreman.issues.sqlite_store import SQLiteStore
-from foreman.issues.write_lock import QUEUE_SUFFIX
+from foreman.issues.write_lock import QUEUE_SUFFIX, WriterQueue
 
 
 def _waiting_on(path: Path) -> bool:
@@ -22,7 +22,7 @@ def _waiting_on(path: Path) -> bool:
 
 async def test_a_write_waits_for_the_queue_and_runs_once_it_frees(tmp_path):
     db = tmp_path / "issues.db"
-    store = SQLiteStore(db, create=True)
+    store = SQLiteStore(db, create=True, write_lock=WriterQueue(str(db)))
     queue = Path(f"{db}{QUEUE_SUFFIX}")
     holder = os.open(queue, os.O_RDWR)
     fcntl.flock(holder, fcntl.LOCK_EX)  # another writer's turn
@@ -43,7 +43,7 @@ async def test_a_write_waits_for_the_queue_and_runs_once_it_frees(tmp_path):
 
 def test_an_in_memory_store_needs_no_queue_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    store = SQLiteStore(":memory:", create=True)
+    store = SQLiteStore(":memory:", create=True, write_lock=WriterQueue(":memory:"))
     store.create(NewIssue(title="x"))
     assert list(tmp_path.iterdir()) == []
     store.disconnect()
