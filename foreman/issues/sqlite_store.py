@@ -755,9 +755,7 @@ class SQLiteStore:
 
     def worker_put(self, status: WorkerStatus) -> None:
         """Insert or replace the reported status of ``status.name``; its ``heartbeat_at`` becomes now."""
-        params = status.model_dump(exclude={"heartbeat_at"}) | {"now": self.clock.now()}
-        with self._write() as conn:
-            conn.execute(self._sql["worker_put"], params)
+        self.workers_put([status])
 
     def workers_put(self, statuses: list[WorkerStatus]) -> None:
         """:meth:`worker_put` of every status in ``statuses`` in one transaction (the rows of a
