@@ -61,6 +61,9 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(blocked=st.booleans(), max_attempts=st.integers(1, 3))
     def create(self, blocked, max_attempts):
         new = NewIssue(title="t", max_attempts=max_attempts, blocked_reason="needs input" if blocked else None)
+        # Ids are random, so issues created at one instant would queue in id order and claim_next's
+        # pick would differ between hypothesis's replays (FlakyStrategyDefinition): creation order decides.
+        self.clock.advance(0.001)
         issue = self.store.create(new)
         self.ids.append(issue.id)
         self.tokens[issue.id] = []
