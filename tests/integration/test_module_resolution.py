@@ -18,7 +18,6 @@ from amplifier_foreman_modules.context_simple import mount as our_mount
 from foreman.runtime import module_cache
 from foreman.runtime.plans import load_plan
 from foreman.runtime.sessions import SessionStartError, open_session
-from tests.support.models import SMALL_MODEL
 
 STAND_IN = "stand-in-context"  # a distribution that also offers `context-simple`
 
@@ -118,7 +117,7 @@ def setup_modules(plans: Path, extra_path: Path, *args: str) -> subprocess.Compl
     """Run setup_modules.py as this test process sees the installed distributions: from ``extra_path``
     (first on sys.path, like the stand-in) rather than from the checkout, whose ``*.egg-info`` (left by
     ``pip install -e``) would be seen as an installed distribution before the stand-in."""
-    env = dict(os.environ, PYTHONPATH=str(extra_path), COLUMNS="200", FOREMAN_LOCAL_MODEL=SMALL_MODEL)
+    env = dict(os.environ, PYTHONPATH=str(extra_path), COLUMNS="200")
     run = f"import runpy, sys; sys.argv[0] = {str(REPO / 'setup_modules.py')!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
     return subprocess.run([sys.executable, "-c", run, "--plans", str(plans), *args], cwd=extra_path, env=env,
                           capture_output=True, text=True, timeout=120)
