@@ -39,7 +39,6 @@ from psycopg.rows import dict_row
 from foreman.issues import ids
 from foreman.issues.clock import Clock
 from foreman.issues.errors import (
-    ClaimConflict,
     DatabaseMissing,
     DatabaseUnreadable,
     InvalidInput,
@@ -54,7 +53,7 @@ from foreman.issues.filters import issue_where
 from foreman.issues.models import Claim, DependencyType, Dependency, EventKind, Issue, IssueFilter, NewIssue
 from foreman.issues.sql_queries import migrations, queries, schema_version
 from foreman.issues.limits import check_ttl
-from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL, SQLiteStore
+from foreman.issues.sqlite_store import DEFAULT_LEASE_TTL, SQLiteStore, claim_from_row
 
 SQL_FOLDER = "sql/postgres"
 SCHEMA = "foreman"  #: the PostgreSQL schema (namespace) holding the tables; other schemas are left alone
@@ -64,7 +63,6 @@ CONNECT_TIMEOUT = 10  # seconds to reach the server before "cannot reach"
 POOL_SIZE = 4  # connections per store (one process); PostgreSQL's default max_connections is 100
 RETRIES = 5  # times a transaction is retried after a dropped connection, deadlock or serialisation failure
 RETRY_PAUSE = 0.05  # seconds before the first retry, doubled each time
-SWEEP_INTERVAL = 1.0  # seconds (store clock) between the lease sweeps claims make, per store
 MIGRATION_LOCK = 0x666F7265  # advisory lock key: one migrator at a time ("fore")
 WRITE_LOCK = 0x6D616E31  # advisory lock key of writes that read-then-insert across rows ("man1")
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -103,7 +101,6 @@ class PostgresStore(SQLiteStore):
         self._tx = threading.local()
         self._listener: psycopg.Connection | None = None
         self._listener_lock = threading.Lock()
-        self._swept_at = float("-inf")  # store clock, seconds: when a claim last swept expired leases
         with _connect_errors(self.where):
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True) as conn:
                 _migrate(conn, create=create, where=self.where)
@@ -205,35 +202,16 @@ class PostgresStore(SQLiteStore):
         """
         check_ttl(ttl)
 
-        def pick(conn: _Connection) -> Claim:
+        def pick(conn: _Connection) -> dict[str, Any]:
             fragment, params = issue_where(where, dialect=self.dialect)
             now = self.clock.now()
             params |= {"worker": worker, "lease_expires_at": now + ttl, "now": now, "ttl": ttl}
             row = conn.execute(self._sql["issue_claim_next"].format(where=fragment), params).fetchone()
             if row is None:
                 raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
-            issue = Issue.from_row(row)
-            return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)
+            return row
 
-        return self._claim_after_sweep(pick)
-
-    def _claim_after_sweep(self, pick) -> Claim:
-        """As :meth:`SQLiteStore._claim_after_sweep`, but sweeping at most every :data:`SWEEP_INTERVAL`
-        seconds per store: between sweeps a claim only picks (one round trip and one scan fewer).
-
-        A pick only ever takes an issue nobody holds, so skipping a sweep never hands out a live
-        lease. A pick that finds nothing, or finds its issue held, sweeps at once and picks again:
-        an expired lease waits for the next sweep only while other work is ready.
-        """
-        now = self.clock.now()
-        if now - self._swept_at < SWEEP_INTERVAL:
-            try:
-                with self._write() as conn:
-                    return pick(conn)
-            except (NothingReady, ClaimConflict):
-                pass  # an expired lease may hide what it wants: sweep and pick again
-        self._swept_at = now
-        return super()._claim_after_sweep(pick)
+        return claim_from_row(self._claim_after_sweep(pick), worker)
 
     def dep_add(self, issue_id: str, depends_on: str, dep_type: DependencyType = DependencyType.BLOCKS, *,
                 actor: str = "operator") -> Dependency:

@@ -67,6 +67,7 @@ NO_LIMIT = -1  # SQLite's LIMIT -1 means "all rows"
 READ_BUSY_MS = 50  # SQLite busy wait of a read connection (a read waits only during a WAL reset), ms
 WAL_CHECKPOINT_PAGES = 10_000  # pages (~40 MB) of WAL between checkpoints; SQLite's 1,000 costs ~20% throughput
 _ID_TRIES = 8  # id collisions tolerated before an id grows by one character
+SWEEP_INTERVAL = 1.0  # seconds (store clock) between the lease sweeps claims make, per store
 RUN_LOCK_KEY = "run_lock"  # fleet_state key of the run lock (holder JSON; updated_at is its heartbeat)
 
 class SQLiteStore:
@@ -90,6 +91,7 @@ class SQLiteStore:
 
     dialect = "sqlite"  #: which SQL the filter fragments are written in (see filters.JSON_CONDITIONS)
     can_wake = False  #: :meth:`wait_for_change` only sleeps; idle workers poll
+    _swept_at = float("-inf")  # store clock, seconds: when a claim last swept expired leases
 
     def __init__(
         self,
@@ -315,7 +317,7 @@ class SQLiteStore:
                 raise ClaimConflict(f"{issue_id} was claimed by another worker", id=issue_id)
             return claimed
 
-        return _claim_from_row(self._claim_after_sweep(pick), worker)
+        return claim_from_row(self._claim_after_sweep(pick), worker)
 
     def claim_next(self, worker: str, where: IssueFilter | None = None, *, ttl: float = DEFAULT_LEASE_TTL) -> Claim:
         """Claim the first ready issue matching ``where`` (priority, then age) in one transaction.
@@ -332,20 +334,34 @@ class SQLiteStore:
                 raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
             return claimed
 
-        return _claim_from_row(self._claim_after_sweep(pick), worker)
+        return claim_from_row(self._claim_after_sweep(pick), worker)
 
     def _claim_after_sweep(self, pick):
-        """Expire due leases, then ``pick`` a claim, in one transaction; a refused claim keeps the expiries.
+        """``pick`` a claim in one write transaction, expiring due leases first at most every
+        :data:`SWEEP_INTERVAL` seconds per store; a refused claim keeps the expiries.
 
-        Returns what ``pick`` returns (the claimed row; mapping it waits until the write lock is let go).
+        A pick only ever takes an issue nobody holds, so skipping a sweep never hands out a live
+        lease. A pick that finds nothing, or finds its issue held, sweeps at once and, if a lease
+        expired, picks again: an expired lease waits for the next sweep only while other work is
+        ready. Returns what ``pick`` returns (the claimed row; mapping it waits until the write lock
+        is let go).
         """
+        now = self.clock.now()
+        due = now - self._swept_at >= SWEEP_INTERVAL
         with self._write() as conn:
-            self._expire_due(conn)
-            try:
-                return pick(conn)
-            except IssueError as refusal:
-                refused = refusal
-        raise refused
+            if due:
+                self._sweep_in(conn, now)
+            outcome = _picked(pick, conn)
+            if not due and isinstance(outcome, (NothingReady, ClaimConflict)) and self._sweep_in(conn, now):
+                outcome = _picked(pick, conn)
+        if isinstance(outcome, IssueError):
+            raise outcome
+        return outcome
+
+    def _sweep_in(self, conn: sqlite3.Connection, now: float) -> list[Issue]:
+        """Expire due leases in the caller's transaction and note when (see :meth:`_claim_after_sweep`)."""
+        self._swept_at = now
+        return self._expire_due(conn)
 
     def _claim_row(self, conn: sqlite3.Connection, pick: str, params: dict[str, Any], worker: str,
                    ttl: float) -> sqlite3.Row | None:
@@ -811,7 +827,15 @@ def _findings_note(critical_issues: list[str], recommendations: list[str]) -> st
     return "\n".join(lines)
 
 
-def _claim_from_row(row: sqlite3.Row, worker: str) -> Claim:
+def _picked(pick, conn: sqlite3.Connection):
+    """What ``pick(conn)`` returns, or the :class:`IssueError` it raised (the transaction goes on)."""
+    try:
+        return pick(conn)
+    except IssueError as refusal:
+        return refusal
+
+
+def claim_from_row(row: sqlite3.Row, worker: str) -> Claim:
     """The :class:`Claim` of a row :meth:`SQLiteStore._claim_row` returned (built after COMMIT)."""
     issue = Issue.from_row(row)
     return Claim(issue=issue, token=issue.fence, worker=worker, lease_expires_at=issue.lease_expires_at)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from foreman.cli import cli
-from foreman.issues import FakeClock, NewIssue, Status, errors, open_store
+from foreman.issues import NewIssue, Status, errors, open_store
 from foreman.issues.errors import DatabaseMissing, DatabaseUnreadable, SchemaTooNew
 from workers.runtime import _wait_any
 from tests.support.postgres import ADMIN_URL, fresh_database, require_server, url_of
@@ -162,21 +162,3 @@ def test_only_one_thread_per_process_listens_the_others_poll(url, pg):
     other.disconnect()
     listener.join(timeout=60)
     assert woken == {"first": True}
-
-
-def test_claims_between_sweeps_never_take_a_live_lease_and_an_expired_one_comes_back_at_once(url, pg):
-    clock = FakeClock(1000.0)
-    store = open_store(url, clock=clock)
-    first, second, third = (store.create(NewIssue(title=t, priority=p)) for t, p in (("a", 0), ("b", 1), ("c", 2)))
-    assert store.claim_next("w1", ttl=0.5).issue.id == first.id  # this claim swept
-    clock.advance(0.6)  # first's lease ran out, less than SWEEP_INTERVAL after that sweep
-    assert store.claim_next("w2", ttl=60).issue.id == second.id  # no sweep: other work was ready
-    assert store.claim_next("w3", ttl=0.5).issue.id == third.id
-    again = store.claim_next("w4", ttl=60)  # nothing else ready: it sweeps at once and takes first
-    assert again.issue.id == first.id and again.token == 2
-    clock.advance(0.6)  # third's lease ran out since that sweep; a claim by id sweeps when refused
-    taken = store.claim(third.id, "w5", ttl=60)
-    assert taken.worker == "w5" and taken.token == 2
-    assert [a.outcome for a in store.attempts(first.id)] == ["lease_expired", None]
-    assert store.get(second.id).assignee == "w2", "a live lease is never handed out"
-    store.disconnect()
