@@ -30,7 +30,7 @@ WHERE id = {pick} AND status = 'open'
 RETURNING *;
 
 -- issue_set_guarded: change {sets} only if status and fence are still what the caller read
-UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source AND fence = :fence RETURNING *;
+UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source AND fence = :fence;
 
 -- issue_counts: number of issues per status
 SELECT status, count(*) AS n FROM issues GROUP BY status;
