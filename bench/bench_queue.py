@@ -3,6 +3,8 @@
     python bench/bench_queue.py                      # full run, SQLite and PostgreSQL (about 5 minutes here)
     python bench/bench_queue.py --issues 2000 --ready-issues 20000   # quick run
     python bench/bench_queue.py --backend postgres   # PostgreSQL only (issue 11); --pg-admin picks the server
+    python bench/bench_queue.py --backend sqlite --ready-issues 0 --processes 1 8 --raw-outside-us 100
+                                                     # does Python outside the write lock overlap? (issue 13)
 
 Throughput: N spawned processes each loop "claim the next ready issue, close it" until the queue is
 empty, through the project's store API, then the same workload in raw SQL (BEGIN IMMEDIATE,
@@ -19,6 +21,7 @@ per transaction, on the same server.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing as mp
 import random
 import shutil
@@ -91,7 +94,15 @@ WHERE id = ? AND status = 'in_progress' AND fence = ?"""
 RAW_EVENT = "INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (?, ?, ?, ?, '{}')"
 
 
-def _raw_worker(db: str, worker: str, barrier, done, lock: str) -> None:
+def _python_work(microseconds: float) -> None:
+    """Busy the CPU for ``microseconds`` (stands for a client's own work between transactions)."""
+    end = time.perf_counter() + microseconds / 1e6
+    while time.perf_counter() < end:
+        pass
+
+
+def _raw_worker(db: str, worker: str, barrier, done, lock: str, outside_us: float = 0.0) -> None:
+    """Raw SQL claim+close cycles; ``outside_us`` microseconds of Python after each COMMIT (``--raw-outside-us``)."""
     conn = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT)  # SQLite's busy handler, whatever --lock says
     conn.execute("PRAGMA synchronous = NORMAL")
     barrier.wait()
@@ -105,10 +116,12 @@ def _raw_worker(db: str, worker: str, barrier, done, lock: str) -> None:
             break
         conn.execute(RAW_EVENT, (row[0], "claimed", worker, now))
         conn.execute("COMMIT")
+        _python_work(outside_us)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(RAW_CLOSE, (now, now, row[0], row[1]))
         conn.execute(RAW_EVENT, (row[0], "closed", worker, now))
         conn.execute("COMMIT")
+        _python_work(outside_us)
         count += 1
     done.put(count)
 
@@ -212,19 +225,23 @@ def _spread(values: list[float], digits: int) -> str:
 
 
 def throughput(backend: str, issues: int, process_counts: list[int], locks: list[str], repeat: int, workdir: Path,
-               admin: str) -> None:
+               admin: str, raw_outside: list[float]) -> None:
     """Print claim+close cycles/s of raw SQL and of the store API per lock strategy, at each process count.
 
     Each round runs raw SQL, then the store with every strategy in ``locks``, each on a fresh copy of
     the seeded queue; ``repeat`` rounds give the median and the (min-max) spread. The ratio is the
     median over rounds of store/raw within the same round. Double claims are summed over all runs.
+    ``raw_outside`` adds, on SQLite, raw SQL with that many microseconds of Python after each COMMIT
+    (``raw+100us``): whether one process's work outside the lock overlaps other processes' transactions.
     """
     setting = "WAL, synchronous=NORMAL" if backend == "sqlite" else "PostgreSQL, READ COMMITTED, SKIP LOCKED"
     raw_worker = _raw_worker if backend == "sqlite" else _raw_pg_worker
     configs = [("raw", raw_worker, "busy")] + [(lock, _store_worker, lock) for lock in locks]
+    if backend == "sqlite":
+        configs += [(f"raw+{us:g}us", functools.partial(_raw_worker, outside_us=us), "busy") for us in raw_outside]
     print(f"\n{backend}: claim+close cycles/s, {issues} issues per run ({setting}), median (min-max) of {repeat}")
     print("raw SQL waits in SQLite's busy handler (busy_timeout 30 s); store API strategies: " + ", ".join(locks))
-    print(f"{'processes':>9} {'config':>7} {'cycles/s':>20} {'ratio to raw':>18} {'double claims':>14}")
+    print(f"{'processes':>9} {'config':>10} {'cycles/s':>20} {'ratio to raw':>18} {'double claims':>14}")
     for processes in process_counts:
         rates = {name: [] for name, _, _ in configs}
         doubles = Counter()
@@ -237,7 +254,7 @@ def throughput(backend: str, issues: int, process_counts: list[int], locks: list
                     doubles[name] += _double_claims(db)
         for name, _, _ in configs:
             ratios = [store / raw for store, raw in zip(rates[name], rates["raw"])]
-            print(f"{processes:>9} {name:>7} {_spread(rates[name], 0):>20} {_spread(ratios, 2):>18} {doubles[name]:>14}")
+            print(f"{processes:>9} {name:>10} {_spread(rates[name], 0):>20} {_spread(ratios, 2):>18} {doubles[name]:>14}")
 
 
 def _seed_graph(db: str, issues: int, edges: int) -> None:
@@ -312,11 +329,14 @@ def main() -> None:
     parser.add_argument("--lock", nargs="+", choices=sorted(LOCKS), default=["poll"],
                         help="SQLite store write-lock strategies to measure (poll is the one the store ships)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per process count (median and spread)")
+    parser.add_argument("--raw-outside-us", type=float, nargs="+", default=[], metavar="US",
+                        help="SQLite: also run raw SQL with US microseconds of Python after each COMMIT")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend:
             locks = args.lock if backend == "sqlite" else ["store"]
-            throughput(backend, args.issues, args.processes, locks, args.repeat, Path(tmp), args.pg_admin)
+            throughput(backend, args.issues, args.processes, locks, args.repeat, Path(tmp), args.pg_admin,
+                       args.raw_outside_us)
             if args.ready_issues:
                 ready_latency(backend, args.ready_issues, Path(tmp), args.pg_admin)
 
