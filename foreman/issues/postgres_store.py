@@ -364,8 +364,8 @@ def _retried(method: Callable) -> Callable:
 
 
 _ONE_TRANSACTION = [
-    "create", "get", "show", "list", "ready", "counts", "events", "claim", "claim_next", "heartbeat", "submit",
-    "claim_review", "verdict", "release", "fail", "sweep", "note", "block", "unblock", "close", "reopen", "update",
+    "create", "get", "show", "list", "ready", "counts", "events", "claim", "claim_next", "heartbeat", "heartbeat_many",
+    "submit", "claim_review", "verdict", "release", "fail", "sweep", "note", "block", "unblock", "close", "reopen", "update",
     "dep_add", "dep_remove", "set_state", "get_state", "record_events", "create_keyed", "run_lock_acquire",
     "run_lock_renew", "run_lock_release", "worker_put", "workers_put", "worker_list",
 ]

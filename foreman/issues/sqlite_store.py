@@ -351,9 +351,9 @@ class SQLiteStore:
         with self._write() as conn:
             if due:
                 self._sweep_in(conn, now)
-            outcome = _picked(pick, conn)
+            outcome = _outcome(pick, conn)
             if not due and isinstance(outcome, (NothingReady, ClaimConflict)) and self._sweep_in(conn, now):
-                outcome = _picked(pick, conn)
+                outcome = _outcome(pick, conn)
         if isinstance(outcome, IssueError):
             raise outcome
         return outcome
@@ -384,11 +384,31 @@ class SQLiteStore:
         Raises:
             StaleToken: the token is not the current claim's. LeaseExpired: too late; the issue went back.
         """
-        check_ttl(ttl)
+        [outcome] = self.heartbeat_many([(issue_id, token, ttl)])
+        if isinstance(outcome, IssueError):
+            raise outcome
+        return outcome
+
+    def heartbeat_many(self, renewals: list[tuple[str, int, float]]) -> list[Issue | IssueError]:
+        """Renew several claims' leases in one write transaction (a process's workers at one tick, issue 13).
+
+        Args:
+            renewals: ``(issue_id, token, ttl)`` per claim; each lease becomes ``now + ttl`` seconds.
+
+        Returns one outcome per renewal, in order: the renewed issue, or the refusal that
+        :meth:`heartbeat` would raise (StaleToken, LeaseExpired, IssueNotFound); one refusal never
+        stops the others, and an expiry it found is kept.
+
+        Raises:
+            InvalidInput: a ttl out of range (nothing is renewed).
+        """
+        for _, _, ttl in renewals:
+            check_ttl(ttl)
         with self._write() as conn:
-            row = self._transition(conn, issue_id, Action.HEARTBEAT, token=token,
-                                   sets={"lease_expires_at": self.clock.now() + ttl})
-        return Issue.from_row(row)
+            outcomes = [_outcome(self._transition, conn, issue_id, Action.HEARTBEAT, token=token,
+                                 sets={"lease_expires_at": self.clock.now() + ttl})
+                        for issue_id, token, ttl in renewals]
+        return [o if isinstance(o, IssueError) else Issue.from_row(o) for o in outcomes]
 
     def release(self, issue_id: str, token: int, *, reason: str | None = None) -> Issue:
         """Give a claimed issue back to the queue (attempt outcome ``released``)."""
@@ -832,10 +852,10 @@ def _findings_note(critical_issues: list[str], recommendations: list[str]) -> st
     return "\n".join(lines)
 
 
-def _picked(pick, conn: sqlite3.Connection):
-    """What ``pick(conn)`` returns, or the :class:`IssueError` it raised (the transaction goes on)."""
+def _outcome(call, *args, **kwargs):
+    """What ``call(*args, **kwargs)`` returns, or the :class:`IssueError` it raised (the transaction goes on)."""
     try:
-        return pick(conn)
+        return call(*args, **kwargs)
     except IssueError as refusal:
         return refusal
 

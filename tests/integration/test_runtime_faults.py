@@ -37,7 +37,7 @@ CODING = {"worker_type": "coding"}
 class HeartbeatFault(SQLiteStore):
     """A real store whose lease renewals raise something that is not an IssueError."""
 
-    def heartbeat(self, issue_id: str, token: int, *, ttl: float = 60.0):
+    def heartbeat_many(self, renewals):
         raise RuntimeError("disk on fire")
 
 

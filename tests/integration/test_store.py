@@ -184,6 +184,23 @@ def test_heartbeat_extends_the_lease(store, clock):
     assert store.get(issue.id).status == Status.CLOSED
 
 
+def test_heartbeat_many_renews_each_live_claim_and_reports_each_refusal_in_one_transaction(store, clock):
+    live, stale, late = make(store, "live"), make(store, "stale"), make(store, "late")
+    held = store.claim(live.id, "w1", ttl=10)
+    store.claim(stale.id, "w2", ttl=100)
+    lapsing = store.claim(late.id, "w3", ttl=5)
+    clock.advance(6)
+    outcomes = store.heartbeat_many([(live.id, held.token, 30), (stale.id, 99, 30), (late.id, lapsing.token, 30)])
+    renewed, refused, expired = outcomes
+    assert renewed.id == live.id and renewed.lease_expires_at == store.get(live.id).lease_expires_at
+    assert isinstance(refused, StaleToken) and isinstance(expired, LeaseExpired)
+    clock.advance(20)  # past the first lease (10 s) but inside the renewed one (30 s)
+    assert store.sweep() == []
+    assert store.get(stale.id).assignee == "w2", "a refused renewal leaves the claim as it was"
+    assert store.get(late.id).status == Status.OPEN and store.attempts(late.id)[0].outcome == "lease_expired"
+    assert [e.kind for e in store.events(live.id)][-1] == EventKind.LEASE_RENEWED
+
+
 def test_expired_lease_returns_the_issue_and_refuses_late_writes(store, clock):
     issue = make(store)
     claim = store.claim(issue.id, "w1", ttl=10)
