@@ -23,6 +23,8 @@ from foreman.cli.fleet import (
     dashboard_options,
     fail,
     parse_workers,
+    process_settings,
+    processes_option,
     run_budget,
     run_fleet,
     verification_options,
@@ -78,7 +80,7 @@ def default_tasks(rehearsal: bool) -> list[TaskSpec]:
 @click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True)
 @click.option("--resume", is_flag=True, help="Finish an interrupted run from its database.")
 @click.option("--db", envvar="FOREMAN_DB", help="Issue database [default: WORKSPACE/.foreman/issues.db].")
-@click.option("--processes", is_flag=True, help="Each worker in its own process.")
+@processes_option
 @click.option("--rehearsal", is_flag=True, help="Fast scripted rehearsal of the whole verified-work cycle: fake LLMs "
               "play examples/rehearsal.json; everything else is real.")
 @verification_options
@@ -97,7 +99,7 @@ def main(goal, tasks_file, workspace, workers_spec, provider, resume, db, proces
             fail(f"{path}: no such workspace directory")
         tasks = load_tasks(tasks_file) if tasks_file else (None if goal else default_tasks(rehearsal))
         config = FleetConfig(workspace=path, db=db, workers=parse_workers(workers_spec), provider=PROVIDERS[provider],
-                             tasks=tasks, goal=goal, resume=resume, processes=processes, validation=not no_validation,
+                             tasks=tasks, goal=goal, resume=resume, **process_settings(processes), validation=not no_validation,
                              into=into, budget=run_budget(budget_usd, budget_tokens))
         console.print(f"workspace: {escape(str(path.resolve()))}")
         port = None if no_dashboard else dashboard_port

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import click
@@ -158,6 +159,19 @@ def verification_options(command: Callable) -> Callable:
                         help="Skip the validator (never the checks): a close whose checks pass closes.")(command)
 
 
+def processes_option(command: Callable) -> Callable:
+    """``--processes [N]`` for ``run`` and the demo: the workers in processes of their own (see :func:`process_settings`)."""
+    return click.option("--processes", type=click.IntRange(min=0), is_flag=False, flag_value=0, default=None,
+                        metavar="[N]", help="Run the workers in processes of their own: one per worker, or spread "
+                                            "over N processes (default: asyncio tasks in this one).")(command)
+
+
+def process_settings(processes: int | None) -> dict[str, Any]:
+    """``FleetConfig``'s ``processes`` and ``process_count`` from ``--processes [N]``: None runs the
+    workers in this process, 0 (the bare flag) one process per worker, N spreads them over N processes."""
+    return {"processes": processes is not None, "process_count": processes or None}
+
+
 @click.command("run")
 @click.option("--goal", help="What the foreman should plan, in words.")
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False),
@@ -171,7 +185,7 @@ def verification_options(command: Callable) -> Callable:
 @click.option("--provider", type=click.Choice(list(PROVIDERS)), default="auto", show_default=True,
               help="auto: each plan's providers by priority (Claude if ANTHROPIC_API_KEY is set, else embedded).")
 @click.option("--resume", is_flag=True, help="Continue the run stored in the database.")
-@click.option("--processes", is_flag=True, help="Run each worker in its own process (default: asyncio tasks in one).")
+@processes_option
 @click.option("--rehearsal", is_flag=True, help="Scripted fake LLMs instead of a model (fast; labelled).")
 @click.option("--remote", metavar="GIT_URL",
               help="The workers' git remote (workers on several machines): --workspace is the foreman's clone of it "
@@ -188,7 +202,7 @@ def run_command(goal, tasks_file, workspace, db, plans_dir, workers_spec, provid
     """
     try:
         config = FleetConfig(workspace=Path(workspace), db=db, plans_dir=Path(plans_dir), workers=parse_workers(workers_spec),
-                             provider=PROVIDERS[provider], goal=goal, resume=resume, processes=processes,
+                             provider=PROVIDERS[provider], goal=goal, resume=resume, **process_settings(processes),
                              tasks=load_tasks(tasks_file) if tasks_file else None, validation=not no_validation,
                              into=into, budget=run_budget(budget_usd, budget_tokens), remote=remote)
         port = None if no_dashboard else dashboard_port

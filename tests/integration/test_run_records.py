@@ -13,11 +13,13 @@ import json
 import os
 from collections import Counter
 
+import click
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
 from foreman.cli import cli
+from foreman.cli.fleet import process_settings, processes_option
 from foreman.fleet import Fleet, FleetConfig
 from foreman.issues import EventKind
 from foreman.issues.fleet_records import RUN_EVENTS
@@ -30,6 +32,17 @@ from workers.status import StatusReporter
 
 WORKERS = {"coding-1", "coding-2", "research-1"}
 HANG_GUARD = 10.0  # seconds before a condition that never comes true fails the test
+
+
+def _parsed_processes(args: list[str]) -> int | None:
+    """What ``--processes [N]`` parses ``args`` to, through the option the commands use."""
+
+    @click.command()
+    @processes_option
+    def command(processes):
+        return processes
+
+    return command.main(args, standalone_mode=False)
 
 
 def _run(workspace, **options):
@@ -90,6 +103,23 @@ def test_worker_processes_report_to_the_workers_table_and_the_summary_lists_them
         assert rows[name].state == "stopped" and rows[name].model_calls == calls[name] > 0
     text = _summary_text(report, fleet)
     assert all(f"{rows[name].host}:{rows[name].pid}" in text for name in WORKERS)
+
+
+@pytest.mark.timeout(240)
+def test_process_count_spreads_the_workers_over_that_many_processes(git_workspace):
+    fleet, report = _run(git_workspace, processes=True, process_count=2)
+
+    rows = {w.name: w for w in fleet.store.worker_list(since=report.started_at)}
+    pids = Counter(rows[name].pid for name in WORKERS)
+    assert sorted(pids.values()) == [1, 2] and os.getpid() not in pids, "3 workers round-robin over 2 processes"
+    assert all(rows[name].state == "stopped" for name in WORKERS)
+
+
+@pytest.mark.parametrize(("args", "settings"), [([], {"processes": False, "process_count": None}),
+                                                (["--processes"], {"processes": True, "process_count": None}),
+                                                (["--processes", "2"], {"processes": True, "process_count": 2})])
+def test_the_processes_option_maps_to_the_fleet_settings(args, settings):
+    assert process_settings(_parsed_processes(args)) == settings
 
 
 async def test_a_state_change_is_reported_at_once(store):
