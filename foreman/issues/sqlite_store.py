@@ -92,6 +92,9 @@ class SQLiteStore:
     dialect = "sqlite"  #: which SQL the filter fragments are written in (see filters.JSON_CONDITIONS)
     can_wake = False  #: :meth:`wait_for_change` only sleeps; idle workers poll
     _swept_at = float("-inf")  # store clock, seconds: when a claim last swept expired leases
+    #: whether a write transaction's row read holds the row until COMMIT (PostgreSQL's ``FOR UPDATE``),
+    #: so a guarded write cannot miss and need not wait for its row count (a round trip there)
+    rows_locked_when_read = False
 
     def __init__(
         self,
@@ -630,13 +633,14 @@ class SQLiteStore:
 
         The row comes back from what was read and written, not from the database: every column a
         transition writes is a bound value, so reading it back (``RETURNING *``) would only cost time
-        inside the write lock.
+        inside the write lock. The guard is checked unless :attr:`rows_locked_when_read`.
         """
         assignments = ", ".join(f"{column} = :set_{column}" for column in sets)
         now = self.clock.now()
         params = {f"set_{c}": v for c, v in sets.items()}
         params |= {"id": row["id"], "source": row["status"], "fence": row["fence"], "now": now}
-        if conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params).rowcount != 1:
+        written = conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params)
+        if not self.rows_locked_when_read and written.rowcount != 1:
             raise ClaimConflict(f"{row['id']} changed under this write", id=row["id"])
         return dict(row) | sets | {"updated_at": now}
 
