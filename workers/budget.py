@@ -72,7 +72,7 @@ class BudgetGuard:
         if self.budget.empty:
             return
         for event in MODEL_CALL_EVENTS:
-            session.coordinator.hooks.register(event, self._on_response, name=f"foreman-budget-{event}")
+            session.hooks.register(event, self._on_response, name=f"foreman-budget-{event}")
 
     async def _on_response(self, event: str, data: dict[str, Any]) -> HookResult:
         if not self._counter.counts(event, data):

@@ -261,11 +261,11 @@ class Worker:
         session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider,
                                      capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()}, call_timeout=timeout)
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
-        recorder.attach(session.coordinator.hooks)
+        recorder.attach(session.hooks)
         self._guard = WorkspaceGuard(self.workspace.root, where, self.workspace.git)
         await self._guard.attach(session)
         if self.plan.fleet.claim_mode == "runtime":
-            session.coordinator.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
+            session.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
         return session
 
     def _read_only(self) -> dict[str, list[str]]:

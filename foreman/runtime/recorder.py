@@ -86,7 +86,7 @@ class SessionRecorder:
         self.secrets = secret_values()  # once per session: scanning the environment per event showed in the profile
 
     def attach(self, hooks: Any) -> None:
-        """Register the recording handlers on a session's hook registry."""
+        """Register the recording handlers on a session's hooks (its FleetSession's ``hooks``, or a kernel registry)."""
         for event in RECORDED_EVENTS:
             hooks.register(event, self._on_event, name=f"foreman-recorder-{event}")
 

@@ -96,7 +96,7 @@ def test_only_a_guard_with_a_limit_hooks_into_the_session(tmp_path, store):
         session = await open_session(load_plan(endless_plan(tmp_path)), workspace=tmp_path, store=store,
                                      provider=ScriptedProvider(["ok"]))
         guard.attach(session)
-        handlers = session.coordinator.hooks.list_handlers()
+        handlers = session.hooks.list_handlers()
         await session.cleanup()
         return sorted(name for names in handlers.values() for name in names if name.startswith("foreman-budget"))
 
