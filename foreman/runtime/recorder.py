@@ -6,9 +6,7 @@ issues events ID`` shows every model call (tokens, cost) and tool call (argument
 attempt. Which of the two response events counts a model call is ``foreman.runtime.model_calls``' rule; the
 logged event says so in ``model_call``. Events go
 through one :class:`EventSink` per process, which writes whatever accumulated in a single
-transaction: a writer starts with the first event, waits :data:`BATCH_WINDOW` for the rest of the
-burst (workers in step report together), and then writes while events keep coming (32 busy
-workers would otherwise queue one commit and one thread hop per event or two).
+transaction (:class:`~foreman.runtime.coalescing.CoalescingWriter`: a burst of events, one commit).
 Secret values (``foreman.sandbox.secret_values``, read once when the recorder is made: the
 environment the session starts with) are redacted from every event before it is queued.
 """
@@ -24,12 +22,12 @@ from amplifier_core.models import HookResult
 
 from foreman.issues import EventKind, IssueStore
 from foreman.issues.identity import WorkerIdentity
+from foreman.runtime.coalescing import CoalescingWriter
 from foreman.runtime.model_calls import MODEL_CALL, MODEL_CALL_EVENTS, ModelCallCounter, call_usage
 from foreman.sandbox import redact, secret_values
 
 RECORDED_EVENTS = (*MODEL_CALL_EVENTS, "provider:error", "tool:post", "tool:error")
 MAX_TEXT = 400  # characters of a tool result or model answer kept in an event
-BATCH_WINDOW = 0.05  # seconds a new writer waits for more events before its first write (flush() ends the wait)
 
 
 @dataclass
@@ -55,29 +53,21 @@ class EventSink:
     def __init__(self, store: IssueStore) -> None:
         self.store = store
         self._pending: list[tuple[str, EventKind, str, dict[str, Any]]] = []
-        self._writer: asyncio.Task | None = None
-        self._hurry: asyncio.Future | None = None  # set by flush(): the writer stops waiting for more
+        self._writer = CoalescingWriter(self._write)
 
     def put(self, issue_id: str, actor: str, data: dict[str, Any]) -> None:
         """Queue one ``session`` event; a writer task is started if none is running."""
         self._pending.append((issue_id, EventKind.SESSION, actor, data))
-        if self._writer is None or self._writer.done():
-            loop = asyncio.get_running_loop()
-            self._hurry = loop.create_future()
-            self._writer = loop.create_task(self._write(self._hurry))
+        self._writer.kick()
 
-    async def _write(self, hurry: asyncio.Future) -> None:
-        await asyncio.wait([hurry], timeout=BATCH_WINDOW)
+    async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             await asyncio.to_thread(self.store.record_events, batch)
 
     async def flush(self) -> None:
-        """Wait for every queued event to be written (at once: the writer's wait for more is cut short)."""
-        while self._writer is not None and not self._writer.done():
-            if not self._hurry.done():
-                self._hurry.set_result(None)
-            await self._writer
+        """Wait for every queued event to be written."""
+        await self._writer.flush()
 
 
 class SessionRecorder:
