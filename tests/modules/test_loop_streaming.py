@@ -311,6 +311,15 @@ async def test_only_results_the_kernel_acts_on_go_to_it():
     assert "checked" in [m["content"] for m in await loop.history()]
 
 
+async def test_the_calls_of_one_batch_share_a_group_id_and_batches_differ():
+    loop = await Loop.build(ScriptedProvider([[call("add", a=1, b=1), call("add", a=2, b=2)], call("add", a=3, b=3),
+                                              "done"]), [adder()])
+    await loop.run()
+    groups = [e["parallel_group_id"] for e in loop.named("tool:pre")]
+    assert groups[0] == groups[1] != groups[2]
+    assert all(len(g) == 32 and int(g, 16) >= 0 for g in groups)
+
+
 async def test_tool_failures_and_unknown_tools_come_back_to_the_model_as_results():
     def explode(args):
         raise OSError("disk on fire")
