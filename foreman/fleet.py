@@ -294,9 +294,9 @@ class Fleet:
         """A foreman session: recorded, and refused any ``issue_create`` no worker plan would take."""
         session = await self._session(plan, "foreman", WorkerIdentity(name="foreman", role="foreman"))
         recorder = SessionRecorder(self.sink, "foreman", self.foreman_stats, WorkerIdentity(name="foreman"), RUN_EVENTS)
-        recorder.attach(session.coordinator.hooks)
+        recorder.attach(session.hooks)
         hook = routing.refuse_untaken_creates(self.worker_plans)
-        session.coordinator.hooks.register("tool:pre", hook, name="foreman-worker-types")
+        session.hooks.register("tool:pre", hook, name="foreman-worker-types")
         return session
 
     async def _preflight_session(self, plan: MountPlan) -> FleetSession:

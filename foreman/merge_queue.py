@@ -64,33 +64,39 @@ class MergeQueue:
         self.path = workspace.worktree_path(INTEGRATION_KEY)
 
     async def advance(self) -> list[MergeResult]:
-        """Merge every closed issue not yet handled, in closing order; returns what happened to each."""
+        """Merge every closed issue not yet handled, in closing order; returns what happened to each.
+
+        The closed issues are read once per call, not once per merge (workers that close together
+        made that quadratic); the issues this call merges join the merged ones as it goes."""
         if not self.workspace.git:
             return []
+        closed = await asyncio.to_thread(self.store.list, statuses=[Status.CLOSED])
+        merged = [i for i in closed if i.metadata.get(MERGE, {}).get("state") == "merged"]
+        by_id = {i.id: i for i in closed}
         results = []
-        for issue in await asyncio.to_thread(self._waiting):
-            results.append(await self._integrate(issue))
+        for issue in sorted((i for i in closed if MERGE not in i.metadata), key=lambda i: (i.closed_at, i.id)):
+            result = await self._integrate(issue, merged)
+            if result.state == "merged":  # a merge issue merges the issue it integrates too (see _settle)
+                merged += [i for i in (issue, by_id.get(issue.metadata.get(MERGE_OF))) if i is not None]
+            results.append(result)
         return results
 
-    def _waiting(self) -> list[Issue]:
-        closed = [i for i in self.store.list(statuses=[Status.CLOSED]) if MERGE not in i.metadata]
-        return sorted(closed, key=lambda i: (i.closed_at, i.id))
-
-    async def _integrate(self, issue: Issue) -> MergeResult:
+    async def _integrate(self, issue: Issue, done: list[Issue]) -> MergeResult:
+        """Merge ``issue``'s branch and run its checks with those of the ``done`` (merged) issues."""
         await asyncio.to_thread(self._ensure_worktree)
         ref = await asyncio.to_thread(self.workspace.branch_ref, BRANCH_PREFIX + issue.id)
         if ref is None:
             return await self._settle(issue, MergeResult(issue.id, "skipped", "no branch: closed without a worktree"))
         conflict = await asyncio.to_thread(self._merge, ref, issue)
         if conflict is not None:
-            return await self._hand_over(issue, ref, "conflict", conflict)
-        checks = self._merged_checks(issue) if self.run_checks else []
+            return await self._hand_over(issue, ref, "conflict", conflict, done)
+        checks = merged_checks(done, issue) if self.run_checks else []
         merged = await self._head()  # the merge commit: what the checks run on and what the result names
         runs = await run_checks(checks, self.path, commit=merged, timeout=self.timeout)
         await record_runs(self.store, issue.id, RUNTIME_ACTOR, runs, where="integration")
         failed = [run for run in runs if not run.passed]
         if failed:
-            return await self._hand_over(issue, ref, "failed", "\n\n".join(run.describe() for run in failed))
+            return await self._hand_over(issue, ref, "failed", "\n\n".join(run.describe() for run in failed), done)
         await asyncio.to_thread(self.workspace.publish, self.into)
         return await self._settle(issue, MergeResult(issue.id, "merged", merged))
 
@@ -117,14 +123,6 @@ class MergeQueue:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
-    def _merged_checks(self, issue: Issue) -> list[str]:
-        """The checks of every issue merged so far plus this one's, each command once, in merge order."""
-        merged = [i for i in self.store.list(statuses=[Status.CLOSED]) if i.metadata.get(MERGE, {}).get("state") == "merged"]
-        commands: dict[str, None] = {}
-        for each in [*merged, issue]:
-            commands.update(dict.fromkeys(c for c in each.checks if c != NO_MARKERS))
-        return list(commands)
-
     async def _settle(self, issue: Issue, result: MergeResult) -> MergeResult:
         """Record the result on the issue (and, for a merged merge issue, on the issue it integrates)."""
         record = {"state": result.state, "detail": result.detail[:2000], "into": self.into}
@@ -137,9 +135,10 @@ class MergeQueue:
             await asyncio.to_thread(self.store.update, original, IssueUpdate(metadata={MERGE: via}), actor=RUNTIME_ACTOR)
         return result
 
-    async def _hand_over(self, issue: Issue, ref: str, state: str, detail: str) -> MergeResult:
-        """Undo nothing of the issue's branch (read at ``ref``); create the merge issue that integrates it."""
-        new = _merge_issue(issue, state, detail, self._merged_checks(issue), self.into)
+    async def _hand_over(self, issue: Issue, ref: str, state: str, detail: str, done: list[Issue]) -> MergeResult:
+        """Undo nothing of the issue's branch (read at ``ref``); create the merge issue that integrates it
+        (its checks: those of the ``done`` issues and ``issue``'s)."""
+        new = _merge_issue(issue, state, detail, merged_checks(done, issue), self.into)
         created = await asyncio.to_thread(self.store.create, new, actor=RUNTIME_ACTOR)
         await asyncio.to_thread(self._prepare_worktree, created.id, issue.id, ref, state)
         return await self._settle(issue, MergeResult(issue.id, state, detail, merge_issue=created.id))
@@ -155,6 +154,15 @@ class MergeQueue:
         if state == "failed":
             git(self.path, "reset", "-q", "--hard", "HEAD~1")  # undo the merge on the integration branch
         self.workspace.share(key, f"{message} (conflicts unresolved)" if state == "conflict" else message)
+
+
+def merged_checks(merged: list[Issue], issue: Issue) -> list[str]:
+    """The checks of the ``merged`` issues (oldest first, as the store lists them) plus ``issue``'s,
+    each command once."""
+    commands: dict[str, None] = {}
+    for each in [*sorted(merged, key=lambda i: (i.created_at, i.id)), issue]:
+        commands.update(dict.fromkeys(c for c in each.checks if c != NO_MARKERS))
+    return list(commands)
 
 
 def _merge_issue(issue: Issue, state: str, detail: str, checks: list[str], into: str) -> NewIssue:

@@ -136,7 +136,7 @@ class Monitor:
         self.store = store
         self.workspace = workspace
         self.focus: str | None = None  # the issue under review; the foreman's tools may act on it only
-        session.coordinator.hooks.register("tool:pre", self._only_the_focus, name="foreman-review-focus")
+        session.hooks.register("tool:pre", self._only_the_focus, name="foreman-review-focus")
 
     async def _only_the_focus(self, event: str, data: dict) -> HookResult:
         """A ``tool:pre`` hook: during a review, a call naming another issue is denied (small models

@@ -32,12 +32,15 @@ class CloseGate:
         actor: the worker's name (author of notes and evidence).
         timeout: seconds per check.
         run_checks: False only for the quality benchmark's baseline: commit and close on the model's word.
+        stages: the ids of the earlier stages the worktree started from (workers/results.py); None:
+            read from the store at close.
     """
 
     def __init__(self, store: IssueStore, workspace: Workspace, key: str, *, validation: bool, actor: str,
-                 timeout: float, run_checks: bool = True) -> None:
+                 timeout: float, run_checks: bool = True, stages: list[str] | None = None) -> None:
         self.store, self.workspace, self.key = store, workspace, key
         self.validation, self.actor, self.timeout, self.run_checks = validation, actor, timeout, run_checks
+        self.stages = stages
 
     async def close(self, issue_id: str, token: int | None, summary: str, outputs: dict[str, str] | None = None) -> Issue:
         """Close (or submit for review) ``issue_id`` held with ``token`` if its checks pass.
@@ -60,7 +63,7 @@ class CloseGate:
         if failed:
             raise ChecksFailed(refusal(failed, len(runs)))
         await record_result(self.store, self.workspace, self.key, issue_id, token, summary=summary, outputs=outputs,
-                            actor=self.actor)
+                            actor=self.actor, stages=self.stages)
         if self.validation and token is not None:
             return await asyncio.to_thread(self.store.submit, issue_id, token, summary=summary)
         return await asyncio.to_thread(self.store.close, issue_id, reason=summary, actor=self.actor, token=token)

@@ -155,9 +155,9 @@ class WorkspaceGuard:
         """Register on ``session``'s hooks (a FleetSession): deny on ``tool:pre``; in git, look at the
         checkout on every ``tool:post``."""
         self._session = session
-        session.coordinator.hooks.register(TOOL_PRE, self._on_tool_pre, name="foreman-workspace-guard")
+        session.hooks.register(TOOL_PRE, self._on_tool_pre, name="foreman-workspace-guard")
         if self.git:
-            session.coordinator.hooks.register(TOOL_POST, self._on_tool_post, name="foreman-checkout-watch")
+            session.hooks.register(TOOL_POST, self._on_tool_post, name="foreman-checkout-watch")
 
     def forbidden(self, arguments: Any) -> str | None:
         """The first path argument of a tool call that names a protected place, or None."""

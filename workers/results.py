@@ -23,17 +23,21 @@ RESULT = "result"  #: issue metadata key: ``{"summary": str, "outputs": {name: t
 
 
 async def record_result(store: IssueStore, workspace: Workspace, key: str, issue_id: str, token: int | None, *,
-                        summary: str, outputs: dict[str, str] | None, actor: str) -> None:
+                        summary: str, outputs: dict[str, str] | None, actor: str,
+                        stages: list[str] | None = None) -> None:
     """Store the result of ``issue_id``, worked in the worktree of ``key``, before it is submitted or closed.
+
+    ``stages``: the ids of the earlier stages the worktree started from (the runtime's checkout knows
+    them); None: read from the store (its :func:`upstream_ids`).
 
     Raises:
         IssueError: the store refused (stale token, expired lease).
     """
-    def both() -> tuple[str | None, list[IssueDetail]]:  # at most one thread hop for the three reads
-        return store.get_state(BASE_COMMIT), with_upstream(store, issue_id)[1]
+    def both() -> tuple[str | None, list[str]]:  # at most one thread hop for the reads
+        earlier = stages if stages is not None else upstream_ids(store, store.show(issue_id))
+        return store.get_state(BASE_COMMIT), earlier
 
-    base, stages = await reads.read(store, both)
-    earlier = [d.issue.id for d in stages]
+    base, earlier = await reads.read(store, both)
     files = await workspace.changed_files(key, base, earlier)
     result: dict[str, Any] = {"summary": summary, "outputs": outputs or {}, "files": files}
     update = IssueUpdate(metadata={RESULT: result})
@@ -48,9 +52,14 @@ def with_upstream(store: IssueStore, issue_id: str) -> tuple[IssueDetail, list[I
 
 
 def upstream(store: IssueStore, detail: IssueDetail) -> list[IssueDetail]:
-    """The issues whose results ``detail``'s prompt gets: its ``blocks`` dependencies, then its task's
-    ``inputs`` (task keys) not among them; each once, in that order."""
+    """The details of the :func:`upstream_ids` issues, in that order."""
+    return [store.show(issue_id) for issue_id in upstream_ids(store, detail)]
+
+
+def upstream_ids(store: IssueStore, detail: IssueDetail) -> list[str]:
+    """The ids of the issues whose results ``detail``'s prompt gets: its ``blocks`` dependencies, then
+    its task's ``inputs`` (task keys) not among them; each once, in that order."""
     ids = [d.depends_on for d in detail.dependencies if d.type == DependencyType.BLOCKS]
     for key in detail.issue.metadata.get(INPUTS) or []:
         ids += [i.id for i in store.list(where=IssueFilter(metadata={TASK_KEY: key})) if i.id not in ids]
-    return [store.show(issue_id) for issue_id in ids]
+    return ids

@@ -169,11 +169,11 @@ class Worker:
             return True
         try:
             if reviewing:
-                prompt = await self._review_prompt(claim.issue.id)
+                prompt, stages = await self._review_prompt(claim.issue.id), None
                 where = self.workspace.worktree_of(claim.issue.id)
             else:
-                prompt, where = await self._task(claim.issue.id)
-            session = await self._open(where, claim.issue.id, call_timeout(claim.issue, None))
+                prompt, where, stages = await self._task(claim.issue.id)
+            session = await self._open(where, claim.issue.id, call_timeout(claim.issue, None), stages)
         except Exception as exc:
             await self._release(claim.issue.id, claim.token, f"session did not start: {exc}")
             raise SessionNotStarted(f"session did not start: {exc}") from exc
@@ -192,12 +192,13 @@ class Worker:
             return None
         return await asyncio.to_thread(BudgetGuard.read, self.store, issue.id, budget)
 
-    async def _task(self, issue_id: str) -> tuple[str, Path]:
-        """The issue as the session's task with the results of the issues it builds on, and its worktree
-        holding their work (issue 12)."""
+    async def _task(self, issue_id: str) -> tuple[str, Path, list[str]]:
+        """The issue as the session's task with the results of the issues it builds on, its worktree
+        holding their work (issue 12), and their ids."""
         detail, earlier = await reads.read(self.store, with_upstream, self.store, issue_id)
-        where = await self.workspace.checkout(issue_id, [d.issue.id for d in earlier])
-        return task_prompt(detail, earlier), where
+        stages = [d.issue.id for d in earlier]
+        where = await self.workspace.checkout(issue_id, stages)
+        return task_prompt(detail, earlier), where, stages
 
     async def _review_prompt(self, issue_id: str) -> str:
         """The validator's task: the issue, its evidence and the diff of its branch against the run's base."""
@@ -249,23 +250,24 @@ class Worker:
         """True when the turn ended normally but the claim is still held (neither closed nor blocked)."""
         return self.identity.claim is not None and not lease.lost_reason and not self.stopping.is_set()
 
-    async def _open(self, where, key: str, timeout: float | None = None) -> FleetSession:
+    async def _open(self, where, key: str, timeout: float | None = None, stages: list[str] | None = None) -> FleetSession:
         """A session working in ``where``; its ``issue_close`` goes through a close gate on the worktree of ``key``.
 
         ``timeout``: seconds one model call may take (the issue's ``call_timeout``), None: the plan's.
+        ``stages``: the earlier stages the worktree started from (the close gate's, see workers/results.py).
         """
         provider = self.options.provider_factory(self.plan, self.name) if self.options.provider_factory else None
         options = self.options
         gate = CloseGate(self.store, self.workspace, key, validation=options.validation, actor=self.name,
-                         timeout=options.check_timeout, run_checks=options.run_checks)
+                         timeout=options.check_timeout, run_checks=options.run_checks, stages=stages)
         session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider,
                                      capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()}, call_timeout=timeout)
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
-        recorder.attach(session.coordinator.hooks)
+        recorder.attach(session.hooks)
         self._guard = WorkspaceGuard(self.workspace.root, where, self.workspace.git)
         await self._guard.attach(session)
         if self.plan.fleet.claim_mode == "runtime":
-            session.coordinator.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
+            session.hooks.register("tool:post", self._stop_when_settled(session), name="foreman-settled")
         return session
 
     def _read_only(self) -> dict[str, list[str]]:

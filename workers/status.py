@@ -6,8 +6,9 @@ action, model calls, tokens, heartbeat time): at once when the worker calls :met
 state change), otherwise every :data:`REPORT_INTERVAL` seconds, and a last time when it stops. The
 live view, the summary and a dashboard read those rows, so a worker in another process or shell
 shows up the same as one in the foreman's process. The reporters of one process share a
-:class:`StatusBoard`, which writes whatever rows changed while its previous write ran in one
-transaction (32 workers changing state at once would otherwise queue 32 commits and 32 thread hops).
+:class:`StatusBoard`, which writes the rows that changed in a burst in one transaction
+(:class:`~foreman.runtime.coalescing.CoalescingWriter`; 32 workers changing state at once would
+otherwise queue 32 commits and 32 thread hops).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import socket
 
 from foreman.issues import IssueStore
 from foreman.issues.fleet_records import WorkerStatus
+from foreman.runtime.coalescing import CoalescingWriter
 from foreman.runtime.recorder import WorkerStats
 
 REPORT_INTERVAL = 1.0  # seconds between writes while only counters and the last action change
@@ -43,18 +45,16 @@ class StatusBoard:
     def __init__(self, store: IssueStore) -> None:
         self.store = store
         self._pending: dict[str, WorkerStatus] = {}
-        self._writer: asyncio.Task | None = None
+        self._writer = CoalescingWriter(self._write)
 
     def put(self, status: WorkerStatus) -> None:
         """Queue ``status`` as its worker's row (replacing one not yet written); starts a writer if none runs."""
         self._pending[status.name] = status
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._writer.kick()
 
     async def flush(self) -> None:
         """Wait until every row queued so far is written (or its write failed and was logged)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._writer.flush()
 
     async def _write(self) -> None:
         """Write batches until nothing is pending; a failed batch is logged and skipped (a status is

@@ -156,6 +156,11 @@ class PostgresStore(SQLiteStore):
         with self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") as conn:
             yield conn
 
+    def _select(self, sql: str, params: Any = ()) -> list[Any]:
+        """As :meth:`SQLiteStore._select`, in a read-only transaction of its own."""
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchall()
+
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[_Connection]:
         tx = self._tx

@@ -63,8 +63,10 @@ class ProviderGate:
             return await self._timed(call, timeout)
 
     async def _timed(self, call: Any, timeout: float) -> Any:
+        """``await call()`` in this task (``asyncio.timeout``: no task of its own per call, as ``wait_for`` makes)."""
         try:
-            return await asyncio.wait_for(call(), timeout)
+            async with asyncio.timeout(timeout):
+                return await call()
         except TimeoutError:
             raise LLMTimeoutError(f"the model call took longer than {timeout:g} s (call_timeout)",
                                   retryable=False) from None

@@ -5,8 +5,8 @@ Hooks on ``llm:response``, ``provider:response``, ``provider:error``, ``tool:pos
 issues events ID`` shows every model call (tokens, cost) and tool call (arguments, result) of every
 attempt. Which of the two response events counts a model call is ``foreman.runtime.model_calls``' rule; the
 logged event says so in ``model_call``. Events go
-through one :class:`EventSink` per process, which writes whatever accumulated while the previous
-write ran in a single transaction (32 busy workers would otherwise queue one commit per event).
+through one :class:`EventSink` per process, which writes whatever accumulated in a single
+transaction (:class:`~foreman.runtime.coalescing.CoalescingWriter`: a burst of events, one commit).
 Secret values (``foreman.sandbox.secret_values``, read once when the recorder is made: the
 environment the session starts with) are redacted from every event before it is queued.
 """
@@ -22,6 +22,7 @@ from amplifier_core.models import HookResult
 
 from foreman.issues import EventKind, IssueStore
 from foreman.issues.identity import WorkerIdentity
+from foreman.runtime.coalescing import CoalescingWriter
 from foreman.runtime.model_calls import MODEL_CALL, MODEL_CALL_EVENTS, ModelCallCounter, call_usage
 from foreman.sandbox import redact, secret_values
 
@@ -52,13 +53,12 @@ class EventSink:
     def __init__(self, store: IssueStore) -> None:
         self.store = store
         self._pending: list[tuple[str, EventKind, str, dict[str, Any]]] = []
-        self._writer: asyncio.Task | None = None
+        self._writer = CoalescingWriter(self._write)
 
     def put(self, issue_id: str, actor: str, data: dict[str, Any]) -> None:
         """Queue one ``session`` event; a writer task is started if none is running."""
         self._pending.append((issue_id, EventKind.SESSION, actor, data))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._writer.kick()
 
     async def _write(self) -> None:
         while self._pending:
@@ -67,8 +67,7 @@ class EventSink:
 
     async def flush(self) -> None:
         """Wait for every queued event to be written."""
-        while self._writer is not None and not self._writer.done():
-            await self._writer
+        await self._writer.flush()
 
 
 class SessionRecorder:
@@ -86,7 +85,7 @@ class SessionRecorder:
         self.secrets = secret_values()  # once per session: scanning the environment per event showed in the profile
 
     def attach(self, hooks: Any) -> None:
-        """Register the recording handlers on a session's hook registry."""
+        """Register the recording handlers on a session's hooks (its FleetSession's ``hooks``, or a kernel registry)."""
         for event in RECORDED_EVENTS:
             hooks.register(event, self._on_event, name=f"foreman-recorder-{event}")
 

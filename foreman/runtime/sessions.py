@@ -23,6 +23,7 @@ from foreman.runtime import module_cache
 from foreman.runtime.budgets import DEFAULT_CALL_TIMEOUT
 from foreman.runtime.plans import MountPlan, ProviderEntry
 from foreman.runtime.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
+from foreman.runtime.runtime_hooks import RuntimeHooks
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
 DEFAULT_PROVIDER_PRIORITY = 100  #: a provider whose config names no ``priority`` (loop-streaming's rule)
@@ -34,7 +35,8 @@ class SessionStartError(RuntimeError):
 
 @dataclass
 class FleetSession:
-    """A started session: the kernel session, the provider it will use, and a per-session lock.
+    """A started session: the kernel session, the provider it will use, the runtime's hooks on it
+    (:class:`~foreman.runtime.runtime_hooks.RuntimeHooks`) and a per-session lock.
 
     ``execute`` calls are serialised: two concurrent ``execute()`` on one session would interleave
     their context (amplifier-core note).
@@ -44,7 +46,11 @@ class FleetSession:
     plan: MountPlan
     provider: str
     skipped_modules: list[str]
+    hooks: RuntimeHooks = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.hooks = RuntimeHooks(self.session.coordinator.hooks)
 
     @property
     def coordinator(self) -> Any:

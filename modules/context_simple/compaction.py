@@ -42,15 +42,16 @@ class CompactionReport:
 
 
 def compact(
-    messages: list[dict[str, Any]], budget: int, config: ContextConfig
+    messages: list[dict[str, Any]], tokens: list[int], budget: int, config: ContextConfig
 ) -> tuple[list[dict[str, Any]], CompactionReport | None]:
-    """The request view of ``messages`` for a ``budget`` of estimated tokens.
+    """The request view of ``messages`` for a ``budget`` of estimated tokens; ``tokens`` holds each
+    message's estimate (tokens.py), kept by the caller as messages arrive (a request re-estimates nothing).
 
     Returns:
         ``(view, report)``; ``messages`` itself and ``None`` when no compaction was needed.
         The view can stay over budget when the never-dropped messages alone exceed it.
     """
-    view = _View(messages)
+    view = _View(messages, tokens)
     if view.total <= config.compact_threshold * budget:
         return messages, None
     target = config.target_usage * budget
@@ -82,9 +83,9 @@ def _protected_units(
 class _View:
     """The history being compacted: per-message token estimates and removals."""
 
-    def __init__(self, messages: list[dict[str, Any]]):
+    def __init__(self, messages: list[dict[str, Any]], tokens: list[int]):
         self._messages: list[dict[str, Any] | None] = list(messages)
-        self._tokens = [estimate_message_tokens(message) for message in messages]
+        self._tokens = list(tokens)
         self._before = sum(self._tokens)
         self.total = self._before
         self._truncated = 0

@@ -7,6 +7,7 @@ from amplifier_core.events import CONTEXT_COMPACTION
 
 from .compaction import compact
 from .config import ContextConfig
+from .tokens import estimate_message_tokens
 from .truncation import clip_bytes, map_tool_text
 
 
@@ -17,7 +18,8 @@ class SimpleContextManager:
     replaced (``set_messages``, ``clear``); compaction works on a copy for each request
     (see compaction.py), so transcripts from ``get_messages`` are complete. The one
     change made on the way in: a tool result's text is clipped to
-    ``config.max_tool_result_bytes``.
+    ``config.max_tool_result_bytes``. Each message's token estimate is taken once, as it
+    arrives (estimating the whole history for every request made a session quadratic).
 
     Messages are dicts in the shape loop-streaming stores (``role``, ``content`` and,
     for tool traffic, ``tool_calls`` / ``tool_call_id``); see docs/modules/context-simple.md.
@@ -32,6 +34,7 @@ class SimpleContextManager:
         self.config = config
         self._hooks = hooks
         self._messages: list[dict[str, Any]] = []
+        self._tokens: list[int] = []  # estimate_message_tokens of each stored message
 
     async def add_message(self, message: dict[str, Any]) -> None:
         """Append ``message`` to the history (tool results clipped, see the class doc).
@@ -44,6 +47,7 @@ class SimpleContextManager:
         if message["role"] == "tool":
             message = map_tool_text(message, lambda text: clip_bytes(text, self.config.max_tool_result_bytes))
         self._messages.append(message)
+        self._tokens.append(estimate_message_tokens(message))
 
     async def get_messages_for_request(
         self, token_budget: int | None = None, provider: Any | None = None
@@ -60,7 +64,7 @@ class SimpleContextManager:
             A new list; the stored history is not changed.
         """
         budget = self._budget(token_budget, provider)
-        view, report = compact(list(self._messages), budget, self.config)
+        view, report = compact(list(self._messages), self._tokens, budget, self.config)
         if report is not None and self._hooks is not None:
             await self._hooks.emit(CONTEXT_COMPACTION, asdict(report))
         return view
@@ -72,10 +76,11 @@ class SimpleContextManager:
     async def set_messages(self, messages: list[dict[str, Any]]) -> None:
         """Replace the history with ``messages`` as given (session resume); no clipping."""
         self._messages = list(messages)
+        self._tokens = [estimate_message_tokens(message) for message in self._messages]
 
     async def clear(self) -> None:
         """Forget every message."""
-        self._messages = []
+        self._messages, self._tokens = [], []
 
     def _budget(self, token_budget: int | None, provider: Any | None) -> int:
         if token_budget is not None:

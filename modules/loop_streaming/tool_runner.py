@@ -9,7 +9,7 @@ the tools finish in.
 
 import asyncio
 import json
-import uuid
+import random
 from typing import Any
 
 from amplifier_core.events import TOOL_ERROR, TOOL_POST, TOOL_PRE
@@ -37,8 +37,12 @@ class ToolRunner:
         self._cancellation = cancellation
 
     async def run(self, calls: list[ToolCall]) -> list[ToolResult]:
-        """Run ``calls`` concurrently (``asyncio.gather``); one result per call, in call order."""
-        group = uuid.uuid4().hex
+        """Run ``calls`` concurrently (``asyncio.gather``); one result per call, in call order.
+
+        The batch's ``parallel_group_id`` is 128 random bits in hex, as ``uuid4().hex`` is long, from
+        Python's generator: it only tells batches apart, and ``uuid4``'s ``os.urandom`` is a system
+        call per model call."""
+        group = f"{random.getrandbits(128):032x}"
         runs = (self._run_one(call, position, group) for position, call in enumerate(calls))
         return list(await asyncio.gather(*runs))
 

@@ -27,6 +27,7 @@ from amplifier_core.message_models import ChatRequest
 from amplifier_core.models import ContextInjection, HookResult, ToolResult
 
 from .config import LoopConfig
+from .emitter import HookEmitter
 from .hook_results import HookResultHandler
 from .messages import (
     assistant_message,
@@ -82,10 +83,10 @@ class Turn:
         self._config = config
         self._context = context
         self._providers = providers
-        self._hooks = hooks
+        self._hooks = HookEmitter(hooks)
         self._cancellation = getattr(coordinator, "cancellation", None)
         self._handler = HookResultHandler(coordinator)
-        self._runner = ToolRunner(tools, hooks, self._handler, self._cancellation)
+        self._runner = ToolRunner(tools, self._hooks, self._handler, self._cancellation)
         self._tool_specs = tool_specs(tools)
         self._caller: ProviderCaller | None = None
         self._last_calls: list[tuple[str, str]] = []

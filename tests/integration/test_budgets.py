@@ -17,11 +17,13 @@ import pytest
 
 from foreman.issues import EventKind, NewIssue, Status
 from foreman.issues.sqlite_store import SQLiteStore
-from foreman.runtime.budgets import UsageMeter
+from foreman.runtime.budgets import Budget, Usage, UsageMeter
 from foreman.runtime.plans import load_plan
 from foreman.runtime.recorder import EventSink
+from foreman.runtime.sessions import open_session
 from foreman.runtime.workspace import Workspace
 from foreman.testing import ScriptedProvider, call
+from workers.budget import BudgetGuard
 from workers.runtime import Worker, WorkerOptions
 
 ENDLESS = 400  # scripted turns: far more than any budget below lets a session use
@@ -87,6 +89,20 @@ def test_each_budget_stops_a_session_that_never_stops_and_dead_letters_the_issue
         assert calls == 3  # stopped at the next step after the third call
     if "max_tokens" in budget:  # the step that crossed the limit was the last one
         assert used.tokens >= 3000 and used.tokens - provider_last_call_tokens(store, issue.id) < 3000
+
+
+def test_only_a_guard_with_a_limit_hooks_into_the_session(tmp_path, store):
+    async def budget_hooks(guard: BudgetGuard) -> list[str]:
+        session = await open_session(load_plan(endless_plan(tmp_path)), workspace=tmp_path, store=store,
+                                     provider=ScriptedProvider(["ok"]))
+        guard.attach(session)
+        handlers = session.hooks.list_handlers()
+        await session.cleanup()
+        return sorted(name for names in handlers.values() for name in names if name.startswith("foreman-budget"))
+
+    assert asyncio.run(budget_hooks(BudgetGuard.unlimited())) == []
+    limited = BudgetGuard(Budget(max_model_calls=3), Usage(), 0.0)
+    assert asyncio.run(budget_hooks(limited)) == ["foreman-budget-llm:response", "foreman-budget-provider:response"]
 
 
 def provider_last_call_tokens(store: SQLiteStore, issue_id: str) -> int:

@@ -24,7 +24,7 @@ class FakeForeman:
         self.store = store
         self.unblocks = unblocks
         self.prompts: list[str] = []
-        self.coordinator = SimpleNamespace(hooks=SimpleNamespace(register=lambda *args, **kwargs: None))
+        self.hooks = SimpleNamespace(register=lambda *args, **kwargs: None)
 
     async def execute(self, prompt: str) -> str:
         self.prompts.append(prompt)

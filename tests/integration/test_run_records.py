@@ -21,11 +21,11 @@ from rich.console import Console
 from foreman.cli import cli
 from foreman.cli.fleet import process_settings, processes_option
 from foreman.fleet import Fleet, FleetConfig
-from foreman.issues import EventKind
+from foreman.issues import EventKind, NewIssue
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.rehearsal import rehearsal_provider
 from foreman.runtime.budgets import model_usage
-from foreman.runtime.recorder import WorkerStats
+from foreman.runtime.recorder import EventSink, WorkerStats
 from foreman.summary import print_summary
 from tests.support.seed import SEED_TASKS
 from workers.status import StatusReporter
@@ -134,3 +134,27 @@ async def test_a_state_change_is_reported_at_once(store):
         assert store.worker_list()[0].issue_id == "fm-ab12"
         stats.state = "stopped"
     assert [w.state for w in store.worker_list()] == ["stopped"], "the last state is written on the way out"
+
+
+async def test_a_burst_of_session_events_is_written_in_one_transaction_and_flush_writes_it_all(store):
+    issue = store.create(NewIssue(title="busy"))
+    writes: list[int] = []
+    record = store.record_events
+
+    def counted(batch):
+        writes.append(len(batch))
+        return record(batch)
+
+    store.record_events = counted
+    sink = EventSink(store)
+
+    async def worker(n: int) -> None:
+        for step in range(3):
+            sink.put(issue.id, f"coding-{n}", {"event": "tool:post", "step": step})
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(worker(n) for n in range(4)))
+    await sink.flush()
+    assert writes == [12], "the burst of 4 workers x 3 events is one write"
+    logged = store.events(issue.id, kinds=[EventKind.SESSION])
+    assert Counter(e.actor for e in logged) == {f"coding-{n}": 3 for n in range(4)}

@@ -135,6 +135,20 @@ async def test_budget_comes_from_the_provider_window_capped_by_max_tokens():
     assert len(await capped.get_messages_for_request(provider=roomy)) < len(messages)
 
 
+async def test_the_token_estimates_follow_the_history_through_add_clear_and_set():
+    messages = conversation(rounds=20)
+    context = SimpleContextManager(ContextConfig(max_tokens=5_000))
+    for message in messages:
+        await context.add_message(message)
+    assert len(await context.get_messages_for_request()) < len(messages)
+    await context.clear()
+    await context.add_message(SYSTEM)
+    assert await context.get_messages_for_request() == [SYSTEM]
+    await context.set_messages(messages)
+    view = await context.get_messages_for_request()
+    assert len(view) < len(messages) and estimate_tokens(view) <= 5_000
+
+
 async def test_compaction_is_reported_as_an_event():
     coordinator = MockCoordinator()
     reports = []

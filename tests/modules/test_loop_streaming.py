@@ -18,6 +18,7 @@ from amplifier_foreman_modules.context_simple import mount as mount_context
 from amplifier_foreman_modules.loop_streaming import NoProviderError
 from amplifier_foreman_modules.loop_streaming import mount as mount_loop
 from amplifier_foreman_modules.loop_streaming.config import LoopConfig
+from amplifier_foreman_modules.loop_streaming.emitter import HookEmitter
 from amplifier_foreman_modules.loop_streaming.turn import CANCELLED_ANSWER, REPEATED_ANSWER, WRAP_UP_REMINDER, Turn
 
 from foreman.testing import FunctionTool, ScriptedProvider, StreamingScriptedProvider, call, last_tool_result
@@ -246,6 +247,77 @@ async def test_ephemeral_injection_reaches_one_request_and_is_not_stored():
     assert second.messages[-1].content == "reminder 2"
     assert [m.content for m in second.messages].count("reminder 1") == 0
     assert "reminder" not in json.dumps(await loop.history())
+
+
+class ListingRecorder(EventRecorder):
+    """An EventRecorder that, like the kernel's registry, lists its handlers: one for each of ``heard``."""
+
+    def __init__(self, heard: set[str]):
+        super().__init__()
+        self.heard = heard
+
+    def list_handlers(self, event: str | None = None) -> dict[str, list[str]]:
+        return {event: ["handler"] if event in self.heard else []}
+
+
+async def test_only_events_someone_listens_to_reach_the_registry_and_correlated_ones_always_do():
+    recorder = ListingRecorder({"tool:post"})
+    loop = await Loop.build(ScriptedProvider([call("add", a=1, b=2), "sum is 3"]), [adder()])
+    assert await loop.run(hooks=recorder) == "sum is 3"
+    assert [name for name, _ in recorder.events] == ["tool:post"]
+
+    unheard = HookEmitter(ListingRecorder(set()))
+    result = await unheard.emit("tool:pre", {"tool_name": "add"})
+    assert (result.action, result.data) == ("continue", {"tool_name": "add"})
+    await unheard.emit("llm:request", {"provider": "p"})  # the kernel keeps this call's request id
+    assert [name for name, _ in unheard._hooks.events] == ["llm:request"]
+
+
+async def test_a_handler_registered_during_the_turn_gets_the_events_after_it():
+    loop = await Loop.build(ScriptedProvider([call("add", a=1, b=1), "done"]), [adder()])
+    late: list[str] = []
+
+    async def note(event, data):
+        late.append(event)
+        return HookResult()
+
+    async def register_late(event, data):
+        loop.coordinator.hooks.register("tool:pre", note, name="late")
+        return HookResult()
+
+    for event in ALL_EVENTS:
+        loop.coordinator.hooks.unregister(f"recorder-{event}")
+    loop.on("provider:response", register_late)
+    await loop.run()
+    assert late == ["tool:pre"]
+
+
+async def test_only_results_the_kernel_acts_on_go_to_it():
+    loop = await Loop.build(ScriptedProvider([call("add", a=1, b=1), "done"]), [adder()])
+    processed = []
+    kernel_process = loop.coordinator.process_hook_result
+
+    async def counted(result, event, hook_name="unknown"):
+        processed.append(event)
+        return await kernel_process(result, event, hook_name)
+
+    async def lint(event, data):
+        return HookResult(action="inject_context", context_injection="checked")
+
+    loop.coordinator.process_hook_result = counted
+    loop.on("tool:post", lint)
+    await loop.run()
+    assert processed == ["tool:post"], "plain continue results (prompt:submit, provider:request, tool:pre) skip it"
+    assert "checked" in [m["content"] for m in await loop.history()]
+
+
+async def test_the_calls_of_one_batch_share_a_group_id_and_batches_differ():
+    loop = await Loop.build(ScriptedProvider([[call("add", a=1, b=1), call("add", a=2, b=2)], call("add", a=3, b=3),
+                                              "done"]), [adder()])
+    await loop.run()
+    groups = [e["parallel_group_id"] for e in loop.named("tool:pre")]
+    assert groups[0] == groups[1] != groups[2]
+    assert all(len(g) == 32 and int(g, 16) >= 0 for g in groups)
 
 
 async def test_tool_failures_and_unknown_tools_come_back_to_the_model_as_results():

@@ -72,3 +72,22 @@ async def test_reporters_sharing_a_board_write_every_row_with_the_latest_state(s
         for reporter in reporters:
             await reporter.__aexit__(None, None, None)
     assert {w.state for w in store.worker_list(since=0)} == {"working"}, "the final rows are the stats at the stop"
+
+
+async def test_rows_changed_in_a_burst_are_written_in_one_transaction(store, monkeypatch):
+    put = store.workers_put
+    batches: list[list[str]] = []
+
+    def workers_put(statuses):
+        batches.append(sorted(s.name for s in statuses))
+        put(statuses)
+
+    monkeypatch.setattr(store, "workers_put", workers_put)
+    board = StatusBoard(store)
+    names = [f"coding-{n}" for n in range(8)]
+    for name in names:
+        board.put(StatusReporter(store, name, "coding", WorkerStats(state="working"), board=board).snapshot())
+        await asyncio.sleep(0)
+    await board.flush()
+    assert batches == [names]
+    assert sorted(w.name for w in store.worker_list(since=0)) == names
