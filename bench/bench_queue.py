@@ -39,28 +39,16 @@ from urllib.parse import urlsplit
 from foreman.issues import IssueFilter, NewIssue, open_store
 from foreman.issues.errors import NothingReady
 from foreman.issues.sqlite_store import SQLiteStore
-from foreman.issues.write_lock import ShortPoll, WriterQueue
+from foreman.issues.write_lock import BusyHandler, ShortPoll, WriterQueue
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-class _BusyHandler:
-    """``busy``: plain ``BEGIN IMMEDIATE``, waiting in SQLite's own busy handler (as raw SQL does)."""
-
-    @contextmanager
-    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
-        conn.execute("BEGIN IMMEDIATE")
-        yield
-
-    def close(self) -> None:
-        pass
 
 
 BUSY_TIMEOUT = 30.0  # seconds: every strategy (and raw SQL) gives up on the write lock after this
 #: --lock name -> the write-lock strategy the store of database ``db`` gets
 LOCKS = {
-    "busy": lambda db: _BusyHandler(),  # SQLite's busy handler alone (busy_timeout 30 s): sleeps 1, 2, 5 ... 100 ms
-    "poll": lambda db: ShortPoll(timeout=BUSY_TIMEOUT),  # shipped: 50 ms handler, then 0.1-2 ms polls
+    "busy": lambda db: BusyHandler(),  # shipped: SQLite's busy handler alone (busy_timeout 30 s): sleeps 1, 2, 5 ... 100 ms
+    "poll": lambda db: ShortPoll(timeout=BUSY_TIMEOUT),  # 50 ms handler, then 0.1-2 ms polls
     "small": lambda db: ShortPoll(busy_ms=2, pause=(0.0, 0.0), timeout=BUSY_TIMEOUT),  # 2 ms busy_timeout, retried at once
     "queue": WriterQueue,  # flock queue on <db>-writers, then BEGIN IMMEDIATE (busy_timeout 30 s)
 }
@@ -240,7 +228,8 @@ def throughput(backend: str, issues: int, process_counts: list[int], locks: list
     if backend == "sqlite":
         configs += [(f"raw+{us:g}us", functools.partial(_raw_worker, outside_us=us), "busy") for us in raw_outside]
     print(f"\n{backend}: claim+close cycles/s, {issues} issues per run ({setting}), median (min-max) of {repeat}")
-    print("raw SQL waits in SQLite's busy handler (busy_timeout 30 s); store API strategies: " + ", ".join(locks))
+    if backend == "sqlite":
+        print("raw SQL waits in SQLite's busy handler (busy_timeout 30 s); store API strategies: " + ", ".join(locks))
     print(f"{'processes':>9} {'config':>10} {'cycles/s':>20} {'ratio to raw':>18} {'double claims':>14}")
     for processes in process_counts:
         rates = {name: [] for name, _, _ in configs}
@@ -326,8 +315,8 @@ def main() -> None:
     parser.add_argument("--ready-issues", type=int, default=100_000, help="issues (and edges) for the latency run")
     parser.add_argument("--backend", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL URL allowed to create and drop databases")
-    parser.add_argument("--lock", nargs="+", choices=sorted(LOCKS), default=["poll"],
-                        help="SQLite store write-lock strategies to measure (poll is the one the store ships)")
+    parser.add_argument("--lock", nargs="+", choices=sorted(LOCKS), default=["busy"],
+                        help="SQLite store write-lock strategies to measure (busy is the one the store ships)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per process count (median and spread)")
     parser.add_argument("--raw-outside-us", type=float, nargs="+", default=[], metavar="US",
                         help="SQLite: also run raw SQL with US microseconds of Python after each COMMIT")

@@ -59,7 +59,7 @@ from foreman.issues.models import (
 )
 from foreman.issues.sql_queries import migrate, queries
 from foreman.issues.states import Action, Transition, counter, find_transition
-from foreman.issues.write_lock import ShortPoll, WriteLock
+from foreman.issues.write_lock import BusyHandler, WriteLock
 
 DEFAULT_LEASE_TTL = 120.0  # seconds a claim lives without a heartbeat
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock
@@ -80,7 +80,7 @@ class SQLiteStore:
         busy_timeout: seconds to wait for another writer before failing.
         id_prefix: prefix of new issue ids (``fm`` gives ``fm-3k9a``).
         write_lock: how write transactions take the write lock; default
-            :class:`~foreman.issues.write_lock.ShortPoll` (``bench/bench_queue.py --lock`` passes the
+            :class:`~foreman.issues.write_lock.BusyHandler` (``bench/bench_queue.py --lock`` passes the
             strategies it compares, e.g. :class:`~foreman.issues.write_lock.WriterQueue`).
 
     Raises:
@@ -112,7 +112,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._sql = queries()
         self._conn = _connect(self.path, create=create, busy_timeout=busy_timeout)
-        self._write_lock = write_lock or ShortPoll(timeout=busy_timeout)
+        self._write_lock = write_lock or BusyHandler()
         self._readers = threading.local()  # each thread's read connection (see _reading)
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
@@ -141,7 +141,7 @@ class SQLiteStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction under the write lock; commits on success and on :class:`LeaseExpired`.
 
-        The lock is taken and let go by ``write_lock`` (default :class:`~foreman.issues.write_lock.ShortPoll`).
+        The lock is taken and let go by ``write_lock`` (default :class:`~foreman.issues.write_lock.BusyHandler`).
         """
         with self._lock, _translated_errors(self.path), self._write_lock.held(self._conn):
             try:

@@ -1,17 +1,18 @@
 """How the SQLite store takes the database's single write lock (issue 13).
 
-SQLite's own busy handler sleeps 1, 2, 5, 10 ... up to 100 ms between attempts, so under
-contention the lock often sits free while every waiter sleeps; polling ``BEGIN IMMEDIATE`` every
-0.1-2 ms fills those gaps, but how well depends on the machine it was tuned on. :class:`WriterQueue`
-instead queues this host's writers on an exclusive ``flock`` of a file beside the database: a
-waiter sleeps in the kernel and wakes the moment the holder's transaction ends, and then
-``BEGIN IMMEDIATE`` finds the lock free. Writers that do not queue there (another program, an older
-version) are still excluded by SQLite itself; ``BEGIN IMMEDIATE`` waits for them with the
-connection's busy handler, so the queue only speeds things up and never decides who may write.
-On a quiet machine of this class the queue measured slower than polling (0.35 against 0.47 of raw
-SQL at 8 processes: waking a sleeping waiter costs more than a poll that is already spinning), so
-:class:`ShortPoll` is the store's default and the queue stays an option. ``bench/bench_queue.py
---lock`` measures the strategies against each other in one run.
+:class:`BusyHandler`, the default, is plain ``BEGIN IMMEDIATE``: a waiter sleeps in SQLite's own
+busy handler (1, 2, 5, 10 ... up to 100 ms between attempts, for the connection's busy timeout).
+Two alternatives were built and measured against it in one run (``bench/bench_queue.py --lock busy
+poll queue``; docs/benchmarks.md): :class:`ShortPoll` retries ``BEGIN IMMEDIATE`` every 0.1-2 ms
+after a short busy wait, and :class:`WriterQueue` queues this host's writers on an exclusive
+``flock`` of a file beside the database, so a waiter sleeps in the kernel and wakes the moment the
+holder's transaction ends (writers that do not queue there are still excluded by SQLite itself).
+With more writers than cores, writers take turns whatever the strategy: the one that just
+committed takes the lock straight back while the others sleep, so throughput is the one-process
+rate. The busy handler measured as fast as the short poll at 8 processes and faster at 16 (its
+sleepers burn no CPU the holder needs), and the queue slowest (every hand-over is a wake-up and
+a context switch), so the default has no constant tuned to a machine; the other two stay options
+(``SQLiteStore(write_lock=...)``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ class WriteLock(Protocol):
 
     def close(self) -> None:
         """Let go of whatever the strategy holds open (called when the store disconnects)."""
+
+
+class BusyHandler:
+    """``BEGIN IMMEDIATE``, waiting in SQLite's own busy handler for the connection's busy timeout.
+
+    Raises ``sqlite3.OperationalError`` ("database is locked") once that timeout has passed.
+    """
+
+    @contextmanager
+    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """Take the write lock on ``conn`` (``BEGIN IMMEDIATE``)."""
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+
+    def close(self) -> None:
+        """Nothing to let go of."""
 
 
 class ShortPoll:
