@@ -115,7 +115,7 @@ class LeaseRenewer:
         except Exception as exc:  # a renewer that stopped renewing must never leave a session running
             outcomes = [exc] * len(due)
         lost = [keeper.lost(claim, outcome) for (keeper, claim), outcome in zip(due, outcomes, strict=True)
-                if isinstance(outcome, Exception)]
+                if isinstance(outcome, Exception) and keeper in self._keepers]  # a keeper that left hears nothing
         await asyncio.gather(*lost)
 
 
