@@ -107,6 +107,9 @@ class LeaseRenewer:
                     await self._renew(due)
         finally:
             self._task = None
+            renewers = _RENEWERS.get(asyncio.get_running_loop(), {})
+            if not self._keepers and renewers.get(id(self.store)) is self:  # the next keeper gets a new renewer;
+                del renewers[id(self.store)]  # this one lets go of the store
 
     async def _renew(self, due: list[tuple[LeaseKeeper, Claim]]) -> None:
         renewals = [(claim.issue.id, claim.token, keeper.ttl) for keeper, claim in due]

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from foreman.issues import NewIssue, Status
 from foreman.issues.errors import StaleToken
 from foreman.issues.sqlite_store import SQLiteStore
-from foreman.runtime.lease import LeaseKeeper
+from foreman.runtime.lease import LeaseKeeper, LeaseRenewer
 
 
 class CountingStore(SQLiteStore):
@@ -117,3 +117,18 @@ def test_a_keeper_that_left_while_its_renewal_was_in_flight_hears_nothing(tmp_pa
 
     asyncio.run(keep())
     assert store.started.is_set() and lost == []
+
+
+def test_a_renewer_whose_keepers_all_left_stops_and_lets_go_of_its_store(tmp_path):
+    store = CountingStore(tmp_path / "issues.db", create=True)
+    [claim] = _claims(store, 1, ttl=0.3)
+    lost, on_lost = _recorder()
+
+    async def keep() -> tuple[LeaseRenewer, LeaseRenewer]:
+        async with LeaseKeeper(store, lambda: claim, 0.3, on_lost):
+            first = LeaseRenewer.of(store)
+        await asyncio.sleep(0.3)  # past its next beat, which finds nobody
+        return first, LeaseRenewer.of(store)
+
+    first, later = asyncio.run(keep())
+    assert later is not first and lost == []
