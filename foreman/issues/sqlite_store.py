@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -316,7 +317,7 @@ class SQLiteStore:
             find_transition(Action.CLAIM, Status(row["status"]))
             if not self._ready_rows(conn, None, 1, issue_id):
                 raise NotReady(f"{issue_id} waits on an open blocker or child (see `foreman issues show {issue_id}`)", id=issue_id)
-            claimed = self._claim_row(conn, ":id", {"id": issue_id}, worker, ttl)
+            claimed = self._claim_row(conn, _filled(self._sql["issue_claim"], pick=":id"), {"id": issue_id}, worker, ttl)
             if claimed is None:  # cannot happen under BEGIN IMMEDIATE; kept as the compare-and-swap's guard
                 raise ClaimConflict(f"{issue_id} was claimed by another worker", id=issue_id)
             return claimed
@@ -330,10 +331,12 @@ class SQLiteStore:
             NothingReady: no ready issue matches.
         """
 
+        fragment, params = issue_where(where, dialect=self.dialect)  # built before the write lock is taken
+        first_ready = f"(SELECT id FROM ({_filled(self._sql['issue_ready'], where=fragment)}))"
+        statement = _filled(self._sql["issue_claim"], pick=first_ready)
+
         def pick(conn: sqlite3.Connection) -> sqlite3.Row:
-            fragment, params = issue_where(where, dialect=self.dialect)
-            first_ready = f"(SELECT id FROM ({self._sql['issue_ready'].format(where=fragment)}))"
-            claimed = self._claim_row(conn, first_ready, params | {"limit": 1}, worker, ttl)
+            claimed = self._claim_row(conn, statement, params | {"limit": 1}, worker, ttl)
             if claimed is None:
                 raise NothingReady("no ready issue matches the filter", filter=(where or IssueFilter()).model_dump(mode="json"))
             return claimed
@@ -367,16 +370,17 @@ class SQLiteStore:
         self._swept_at = now
         return self._expire_due(conn)
 
-    def _claim_row(self, conn: sqlite3.Connection, pick: str, params: dict[str, Any], worker: str,
+    def _claim_row(self, conn: sqlite3.Connection, statement: str, params: dict[str, Any], worker: str,
                    ttl: float) -> sqlite3.Row | None:
-        """Claim the open issue that the SQL expression ``pick`` (bound by ``params``) names and log it.
+        """Claim the open issue that ``statement`` (``issue_claim`` with its pick filled in, bound by
+        ``params``) names, and log it.
 
         Returns the claimed row, or None when ``pick`` names no open issue.
         """
         check_ttl(ttl)
         now = self.clock.now()
         params = params | {"worker": worker, "lease_expires_at": now + ttl, "now": now}
-        row = conn.execute(self._sql["issue_claim"].format(pick=pick), params).fetchone()
+        row = conn.execute(statement, params).fetchone()
         if row is not None:
             data = {"from": "open", "to": "in_progress", "token": row["fence"], "assignee": worker, "ttl": ttl}
             self._event(conn, row["id"], EventKind.CLAIMED, worker, data)
@@ -636,11 +640,10 @@ class SQLiteStore:
         transition writes is a bound value, so reading it back (``RETURNING *``) would only cost time
         inside the write lock. The guard is checked unless :attr:`rows_locked_when_read`.
         """
-        assignments = ", ".join(f"{column} = :set_{column}" for column in sets)
         now = self.clock.now()
         params = {f"set_{c}": v for c, v in sets.items()}
         params |= {"id": row["id"], "source": row["status"], "fence": row["fence"], "now": now}
-        written = conn.execute(self._sql["issue_set_guarded"].format(sets=assignments), params)
+        written = conn.execute(_guarded_update(self._sql["issue_set_guarded"], tuple(sets)), params)
         if not self.rows_locked_when_read and written.rowcount != 1:
             raise ClaimConflict(f"{row['id']} changed under this write", id=row["id"])
         return dict(row) | sets | {"updated_at": now}
@@ -817,6 +820,19 @@ class SQLiteStore:
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _filled(template: str, **parts: str) -> str:
+    """``template`` with its ``{name}`` parts filled in, formatted once per distinct text and kept (a
+    filter's fragment holds only placeholders, so a process meets a handful of distinct texts)."""
+    return template.format(**parts)
+
+
+@lru_cache(maxsize=256)
+def _guarded_update(template: str, columns: tuple[str, ...]) -> str:
+    """``issue_set_guarded`` setting ``columns``, each bound as ``:set_<column>``, built once per column set."""
+    return template.format(sets=", ".join(f"{column} = :set_{column}" for column in columns))
 
 
 def _found(rows: list[sqlite3.Row], issue_id: str) -> sqlite3.Row:
