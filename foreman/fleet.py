@@ -42,8 +42,8 @@ from foreman.runtime.workspace import Workspace
 from workers.gate import VERIFICATION_STATE
 from workers.remote import RemoteWorkspace
 from workers.review import BASE_COMMIT
-from workers.runtime import ProviderFactory, Worker, WorkerOptions
-from workers.standalone import ProcessesUp, StartGate, worker_process_main
+from workers.runtime import ProviderFactory, Worker, WorkerOptions, wait_any
+from workers.standalone import ProcessesUp, ProcessGate, worker_process_main
 from workers.status import StatusBoard, StatusReporter
 from workers.stop_requests import follow_stop_requests
 
@@ -154,6 +154,7 @@ class Fleet:
             raise NothingToResume(f"nothing to resume: the database at {db} holds no run; "
                                   "start one with --goal or --tasks")
         self.stopping, self.run_over = asyncio.Event(), asyncio.Event()
+        self.idle = asyncio.Event()  # a worker ran out of work: the watch reviews at once (Worker's ``idle``)
         self.workers: list[Worker] = []
         self.foreman_stats = WorkerStats()
         self.sink = EventSink(self.store)
@@ -327,7 +328,8 @@ class Fleet:
                                 run_checks=self.config.run_checks)
         return [
             Worker(f"{plan.fleet.worker_type}-{n}", plan, self.store, self.workspace,
-                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options, board=self.board)
+                   run_over=self.run_over, stopping=self.stopping, sink=self.sink, options=options, board=self.board,
+                   idle=self.idle)
             for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)
         ]
 
@@ -342,14 +344,15 @@ class Fleet:
 
     async def _start_processes(self, on_started: Callable[[Fleet], None] | None) -> list[asyncio.Future]:
         """The workers spread round-robin over ``process_count`` spawned processes (default one each), let
-        go together once all are up (when they were is kept in ``processes_up``); each process is joined
-        in a thread, and interrupted on Ctrl-C."""
+        go together once all are up (when they were is kept in ``processes_up``) and told through the
+        :class:`~workers.standalone.ProcessGate` when the run is over; each process is joined in a
+        thread, and interrupted on Ctrl-C."""
         ctx = mp.get_context("spawn")
         providers = [self.config.provider] if self.config.provider else None
         slots = [(str(plan.path), f"{plan.fleet.worker_type}-{n}")
                  for plan in self.running_plans for n in range(1, self.worker_count(plan) + 1)]
         count = min(self.config.process_count or len(slots), len(slots))
-        gate = StartGate(ctx)
+        gate = ProcessGate(ctx)
         procs = [
             ctx.Process(target=worker_process_main, name=slots[k][1] if count == len(slots) else f"workers-{k + 1}",
                         args=(slots[k::count], providers, str(self.workspace.root), self.store.path,
@@ -369,10 +372,15 @@ class Fleet:
                 if proc.pid and proc.is_alive():
                     os.kill(proc.pid, signal.SIGINT)
 
-        stopper = asyncio.create_task(forward_stop())
+        async def forward_over() -> None:
+            await self.run_over.wait()
+            gate.end()
+
+        forwarders = [asyncio.create_task(forward_stop()), asyncio.create_task(forward_over()),
+                      asyncio.create_task(gate.hear_idle(self.idle))]
         joined = [asyncio.create_task(asyncio.to_thread(proc.join)) for proc in procs]
         done = asyncio.gather(*joined)
-        done.add_done_callback(lambda _: stopper.cancel())
+        done.add_done_callback(lambda _: [forwarder.cancel() for forwarder in forwarders])
         return [done]
 
     async def _watch_or_stop(self, monitor: Monitor, merges: MergeQueue | None) -> None:
@@ -385,8 +393,12 @@ class Fleet:
             self.state = await asyncio.to_thread(run_state, self.store)
 
     async def _watch(self, monitor: Monitor, merges: MergeQueue | None) -> None:
-        """Merge what closed, then foreman reviews, until every issue is closed or waits for a human, or Ctrl-C."""
+        """Merge what closed, then foreman reviews, until every issue is closed or waits for a human, or Ctrl-C.
+
+        Reviews come every ``review_interval`` seconds, and at once when a worker runs out of work.
+        """
         while not self.stopping.is_set():
+            self.idle.clear()  # a worker going idle during this review wakes the next one at once
             if merges is not None:
                 self.foreman_stats.last_action = "merging closed branches"
                 await merges.advance()
@@ -398,10 +410,7 @@ class Fleet:
                 return
             if not self.config.remote and not any(self.worker_count(p) for p in self.worker_plans):
                 return  # nobody would work the queue (with a remote, workers on other machines do)
-            try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=self.config.review_interval)
-            except TimeoutError:
-                pass
+            await wait_any(self.stopping, self.idle, timeout=self.config.review_interval)
         self.state = await asyncio.to_thread(run_state, self.store)
 
 

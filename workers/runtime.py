@@ -93,13 +93,17 @@ class Worker:
         sink: where session events are written (shared by the process's workers).
         board: where the worker's status row is written (shared by the process's workers);
             default: a board of its own.
+        idle: set when the worker runs out of ready issues, once per stretch without work (the
+            fleet's watch reviews at once, so the run ends when its last issue settles, not at
+            the next review interval).
     """
 
     def __init__(self, name: str, plan: MountPlan, store: IssueStore, workspace: Workspace, *,
                  run_over: asyncio.Event, stopping: asyncio.Event, sink: EventSink,
-                 options: WorkerOptions | None = None, board: StatusBoard | None = None) -> None:
+                 options: WorkerOptions | None = None, board: StatusBoard | None = None,
+                 idle: asyncio.Event | None = None) -> None:
         self.name, self.plan, self.store, self.workspace, self.sink = name, plan, store, workspace, sink
-        self.run_over, self.stopping = run_over, stopping
+        self.run_over, self.stopping, self.idle = run_over, stopping, idle
         self.options = options or WorkerOptions()
         self.stats = WorkerStats()
         self.identity = WorkerIdentity(name=name, where=plan.fleet.takes, lease_ttl=plan.fleet.lease_ttl)
@@ -109,21 +113,23 @@ class Worker:
 
     async def run(self) -> WorkerStats:
         """Work issues until the run is over (or Ctrl-C); returns the worker's totals."""
-        faults = 0
+        faults, worked = 0, True
         async with self.status:
             while not self.stopping.is_set():
                 try:
-                    worked = await self._one_issue()
+                    was_working, worked = worked, await self._one_issue()
                     faults = 0
                 except Exception as exc:  # a runtime fault: back off, never end the run or spin
                     faults += 1
                     if not await self._after_fault(exc, faults):
                         break
                     continue
+                if not worked and was_working and self.idle is not None:
+                    self.idle.set()
                 if not worked:
                     if self.options.until_idle or self.run_over.is_set():
                         break
-                    await _wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval, store=self.store)
+                    await wait_any(self.stopping, self.run_over, timeout=self.options.poll_interval, store=self.store)
             self._enter("stopped")
         return self.stats
 
@@ -143,7 +149,7 @@ class Worker:
         self._enter("backing off", action=f"runtime error: {type(exc).__name__}: {exc}")
         log.warning("%s: runtime error (%d in a row): %s: %s", self.name, faults, type(exc).__name__, exc)
         await self._drop_claim(str(exc))
-        await _wait_any(self.stopping, self.run_over, timeout=fault_backoff(faults))
+        await wait_any(self.stopping, self.run_over, timeout=fault_backoff(faults))
         return not self.run_over.is_set()
 
     async def _one_issue(self) -> bool:
@@ -390,7 +396,7 @@ async def _cancel_on(event: asyncio.Event, session: FleetSession) -> AsyncIterat
         watcher.cancel()
 
 
-async def _wait_any(*events: asyncio.Event, timeout: float, store: IssueStore | None = None) -> None:
+async def wait_any(*events: asyncio.Event, timeout: float, store: IssueStore | None = None) -> None:
     """Wait until one of ``events`` is set or ``timeout`` seconds pass, or until ``store`` reports a
     change when it can (PostgreSQL's LISTEN/NOTIFY, issue 11; SQLite cannot, and is polled)."""
     waiters = [asyncio.create_task(e.wait()) for e in events]

@@ -14,7 +14,6 @@ import logging
 import queue
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,6 +30,7 @@ from workers.stop_requests import follow_stop_requests
 from workers.remote import RemoteWorkspace
 
 RUN_OVER_POLL = 1.0  # seconds between reads of the run_over flag
+GATE_POLL = 0.02  # seconds between looks at the signals a ProcessGate carries between processes
 READY_POLL = 1.0  # seconds between looks at whether a process that is not up yet has ended
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,15 @@ log = logging.getLogger(__name__)
 
 async def run_standalone_workers(slots: list[tuple[MountPlan, str]], workspace: Path, db: str | None,
                                  options: WorkerOptions, stopping: asyncio.Event, *, remote: str | None = None,
-                                 ready: Callable[[], Awaitable[None]] | None = None) -> list[WorkerStats]:
+                                 gate: ProcessGate | None = None) -> list[WorkerStats]:
     """Run one worker per ``(plan, name)`` of ``slots``, as asyncio tasks of this process, on the database
     at ``db`` (default ``<workspace>/.foreman/issues.db``) until the run is over; their stats in order.
 
     With ``remote`` (a git URL) ``workspace`` is this worker's own clone of it and every issue's
-    branch is pushed there (:class:`~workers.remote.RemoteWorkspace`, issue 11). ``ready`` is awaited
-    once the database is open, before any worker starts (:class:`StartGate`).
+    branch is pushed there (:class:`~workers.remote.RemoteWorkspace`, issue 11). A spawned process
+    passes its ``gate`` once the database is open, before any worker starts, tells the parent
+    through it when a worker runs out of work, and hears there that the run is over (as well as
+    from the database).
 
     The run's verification settings (validation on or off) come from the database, as the
     foreman recorded them, so a worker joining from another shell closes the way the run does.
@@ -57,20 +59,22 @@ async def run_standalone_workers(slots: list[tuple[MountPlan, str]], workspace: 
     store = open_store(resolve_db(db, ws.root))
     verification = store.get_state(VERIFICATION_STATE) or {}
     options = dataclasses.replace(options, **{k: v for k, v in verification.items() if k in ("validation", "run_checks")})
-    if ready:
-        await ready()
-    run_over = asyncio.Event()
-    watcher = asyncio.create_task(_follow_run_over(store, run_over))
-    stopper = asyncio.create_task(follow_stop_requests(store, stopping, store.clock.now()))
+    if gate:
+        await gate.passed()
+    run_over, idle = asyncio.Event(), asyncio.Event()
+    followers = [asyncio.create_task(_follow_run_over(store, run_over)),
+                 asyncio.create_task(follow_stop_requests(store, stopping, store.clock.now()))]
+    if gate:
+        followers += [asyncio.create_task(gate.ended(run_over)), asyncio.create_task(gate.tell_idle(idle))]
     try:
         sink = EventSink(store)
         board = StatusBoard(store)
         workers = [Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, sink=sink, options=options,
-                          board=board) for plan, name in slots]
+                          board=board, idle=idle if gate else None) for plan, name in slots]
         return list(await asyncio.gather(*(worker.run() for worker in workers)))
     finally:
-        watcher.cancel()
-        stopper.cancel()
+        for follower in followers:
+            follower.cancel()
         store.disconnect()
 
 
@@ -93,9 +97,14 @@ class ProcessesUp(NamedTuple):
     cpu: list[float]
 
 
-class StartGate:
-    """Spawned worker processes start their workers together, once every one of them is up (imported,
-    database open): each puts its CPU seconds so far on ``ready`` and waits for ``go``.
+class ProcessGate:
+    """What the fleet's process and its spawned worker processes tell each other (polled every
+    :data:`GATE_POLL` seconds, instead of through the database at its slower polls):
+
+    - the processes start their workers together, once every one is up (imported, database
+      open): each puts its CPU seconds so far on ``ready`` and waits for ``go``;
+    - a worker that runs out of work sets ``idle``, so the foreman reviews at once;
+    - the parent sets ``over`` when the run is over, so the processes stop at once.
 
     Args:
         context: the ``multiprocessing`` context the processes are spawned with.
@@ -103,7 +112,7 @@ class StartGate:
 
     def __init__(self, context: Any) -> None:
         self.ready = context.Queue()
-        self.go = context.Event()
+        self.go, self.idle, self.over = context.Event(), context.Event(), context.Event()
 
     async def passed(self) -> None:
         """In a worker process: say it is up, and wait until every process is."""
@@ -121,13 +130,39 @@ class StartGate:
         self.go.set()
         return ProcessesUp(time.monotonic() - since, cpu)
 
+    async def tell_idle(self, idle: asyncio.Event) -> None:
+        """In a worker process, for ever: pass each setting of ``idle`` (its workers') to the parent."""
+        while True:
+            await idle.wait()
+            idle.clear()
+            self.idle.set()
+
+    async def hear_idle(self, idle: asyncio.Event) -> None:
+        """In the parent, for ever: set ``idle`` (the fleet's) when a worker process said a worker went idle."""
+        while True:
+            if self.idle.is_set():
+                self.idle.clear()
+                idle.set()
+            await asyncio.sleep(GATE_POLL)
+
+    def end(self) -> None:
+        """In the parent: the run is over."""
+        self.over.set()
+
+    async def ended(self, run_over: asyncio.Event) -> None:
+        """In a worker process: set ``run_over`` once the parent has said the run is over."""
+        while not self.over.is_set():
+            await asyncio.sleep(GATE_POLL)
+        run_over.set()
+
 
 def worker_process_main(slots: list[tuple[str, str]], providers: list[str] | None, workspace: str, db: str | None,
-                        provider_factory: ProviderFactory | None, gate: StartGate | None = None,
+                        provider_factory: ProviderFactory | None, gate: ProcessGate | None = None,
                         remote: str | None = None) -> None:
     """Entry point of a spawned worker process (``multiprocessing`` start method ``spawn``): one worker per
-    ``(plan path, name)`` of ``slots``, started when ``gate`` opens; with ``remote`` (a git URL)
-    ``workspace`` is a clone of it, as for :func:`run_standalone_workers`."""
+    ``(plan path, name)`` of ``slots``, started when ``gate`` opens and stopped when it says the run
+    is over; with ``remote`` (a git URL) ``workspace`` is a clone of it, as for
+    :func:`run_standalone_workers`."""
     plans = {path: load_plan(path) for path, _ in slots}
     if providers:
         plans = {path: plan.with_providers(providers) for path, plan in plans.items()}
@@ -138,6 +173,6 @@ def worker_process_main(slots: list[tuple[str, str]], providers: list[str] | Non
             asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
         await run_standalone_workers([(plans[path], name) for path, name in slots], Path(workspace), db,
                                      WorkerOptions(provider_factory=provider_factory), stopping, remote=remote,
-                                     ready=gate.passed if gate else None)
+                                     gate=gate)
 
     asyncio.run(main())

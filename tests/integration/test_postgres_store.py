@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from foreman.cli import cli
 from foreman.issues import NewIssue, Status, errors, open_store
 from foreman.issues.errors import DatabaseMissing, DatabaseUnreadable, SchemaTooNew
-from workers.runtime import _wait_any
+from workers.runtime import wait_any
 from tests.support.postgres import ADMIN_URL, fresh_database, require_server, url_of
 
 
@@ -141,7 +141,7 @@ def test_backend_killed_mid_claim_is_retried_once(url, pg):
 async def test_an_idle_worker_wakes_on_new_work_before_its_poll_interval(url, pg):
     stopping, run_over = asyncio.Event(), asyncio.Event()
     pg.wait_for_change(0)  # listening from here on, so the create below cannot be missed
-    waiting = asyncio.create_task(_wait_any(stopping, run_over, timeout=600, store=pg))
+    waiting = asyncio.create_task(wait_any(stopping, run_over, timeout=600, store=pg))
     other = open_store(url)
     other.create(NewIssue(title="wake up"))
     other.disconnect()

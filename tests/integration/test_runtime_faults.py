@@ -2,7 +2,7 @@
 a session that cannot start, and a foreman watch that fails.
 
 Real SQLite stores, real mount plans and sessions; the LLMs are the scripted FAKES of
-``foreman.rehearsal``. Waits between a worker's tries go through ``workers.runtime._wait_any``,
+``foreman.rehearsal``. Waits between a worker's tries go through ``workers.runtime.wait_any``,
 which the tests replace with a recorder (so no test sleeps through a back-off).
 """
 
@@ -78,7 +78,7 @@ def _record_waits(monkeypatch, stopping: asyncio.Event, stop_after: int) -> list
         if len(waits) >= stop_after:
             stopping.set()
 
-    monkeypatch.setattr(runtime, "_wait_any", wait)
+    monkeypatch.setattr(runtime, "wait_any", wait)
     return waits
 
 
