@@ -13,7 +13,10 @@ through amplifier-core's hook contract only (docs/contracts/HOOK_CONTRACT.md):
   lists, ``.git/HEAD``, ``.git/config``) may have changed while the tool ran: the guard takes a
   :func:`checkout_state` at the call's ``tool:pre`` and compares it at its ``tool:post``; a change (a
   shell command, which no argument check can see) cancels the session and
-  :attr:`WorkspaceGuard.violation` names what changed, so the runtime fails the attempt.
+  :attr:`WorkspaceGuard.violation` names what changed, so the runtime fails the attempt. A mounted
+  tool whose object declares ``workspace_confined = True`` (ours for files and issues: it touches
+  only the paths its arguments name, which ``tool:pre`` checked) is not watched: two ``git status``
+  runs per call saved, which on a large repository are the dearest part of a tool call.
 
 The sessions of one process share one :class:`CheckoutReader` per checkout: every session that asks
 while a reading runs gets the next reading, which starts after they asked. Each state is still taken
@@ -152,8 +155,8 @@ class WorkspaceGuard:
         self._session: Any = None
 
     async def attach(self, session: Any) -> None:
-        """Register on ``session``'s hooks (a FleetSession): deny on ``tool:pre``; in git, look at the
-        checkout on every ``tool:post``."""
+        """Register on ``session``'s hooks (a FleetSession): deny on ``tool:pre``; in git, compare the
+        checkout at ``tool:post`` of every :meth:`watched` call."""
         self._session = session
         session.hooks.register(TOOL_PRE, self._on_tool_pre, name="foreman-workspace-guard")
         if self.git:
@@ -176,10 +179,16 @@ class WorkspaceGuard:
             return self.where == self.root and target.is_relative_to(self.root / ".foreman")
         return target.is_relative_to(self.root)
 
+    def watched(self, tool_name: Any) -> bool:
+        """Whether the checkout is read around a call of ``tool_name``: in a git workspace, unless
+        the session's mounted tool of that name declares ``workspace_confined``."""
+        tools = self._session.coordinator.get("tools") or {}
+        return self.git and not getattr(tools.get(tool_name), "workspace_confined", False)
+
     async def _on_tool_pre(self, event: str, data: dict[str, Any]) -> HookResult:
         named = self.forbidden(data.get("tool_input") or data.get("arguments"))
         if named is None:
-            if self.git:
+            if self.watched(data.get("tool_name")):
                 self._before[str(data.get("tool_call_id"))] = await checkout_reader(self.root).read()
             return HookResult()
         reason = (f"{named!r} is outside your workspace {self.where} (the repository, its .git and .foreman "

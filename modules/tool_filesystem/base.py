@@ -16,8 +16,14 @@ from .errors import ToolError
 
 
 class FilesystemTool:
-    """Base of the filesystem tools (structural `Tool` protocol of amplifier-core)."""
+    """Base of the filesystem tools (structural `Tool` protocol of amplifier-core).
 
+    `workspace_confined`: a call touches only the paths its arguments name, resolved and checked
+    against the allowed roots, so the fleet's workspace guard, which checks those same arguments at
+    `tool:pre`, need not read the user's checkout around it (workers/guard.py).
+    """
+
+    workspace_confined = True
     name: str
     description: str
     input_schema: dict[str, Any]

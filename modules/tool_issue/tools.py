@@ -292,7 +292,14 @@ DEFAULT_OPERATIONS = {
 
 
 class IssueTool:
-    """An Amplifier tool (``name``, ``description``, ``input_schema``, ``execute``) for one operation."""
+    """An Amplifier tool (``name``, ``description``, ``input_schema``, ``execute``) for one operation.
+
+    ``workspace_confined``: it changes no file (only the issue database; a close's commit is the
+    runtime's close gate, in the session's worktree), so the fleet's workspace guard need not read
+    the user's checkout around its calls (workers/guard.py).
+    """
+
+    workspace_confined = True
 
     def __init__(self, operation: Operation, binding: Binding) -> None:
         self.operation = operation

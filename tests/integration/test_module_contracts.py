@@ -18,6 +18,7 @@ from foreman.runtime.sessions import open_session
 from foreman.testing import ScriptedProvider, call
 from foreman.upstream_double import double_plans
 from foreman.upstream_double.provider import EventEmittingProvider
+from workers import guard as workspace_guard
 from workers.guard import WorkspaceGuard, path_arguments
 from foreman.runtime.recorder import EventSink, SessionRecorder, WorkerStats
 from foreman.runtime.workspace import Workspace, git
@@ -141,3 +142,25 @@ async def test_the_users_own_edits_in_the_checkout_do_not_fail_a_session(module_
         await session.cleanup()
     assert guard.violation is None and answer == "done"
     assert (worktree / "notes.md").read_text() == "mine"
+
+
+@pytest.mark.parametrize(("module_set", "readings"), [("ours", 2), ("upstream-double", 4)])
+async def test_the_checkout_is_read_only_around_tools_that_do_not_declare_they_keep_to_their_paths(
+        module_set, readings, git_workspace, tmp_path, monkeypatch):
+    """Our write_file declares ``workspace_confined`` (its path was checked at tool:pre): no reading;
+    the double's write_file does not, and no bash is confined: a reading before and after each."""
+    root = git_workspace.resolve()
+    worktree = await Workspace(root).checkout("fm-3")
+    taken = []
+    monkeypatch.setattr(workspace_guard, "checkout_state", lambda at: taken.append(at) or {})
+    fake = ScriptedProvider([call("write_file", file_path="notes.md", content="mine"), call("bash", command="true"),
+                             "done"])
+    session = await open_session(coding_plan(module_set, tmp_path), workspace=worktree, provider=fake)
+    guard = WorkspaceGuard(root, worktree, git=True)
+    await guard.attach(session)
+    try:
+        answer = await session.execute("go")
+    finally:
+        await session.cleanup()
+    assert answer == "done" and guard.violation is None
+    assert len(taken) == readings and set(taken) == {root}
