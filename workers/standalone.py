@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import queue
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -176,3 +178,15 @@ def worker_process_main(slots: list[tuple[str, str]], providers: list[str] | Non
                                      gate=gate)
 
     asyncio.run(main())
+    _end_process()
+
+
+def _end_process() -> None:
+    """End a spawned worker process whose run ended: every write is committed by now (the workers
+    flushed their events and status rows, the store is closed), so after flushing output and logs
+    it exits without Python's teardown of its modules and threads, as ``multiprocessing`` ends its
+    forked children; that teardown took about 170 ms here, with 64 workers, after the run was over."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
