@@ -96,6 +96,17 @@ def test_a_session_in_a_plain_workspace_may_not_name_dot_foreman(tmp_path):
     assert guard.forbidden({"file_path": ".foreman/issues.db"}) == ".foreman/issues.db"
 
 
+async def _run_guarded(plan, root: Path, worktree: Path, fake: ScriptedProvider) -> tuple[WorkspaceGuard, str]:
+    """Run one prompt in a session of ``plan`` in ``worktree`` of ``root``, watched by a WorkspaceGuard."""
+    session = await open_session(plan, workspace=worktree, provider=fake)
+    guard = WorkspaceGuard(root, worktree, git=True)
+    await guard.attach(session)
+    try:
+        return guard, await session.execute("go")
+    finally:
+        await session.cleanup()
+
+
 @pytest.mark.parametrize("module_set", MODULE_SETS)
 async def test_the_guard_denies_writes_outside_the_worktree_and_stops_a_session_that_changes_the_checkout(
         module_set, git_workspace, tmp_path):
@@ -133,13 +144,7 @@ async def test_the_users_own_edits_in_the_checkout_do_not_fail_a_session(module_
     for edited in (root / "README.md", root / "draft.txt", root):  # edited a while before the session
         os.utime(edited, (time.time() - 5, time.time() - 5))
     fake = ScriptedProvider([call("write_file", file_path="notes.md", content="mine"), "done"])
-    session = await open_session(coding_plan(module_set, tmp_path), workspace=worktree, provider=fake)
-    guard = WorkspaceGuard(root, worktree, git=True)
-    await guard.attach(session)
-    try:
-        answer = await session.execute("go")
-    finally:
-        await session.cleanup()
+    guard, answer = await _run_guarded(coding_plan(module_set, tmp_path), root, worktree, fake)
     assert guard.violation is None and answer == "done"
     assert (worktree / "notes.md").read_text() == "mine"
 
@@ -155,12 +160,6 @@ async def test_the_checkout_is_read_only_around_tools_that_do_not_declare_they_k
     monkeypatch.setattr(workspace_guard, "checkout_state", lambda at: taken.append(at) or {})
     fake = ScriptedProvider([call("write_file", file_path="notes.md", content="mine"), call("bash", command="true"),
                              "done"])
-    session = await open_session(coding_plan(module_set, tmp_path), workspace=worktree, provider=fake)
-    guard = WorkspaceGuard(root, worktree, git=True)
-    await guard.attach(session)
-    try:
-        answer = await session.execute("go")
-    finally:
-        await session.cleanup()
+    guard, answer = await _run_guarded(coding_plan(module_set, tmp_path), root, worktree, fake)
     assert answer == "done" and guard.violation is None
     assert len(taken) == readings and set(taken) == {root}
