@@ -68,6 +68,10 @@ NO_LIMIT = -1  # SQLite's LIMIT -1 means "all rows"
 READ_BUSY_MS = 50  # SQLite busy wait of a read connection (a read waits only during a WAL reset), ms
 WAL_CHECKPOINT_PAGES = 10_000  # pages (~40 MB) of WAL between checkpoints; SQLite's 1,000 costs ~20% throughput
 _ID_TRIES = 8  # id collisions tolerated before an id grows by one character
+#: fenced actions whose edge from in_progress does not depend on the attempt count, copies no column
+#: of the row and keeps the assignee (the changed row names the event's actor), so a live claim takes
+#: them in one statement (:meth:`SQLiteStore._write_held`): the hot path's renewals and closes
+HELD_ACTIONS = frozenset({Action.HEARTBEAT, Action.CLOSE, Action.BLOCK})
 SWEEP_INTERVAL = 1.0  # seconds (store clock) between the lease sweeps claims make, per store
 RUN_LOCK_KEY = "run_lock"  # fleet_state key of the run lock (holder JSON; updated_at is its heartbeat)
 
@@ -614,7 +618,13 @@ class SQLiteStore:
         """Take ``action`` on an issue inside the caller's write transaction, writing its event (plus ``extra`` data).
 
         Returns the changed row; hot paths (close, heartbeat) map it after COMMIT, outside the write lock.
+        A fenced action of :data:`HELD_ACTIONS` first tries :meth:`_write_held` (one statement, no
+        row read); when the claim is not live as that statement requires, the full path below says why.
         """
+        if token is not None and action in HELD_ACTIONS:
+            changed = self._write_held(conn, issue_id, action, token, sets, _event_extra(error, extra))
+            if changed is not None:
+                return changed
         row = self._row(conn, issue_id)
         if token is not None:
             self._check_token(conn, row, token)
@@ -630,8 +640,26 @@ class SQLiteStore:
         actor = row["assignee"] if edge.fenced else actor
         changed = self._set_guarded(conn, row, _status_columns(edge, row) | (sets or {}))
         data = {"from": edge.source.value, "to": edge.target.value, "token": row["fence"]}
-        self._event(conn, issue_id, edge.event, actor, data | ({"error": error} if error else {}) | (extra or {}))
+        self._event(conn, issue_id, edge.event, actor, data | _event_extra(error, extra))
         return changed
+
+    def _write_held(self, conn: sqlite3.Connection, issue_id: str, action: Action, token: int,
+                    sets: dict[str, Any] | None, extra: dict[str, Any]) -> sqlite3.Row | None:
+        """Take ``action`` (one of :data:`HELD_ACTIONS`) on a live claim in one guarded UPDATE, writing its event.
+
+        The UPDATE (``issue_set_held``) matches only an in_progress issue whose fencing token is
+        ``token`` and whose lease has not run out, which is exactly when the full path would take
+        the edge from in_progress; the row is not read first. Returns the changed row (the claim
+        holder is its assignee and the event's actor), or None when nothing matched.
+        """
+        edge = find_transition(action, Status.IN_PROGRESS)
+        columns = _status_columns(edge, None) | (sets or {})
+        params = {f"set_{c}": v for c, v in columns.items()} | {"id": issue_id, "fence": token, "now": self.clock.now()}
+        row = conn.execute(_guarded_update(self._sql["issue_set_held"], tuple(columns)), params).fetchone()
+        if row is not None:
+            data = {"from": edge.source.value, "to": edge.target.value, "token": token}
+            self._event(conn, issue_id, edge.event, row["assignee"], data | extra)
+        return row
 
     def _set_guarded(self, conn: sqlite3.Connection, row: sqlite3.Row, sets: dict[str, Any]) -> dict[str, Any]:
         """UPDATE ``sets`` if the row's status and fence are unchanged; returns the updated row.
@@ -842,21 +870,29 @@ def _found(rows: list[sqlite3.Row], issue_id: str) -> sqlite3.Row:
     return rows[0]
 
 
-def _status_columns(edge: Transition, row: sqlite3.Row) -> dict[str, Any]:
+def _status_columns(edge: Transition, row: sqlite3.Row | None) -> dict[str, Any]:
     """Columns a transition sets besides what the caller passes.
 
     Leaving a leased status ends the lease. A closed or blocked issue keeps its builder as assignee
     (a reviewed one: the builder who submitted it, not the validator); an issue going back to wait
-    for a review gets its builder back too.
+    for a review gets its builder back too. ``row`` is read only for an edge from in_review and for
+    submit: from in_progress the builder already is the assignee (so :data:`HELD_ACTIONS` pass None).
     """
     if edge.target == Status.IN_PROGRESS or edge.action in (Action.REVIEW, Action.HEARTBEAT):
         return {}
-    builder = row["submitted_by"] if edge.source == Status.IN_REVIEW else row["assignee"]
-    keep_assignee = edge.target in (Status.CLOSED, Status.BLOCKED, Status.IN_REVIEW)
-    columns = {"status": edge.target.value, "lease_expires_at": None, "assignee": builder if keep_assignee else None}
+    columns: dict[str, Any] = {"status": edge.target.value, "lease_expires_at": None}
+    if edge.target not in (Status.CLOSED, Status.BLOCKED, Status.IN_REVIEW):
+        columns["assignee"] = None
+    elif edge.source == Status.IN_REVIEW:
+        columns["assignee"] = row["submitted_by"]
     if edge.action == Action.SUBMIT:
         columns |= {"submitted_by": row["assignee"], "reviews": 0}
     return columns | ({} if edge.target == Status.BLOCKED else {"blocking_notes": None})
+
+
+def _event_extra(error: str | None, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """What a transition's event carries besides from/to/token: the attempt's ``error`` and ``extra``."""
+    return ({"error": error} if error else {}) | (extra or {})
 
 
 def _update_columns(row: sqlite3.Row, given: dict[str, Any]) -> dict[str, Any]:

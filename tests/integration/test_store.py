@@ -166,6 +166,20 @@ def test_stale_token_is_refused_for_every_fenced_write(store):
     assert store.get(issue.id).status == Status.IN_PROGRESS
 
 
+def test_fenced_writes_on_a_live_claim_log_the_holder_as_actor_with_the_claims_token(store):
+    renewed, blocked, closed = make(store, "renewed"), make(store, "blocked"), make(store, "closed")
+    claims = {issue.id: store.claim(issue.id, f"w-{issue.title}") for issue in (renewed, blocked, closed)}
+    store.heartbeat(renewed.id, claims[renewed.id].token)
+    assert store.block(blocked.id, "needs a key", token=claims[blocked.id].token).assignee == "w-blocked"
+    assert store.close(closed.id, token=claims[closed.id].token, reason="done").close_reason == "done"
+    for issue_id, kind, target in ((renewed.id, EventKind.LEASE_RENEWED, "in_progress"),
+                                   (blocked.id, EventKind.BLOCKED, "blocked"), (closed.id, EventKind.CLOSED, "closed")):
+        [event] = store.events(issue_id, kinds=[kind])
+        assert (event.actor, event.data) == (claims[issue_id].worker,
+                                             {"from": "in_progress", "to": target, "token": claims[issue_id].token})
+    assert store.get(closed.id).assignee == "w-closed" and store.get(closed.id).lease_expires_at is None
+
+
 def test_operator_cannot_take_a_claimed_issue(store):
     issue = make(store)
     store.claim(issue.id, "w1")

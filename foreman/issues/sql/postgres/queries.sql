@@ -63,6 +63,11 @@ SELECT * FROM claimed;
 -- issue_set_guarded: change {sets} only if status and fence are still what the caller read
 UPDATE issues SET {sets}, updated_at = :now WHERE id = :id AND status = :source AND fence = :fence;
 
+-- issue_set_held: change {sets} of a claim still held: in_progress, fencing token :fence, lease not run out at :now
+UPDATE issues SET {sets}, updated_at = :now
+WHERE id = :id AND status = 'in_progress' AND fence = :fence AND lease_expires_at > :now
+RETURNING *;
+
 -- issue_counts: number of issues per status
 SELECT status, count(*) AS n FROM issues GROUP BY status;
 
