@@ -4,6 +4,7 @@
     python bench/bench_fleet.py --workers 32 128 --git
     python bench/bench_fleet.py --workers 4 --issues 16 --latency 0.2 --repeat 1
     python bench/bench_fleet.py --workers 32 128 --processes 1 2   # the workers spread over 1, then 2 processes
+    python bench/bench_fleet.py --workers 32 128 --jitter 0.5      # each call 0.25-0.75 s instead of 0.5 s
 
 Efficiency = ideal wall time / measured wall time of the workers' phase, where the ideal is
 ceil(issues / N) x calls per issue x latency: what N workers would take if the runtime, database,
@@ -23,6 +24,12 @@ the same 3 x latency per issue (what this event loop and machine can do at all),
 fleet's efficiency as a fraction of it; ``cpu ms/step`` is the process's CPU time (every thread)
 during the workers' phase per model call, which other load on the machine barely moves.
 
+``--jitter J`` draws each call's delay (fleet and bare alike) uniformly from latency x (1 +- J), the
+way real model calls vary. With a fixed delay, workers that start together stay in step, so every
+issue boundary (claim, session start, close) of all N workers is served at the same moment, one
+after another, and the last worker's wait adds to the run; jittered delays spread them out. The
+efficiency column still divides by the fixed ideal; ``vs bare`` compares with the jittered baseline.
+
 ``--processes P ...`` runs each worker count once more per P: the fleet's own ``processes`` mode
 with the workers spread over P spawned processes. Their phase is timed from when every process is
 up (the fleet lets them go together); the spawn and import time until then is printed in its own
@@ -36,6 +43,7 @@ import asyncio
 import contextlib
 import functools
 import math
+import random
 import resource
 import statistics
 import tempfile
@@ -61,20 +69,25 @@ CALLS_PER_ISSUE = 3  # rehearsal worker: issue_note, write_file, issue_close (th
 REVIEW_INTERVAL = 0.1  # seconds between foreman reviews (how soon the end of the run is seen)
 
 
-async def _slow_worker(latency: float, request):
-    await asyncio.sleep(latency)
+def _delay(latency: float, jitter: float) -> float:
+    """Seconds one fake model call takes: ``latency``, or uniform in latency x (1 +- jitter) (``--jitter``)."""
+    return latency * random.uniform(1 - jitter, 1 + jitter) if jitter else latency
+
+
+async def _slow_worker(latency: float, jitter: float, request):
+    await asyncio.sleep(_delay(latency, jitter))
     return worker_turn(request)
 
 
-def _make_provider(latency: float, plan, worker) -> ScriptedProvider:
-    """The scripted provider of a session: the foreman at once, a worker after ``latency`` seconds."""
-    policy = foreman_turn if plan.fleet.role == "foreman" else functools.partial(_slow_worker, latency)
+def _make_provider(latency: float, jitter: float, plan, worker) -> ScriptedProvider:
+    """The scripted provider of a session: the foreman at once, a worker after :func:`_delay` seconds."""
+    policy = foreman_turn if plan.fleet.role == "foreman" else functools.partial(_slow_worker, latency, jitter)
     return ScriptedProvider([policy] * 200, name="bench")
 
 
-def _factory(latency: float):
+def _factory(latency: float, jitter: float):
     """A provider factory that can be sent to spawned worker processes."""
-    return functools.partial(_make_provider, latency)
+    return functools.partial(_make_provider, latency, jitter)
 
 
 class FleetRun(NamedTuple):
@@ -95,14 +108,14 @@ def _plain_workspace(root: Path) -> Path:
 
 async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool,
                       watch: Callable[[Fleet], AbstractContextManager] | None = None,
-                      processes: int | None = None) -> FleetRun:
+                      processes: int | None = None, jitter: float = 0.0) -> FleetRun:
     """One run of ``workers`` workers on ``issues`` issues, ``latency`` seconds per model call, in this
-    process or spread over ``processes`` worker processes; ``watch(fleet)`` is entered around it (a
-    dashboard, issue 10)."""
+    process or spread over ``processes`` worker processes (``jitter``: see :func:`_delay`); ``watch(fleet)``
+    is entered around it (a dashboard, issue 10)."""
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
     workspace = create_repository(SEED_WORKSPACE, root / "ws") if git else _plain_workspace(root)
     config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},
-                         provider_factory=_factory(latency), review_interval=REVIEW_INTERVAL,
+                         provider_factory=_factory(latency, jitter), review_interval=REVIEW_INTERVAL,
                          validation=False,  # 3 worker calls per issue; since issue 8 a validator would review with worker_turn
                          processes=processes is not None, process_count=processes)
     started: dict[str, float] = {}
@@ -131,9 +144,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _bare(workers: int, issues: int, latency: float) -> float:
+async def _bare(workers: int, issues: int, latency: float, jitter: float = 0.0) -> float:
     """Efficiency of the baseline: ``workers`` asyncio tasks taking ``issues`` items from a queue, each
-    item CALLS_PER_ISSUE sleeps of ``latency`` seconds (no runtime, no database, no sessions)."""
+    item CALLS_PER_ISSUE sleeps of :func:`_delay` seconds (no runtime, no database, no sessions)."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(issues):
         queue.put_nowait(n)
@@ -142,7 +155,7 @@ async def _bare(workers: int, issues: int, latency: float) -> float:
         while not queue.empty():
             queue.get_nowait()
             for _ in range(CALLS_PER_ISSUE):
-                await asyncio.sleep(latency)
+                await asyncio.sleep(_delay(latency, jitter))
 
     start = time.monotonic()
     await asyncio.gather(*(work() for _ in range(workers)))
@@ -195,9 +208,9 @@ def _configuration(workers: int, issues: int, processes: int | None, args: argpa
     bare: list[float] = []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            run = _efficiency(workers, issues, args.latency, Path(tmp), args.git, processes=processes)
+            run = _efficiency(workers, issues, args.latency, Path(tmp), args.git, processes=processes, jitter=args.jitter)
             runs.append(asyncio.run(run))
-        bare.append(asyncio.run(_bare(workers, issues, args.latency)))
+        bare.append(asyncio.run(_bare(workers, issues, args.latency, args.jitter)))
     efficiency = [r.efficiency for r in runs]
     ratio = [r.efficiency / b for r, b in zip(runs, bare, strict=True)]
     cpu_ms = statistics.median(r.cpu / (issues * CALLS_PER_ISSUE) * 1000 for r in runs)
@@ -212,6 +225,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 16, 32, 128])
     parser.add_argument("--issues", type=int, default=None, help="issues per run (default: max(64, 2 x workers))")
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per fake model call")
+    parser.add_argument("--jitter", type=float, default=0.0, metavar="J",
+                        help="draw each call's seconds uniformly from latency x (1 +- J), 0 <= J < 1 (default 0: fixed)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per worker count (median and spread shown)")
     parser.add_argument("--startup-samples", type=int, default=50)
     parser.add_argument("--processes", type=int, nargs="+", default=[], metavar="P",
@@ -221,7 +236,10 @@ def main() -> None:
                         help="work in a git repository (a worktree per issue, a commit per close) instead of a plain folder")
     args = parser.parse_args()
     kind = "git repository (worktree per issue)" if args.git else "plain folder"
-    print(f"fleet efficiency: {args.latency} s per model call, {CALLS_PER_ISSUE} calls per issue, workspace: {kind}, "
+    if not 0 <= args.jitter < 1:
+        parser.error(f"--jitter must be at least 0 and below 1, not {args.jitter:g}")
+    delay = f"{args.latency} s (+-{args.jitter:.0%})" if args.jitter else f"{args.latency} s"
+    print(f"fleet efficiency: {delay} per model call, {CALLS_PER_ISSUE} calls per issue, workspace: {kind}, "
           f"median (min-max) of {args.repeat} runs")
     print(f"{'workers':>7} {'procs':>5} {'issues':>6} {'ideal s':>7} {'measured s':>10} {'up s':>5} "
           f"{'efficiency':>21} {'bare':>6} {'vs bare':>21} {'cpu ms/step':>11}")
