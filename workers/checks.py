@@ -8,11 +8,10 @@ provider keys or ``*_TOKEN``/``*_SECRET``/``*_KEY`` variables. Every run is reco
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from foreman.issues import EventKind, IssueStore
+from foreman.issues import EventKind, IssueStore, writes
 from foreman.sandbox import run_command
 
 CHECK_TIMEOUT = 300.0  # seconds one check may run before its process tree is killed
@@ -77,4 +76,4 @@ async def record_runs(store: IssueStore, issue_id: str, actor: str, runs: list[C
     events = [(issue_id, EventKind.CHECKED, actor, asdict(run) | {"passed": run.passed, "where": where})
               for run in runs]
     if events:
-        await asyncio.to_thread(store.record_events, events)
+        await writes.write(store, store.record_events, events)

@@ -11,9 +11,8 @@ issue goes to ``in_review`` for a validator, or straight to ``closed`` with vali
 
 from __future__ import annotations
 
-import asyncio
 
-from foreman.issues import Issue, IssueStore, reads
+from foreman.issues import Issue, IssueStore, reads, writes
 from foreman.issues.errors import ChecksFailed
 from foreman.runtime.workspace import BRANCH_PREFIX, Workspace, WorkspaceError
 from workers.checks import CheckRun, record_runs, run_checks
@@ -65,8 +64,8 @@ class CloseGate:
         await record_result(self.store, self.workspace, self.key, issue_id, token, summary=summary, outputs=outputs,
                             actor=self.actor, stages=self.stages)
         if self.validation and token is not None:
-            return await asyncio.to_thread(self.store.submit, issue_id, token, summary=summary)
-        return await asyncio.to_thread(self.store.close, issue_id, reason=summary, actor=self.actor, token=token)
+            return await writes.write(self.store, self.store.submit, issue_id, token, summary=summary)
+        return await writes.write(self.store, self.store.close, issue_id, reason=summary, actor=self.actor, token=token)
 
     async def _commit(self, issue: Issue, summary: str) -> str | None:
         """Commit the worktree; returns the commit the checks run on (None outside git)."""
@@ -80,7 +79,7 @@ class CloseGate:
             raise ChecksFailed(f"close refused: the commit failed, nothing was committed.\n{failed.describe()}") from None
         if changed:
             note = f"Committed on {BRANCH_PREFIX}{self.key}: {', '.join(changed)}"
-            await asyncio.to_thread(self.store.note, issue.id, note, author=self.actor)
+            await writes.write(self.store, self.store.note, issue.id, note, author=self.actor)
         return await self.workspace.head(self.key)
 
 

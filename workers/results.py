@@ -10,10 +10,9 @@ an issue's prompt shows: those it depends on (``blocks``) and those its task lis
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate, reads
+from foreman.issues import DependencyType, IssueFilter, IssueStore, IssueUpdate, reads, writes
 from foreman.issues.models import IssueDetail
 from foreman.runtime.tasks import INPUTS, TASK_KEY
 from foreman.runtime.workspace import Workspace
@@ -41,7 +40,7 @@ async def record_result(store: IssueStore, workspace: Workspace, key: str, issue
     files = await workspace.changed_files(key, base, earlier)
     result: dict[str, Any] = {"summary": summary, "outputs": outputs or {}, "files": files}
     update = IssueUpdate(metadata={RESULT: result})
-    await asyncio.to_thread(store.update, issue_id, update, actor=actor, token=token)
+    await writes.write(store, store.update, issue_id, update, actor=actor, token=token)
 
 
 def with_upstream(store: IssueStore, issue_id: str) -> tuple[IssueDetail, list[IssueDetail]]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import EventKind, Issue, IssueStore, Status, reads
+from foreman.issues import EventKind, Issue, IssueStore, Status, reads, writes
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.runtime.budgets import call_timeout, issue_budget
@@ -164,7 +164,7 @@ class Worker:
         reviewing = self.plan.fleet.role == "validator"
         take = self.store.claim_review if reviewing else self.store.claim_next
         try:
-            claim = await asyncio.to_thread(take, self.name, self.plan.fleet.takes, ttl=self.plan.fleet.lease_ttl)
+            claim = await writes.write(self.store, take, self.name, self.plan.fleet.takes, ttl=self.plan.fleet.lease_ttl)
         except NothingReady:
             return False
         self.identity.claim = claim

@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 
-from foreman.issues import IssueStore
+from foreman.issues import IssueStore, writes
 from foreman.issues.fleet_records import WorkerStatus
 from foreman.runtime.coalescing import CoalescingWriter
 from foreman.runtime.recorder import WorkerStats
@@ -63,7 +63,7 @@ class StatusBoard:
             batch = list(self._pending.values())
             self._pending = {}
             try:
-                await asyncio.to_thread(self.store.workers_put, batch)
+                await writes.write(self.store, self.store.workers_put, batch)
             except Exception as exc:
                 log.warning("could not report the status of %s: %s", ", ".join(s.name for s in batch), exc)
 

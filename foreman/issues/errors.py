@@ -18,6 +18,12 @@ EXIT_NOTHING_READY = 6  #: no ready issue matches the filter
 EXIT_DATABASE = 7  #: database file missing, unreadable or newer than this program
 
 
+class WouldWait(Exception):
+    """A write tried without waiting (``store.not_waiting()``) found the write lock taken: nothing was
+    written, and the caller runs the write again where it may wait (foreman/issues/writes.py).
+    Not an :class:`IssueError`: it never reaches a user."""
+
+
 class IssueError(Exception):
     """Base class: ``code`` is a stable snake_case string, ``exit_code`` the CLI's exit status."""
 

@@ -7,6 +7,7 @@ Callers (CLI, issue tool, worker runtime, foreman) depend only on this protocol 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from foreman.issues.clock import Clock
@@ -35,9 +36,11 @@ class IssueStore(Protocol):
     clock: Clock
     can_wake: bool  #: whether wait_for_change returns early on another process's change (PostgreSQL)
     inline_reads: bool  #: whether reads never wait (async callers run them without a thread; foreman/issues/reads.py)
+    inline_writes: bool  #: whether a write can be tried without waiting (``not_waiting``; foreman/issues/writes.py)
 
     def disconnect(self) -> None: ...
     def wait_for_change(self, timeout: float) -> bool: ...
+    def not_waiting(self) -> AbstractContextManager[None]: ...
     def create(self, new: NewIssue, *, actor: str = ...) -> Issue: ...
     def get(self, issue_id: str) -> Issue: ...
     def show(self, issue_id: str) -> IssueDetail: ...

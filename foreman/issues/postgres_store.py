@@ -90,6 +90,7 @@ class PostgresStore(SQLiteStore):
     dialect = "postgres"
     can_wake = True  #: :meth:`wait_for_change` returns as soon as another process changes the queue
     inline_reads = False  #: a read is a network round trip: async callers read in a thread
+    inline_writes = False  #: so is a write: async callers write in a thread
     rows_locked_when_read = True  #: ``_row`` reads with ``FOR UPDATE`` in a write: a guarded write is pipelined
 
     def __init__(self, url: str, *, clock: Clock | None = None, create: bool = False, pool_size: int = POOL_SIZE,

@@ -39,6 +39,7 @@ from foreman.issues.errors import (
     NothingReady,
     NumberOutOfRange,
     StaleToken,
+    WouldWait,
 )
 from foreman.issues.fleet_records import RUN_EVENTS, STOP_MODES, STOP_REQUEST, WorkerStatus
 from foreman.issues.filters import KEY_PATTERN, event_where, issue_where
@@ -100,6 +101,7 @@ class SQLiteStore:
     #: whether a write transaction's row read holds the row until COMMIT (PostgreSQL's ``FOR UPDATE``),
     #: so a guarded write cannot miss and need not wait for its row count (a round trip there)
     rows_locked_when_read = False
+    inline_writes = True  #: a file's writes can be tried without waiting (:meth:`not_waiting`); :memory: has one connection
 
     def __init__(
         self,
@@ -122,6 +124,11 @@ class SQLiteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
         self.inline_reads = self.path != ":memory:"  #: a file's reads never wait (WAL, own connection); :memory:'s take the write lock
+        if self.path == ":memory:":
+            self.inline_writes = False  # another connection would open another, empty, database
+        self._trying = threading.local()  # .on: this thread's next write transaction gives up rather than wait
+        self._now_conn: sqlite3.Connection | None = None  # the writes tried without waiting (busy timeout 0)
+        self._now_lock = threading.Lock()  # one such write at a time, taken without waiting
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -130,6 +137,9 @@ class SQLiteStore:
         with self._lock:
             self._conn.close()
             self._write_lock.close()
+        with self._now_lock:
+            if self._now_conn is not None:
+                self._now_conn.close()
         with self._readers_lock:
             for reader in self._reader_conns:
                 reader.close()
@@ -143,21 +153,63 @@ class SQLiteStore:
         return False
 
     @contextmanager
+    def not_waiting(self) -> Iterator[None]:
+        """Within the block, this thread's first write transaction does not wait for the write lock.
+
+        It runs on a connection of its own with a busy timeout of 0 and raises :class:`WouldWait`
+        (before anything is written) when another thread or process holds the lock. Later
+        transactions in the block wait as usual, so a call that wrote once never gives up halfway.
+        Async callers use it through :func:`foreman.issues.writes.write` (a thread hop costs the
+        event loop more than an uncontended write).
+        """
+        self._trying.on = True
+        try:
+            yield
+        finally:
+            self._trying.on = False
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction under the write lock; commits on success and on :class:`LeaseExpired`.
 
-        The lock is taken and let go by ``write_lock`` (default :class:`~foreman.issues.write_lock.BusyHandler`).
+        The lock is taken and let go by ``write_lock`` (default :class:`~foreman.issues.write_lock.BusyHandler`),
+        or, for the first write inside :meth:`not_waiting`, tried once.
         """
-        with self._lock, _translated_errors(self.path), self._write_lock.held(self._conn):
+        trying, self._trying.on = getattr(self._trying, "on", False), False
+        with _translated_errors(self.path), (self._write_now() if trying else self._write_waiting()) as conn:
             try:
-                yield self._conn
+                yield conn
             except LeaseExpired:
-                self._conn.execute("COMMIT")  # the expiry it wrote must stay
+                conn.execute("COMMIT")  # the expiry it wrote must stay
                 raise
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _write_waiting(self) -> Iterator[sqlite3.Connection]:
+        """The writer's connection inside ``BEGIN IMMEDIATE``, waiting for the lock as ``write_lock`` says."""
+        with self._lock, self._write_lock.held(self._conn):
+            yield self._conn
+
+    @contextmanager
+    def _write_now(self) -> Iterator[sqlite3.Connection]:
+        """The no-wait connection inside ``BEGIN IMMEDIATE``. Raises :class:`WouldWait` when the lock is taken."""
+        if not self._now_lock.acquire(blocking=False):
+            raise WouldWait("another thread is writing without waiting")
+        try:
+            if self._now_conn is None:
+                self._now_conn = _writer(self.path, busy_timeout=0)
+            try:
+                self._now_conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                    raise WouldWait(str(exc)) from exc
+                raise
+            yield self._now_conn
+        finally:
+            self._now_lock.release()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -951,14 +1003,21 @@ def _connect(path: str, *, create: bool, busy_timeout: float) -> sqlite3.Connect
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     with _translated_errors(path):
-        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
+        conn = _writer(path, busy_timeout)
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-        conn.execute("PRAGMA foreign_keys = ON")
         _check_is_issue_database(conn, path, create)
         migrate(conn)
+    return conn
+
+
+def _writer(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A write connection to ``path`` with the store's settings; none of them takes a lock (the file's
+    WAL mode is set once, by :func:`_connect`)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+    conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
 

@@ -18,7 +18,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 
-from foreman.issues import Claim, IssueStore
+from foreman.issues import Claim, IssueStore, writes
 from foreman.issues.errors import IssueError
 
 HEARTBEATS_PER_TTL = 3
@@ -114,7 +114,7 @@ class LeaseRenewer:
     async def _renew(self, due: list[tuple[LeaseKeeper, Claim]]) -> None:
         renewals = [(claim.issue.id, claim.token, keeper.ttl) for keeper, claim in due]
         try:
-            outcomes = await asyncio.to_thread(self.store.heartbeat_many, renewals)
+            outcomes = await writes.write(self.store, self.store.heartbeat_many, renewals)
         except Exception as exc:  # a renewer that stopped renewing must never leave a session running
             outcomes = [exc] * len(due)
         lost = [keeper.lost(claim, outcome) for (keeper, claim), outcome in zip(due, outcomes, strict=True)

@@ -13,14 +13,13 @@ environment the session starts with) are redacted from every event before it is 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import EventKind, IssueStore
+from foreman.issues import EventKind, IssueStore, writes
 from foreman.issues.identity import WorkerIdentity
 from foreman.runtime.coalescing import CoalescingWriter
 from foreman.runtime.model_calls import MODEL_CALL, MODEL_CALL_EVENTS, ModelCallCounter, call_usage
@@ -63,7 +62,7 @@ class EventSink:
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            await asyncio.to_thread(self.store.record_events, batch)
+            await writes.write(self.store, self.store.record_events, batch)
 
     async def flush(self) -> None:
         """Wait for every queued event to be written."""

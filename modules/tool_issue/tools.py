@@ -34,6 +34,7 @@ from foreman.issues import (
     NothingReady,
     NotTaken,
     Status,
+    writes,
 )
 
 from .binding import Binding
@@ -211,7 +212,7 @@ async def _close(b: Binding, a: dict[str, Any]) -> Any:
     if b.gate is not None and token is not None:
         issue = await b.gate.close(issue_id, token, a["summary"], a.get("outputs"))
     else:
-        issue = await asyncio.to_thread(_close_ungated, b, issue_id, token, a["summary"])
+        issue = await writes.write(b.store, _close_ungated, b, issue_id, token, a["summary"])
     if token is not None:
         b.identity.claim = None
     return brief(issue) | ({"next": "a validator reviews it"} if issue.status == Status.IN_REVIEW else {})
@@ -313,11 +314,13 @@ class IssueTool:
         return self.operation.input_schema
 
     async def _run(self, args: dict[str, Any]) -> Any:
-        """Call the handler: a coroutine function is awaited, a plain one runs in a thread (store I/O)."""
+        """Call the handler: a coroutine function is awaited, a plain one (store I/O) runs inline unless
+        its write would wait (foreman/issues/writes.py; a handler's first store write comes before
+        anything else it changes)."""
         handler = self.operation.handler
         if asyncio.iscoroutinefunction(handler):
             return await handler(self.binding, args)
-        return await asyncio.to_thread(handler, self.binding, args)
+        return await writes.write(self.binding.store, handler, self.binding, args)
 
     async def execute(self, input: Any) -> ToolResult:
         """Run the operation; every failure, whatever the input, comes back as ``ToolResult(success=False)``.

@@ -92,7 +92,12 @@ def test_a_keeper_with_a_shorter_lease_is_renewed_before_it_runs_out(tmp_path):
 
 
 class SlowRefusal(SQLiteStore):
-    """A real store whose lease renewals wait for ``go`` and are then refused (the claim was revoked)."""
+    """A real store whose lease renewals wait for ``go`` and are then refused (the claim was revoked).
+
+    Its writes go to a thread, as a renewal that met a held write lock (or PostgreSQL's) does.
+    """
+
+    inline_writes = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
