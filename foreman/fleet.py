@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foreman import routing
-from foreman.issues import POSTGRES_SCHEMES, Issue, IssueStore, open_store, resolve_db
+from foreman.issues import POSTGRES_SCHEMES, Issue, IssueStore, open_store, reads, resolve_db, writes
 from foreman.issues.errors import DatabaseMissing
 from foreman.issues.fleet_records import RUN_EVENTS
 from foreman.issues.identity import WorkerIdentity
@@ -390,7 +390,7 @@ class Fleet:
         except Exception as exc:
             self.fault = f"the foreman's watch failed ({type(exc).__name__}: {exc}); every worker was stopped"
             self.stopping.set()
-            self.state = await asyncio.to_thread(run_state, self.store)
+            self.state = await reads.read(self.store, run_state, self.store)
 
     async def _watch(self, monitor: Monitor, merges: MergeQueue | None) -> None:
         """Merge what closed, then foreman reviews, until every issue is closed or waits for a human, or Ctrl-C.
@@ -403,7 +403,7 @@ class Fleet:
                 self.foreman_stats.last_action = "merging closed branches"
                 await merges.advance()
             self.foreman_stats.state, self.foreman_stats.last_action = "reviewing", "reviewing the queue"
-            self.changes += await asyncio.to_thread(routing.route_untaken, self.store, self.worker_plans)
+            self.changes += await writes.write(self.store, routing.route_untaken, self.store, self.worker_plans)
             self.state = await monitor.review()
             self.foreman_stats.state = "watching"
             if self.state.over and not await _merged_more(merges):
@@ -411,7 +411,7 @@ class Fleet:
             if not self.config.remote and not any(self.worker_count(p) for p in self.worker_plans):
                 return  # nobody would work the queue (with a remote, workers on other machines do)
             await wait_any(self.stopping, self.idle, timeout=self.config.review_interval)
-        self.state = await asyncio.to_thread(run_state, self.store)
+        self.state = await reads.read(self.store, run_state, self.store)
 
 
     async def _enforce_run_budget(self) -> None:

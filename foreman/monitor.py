@@ -19,7 +19,7 @@ from pathlib import Path
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import DependencyType, EventKind, Issue, IssueStore, IssueUpdate, Status
+from foreman.issues import DependencyType, EventKind, Issue, IssueStore, IssueUpdate, Status, reads
 from foreman.issues.identity import RUNTIME_ACTOR
 from foreman.listing import workspace_listing
 from foreman.runtime.sessions import FleetSession
@@ -152,13 +152,13 @@ class Monitor:
         An issue a person answered since the foreman's last try or escalation is handed back first
         (try count and ``needs_human`` cleared), then reviewed like a new one.
         """
-        for issue in await asyncio.to_thread(self.store.list, statuses=[Status.BLOCKED, Status.DEAD_LETTER]):
+        for issue in await reads.read(self.store, self.store.list, statuses=[Status.BLOCKED, Status.DEAD_LETTER]):
             seen = await asyncio.to_thread(returns, self.store, issue.id)
             if answered(issue, seen):
                 issue = await asyncio.to_thread(self._bookkeep, issue, seen, {NEEDS_HUMAN: None, TRIES: None})
             if not needs_human(issue):
                 await self._review_one(issue, seen)
-        return await asyncio.to_thread(run_state, self.store)
+        return await reads.read(self.store, run_state, self.store)
 
     async def _review_one(self, issue: Issue, seen: Returns) -> None:
         returned = seen.foreman_unblocks if issue.status == Status.BLOCKED else seen.foreman_reopens

@@ -39,15 +39,9 @@ def _run(workspace, **options):
 
 
 @pytest.mark.timeout(120)
-def test_an_in_process_run_ends_when_its_workers_run_out_of_work(tmp_path):
-    report = _run(tmp_path)
-
-    assert report.state.over and all(issue.status == "closed" for issue in report.issues)
-
-
-@pytest.mark.timeout(120)
-def test_a_run_over_worker_processes_ends_when_their_workers_run_out_of_work(tmp_path):
-    report = _run(tmp_path, processes=True, process_count=2)
+@pytest.mark.parametrize("options", [{}, {"processes": True, "process_count": 2}], ids=["in-process", "two-processes"])
+def test_a_run_ends_when_its_workers_run_out_of_work(tmp_path, options):
+    report = _run(tmp_path, **options)
 
     assert report.state.over and all(issue.status == "closed" for issue in report.issues)
 
