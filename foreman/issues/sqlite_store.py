@@ -101,7 +101,6 @@ class SQLiteStore:
     #: whether a write transaction's row read holds the row until COMMIT (PostgreSQL's ``FOR UPDATE``),
     #: so a guarded write cannot miss and need not wait for its row count (a round trip there)
     rows_locked_when_read = False
-    inline_writes = True  #: a file's writes can be tried without waiting (:meth:`not_waiting`); :memory: has one connection
 
     def __init__(
         self,
@@ -124,8 +123,7 @@ class SQLiteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
         self.inline_reads = self.path != ":memory:"  #: a file's reads never wait (WAL, own connection); :memory:'s take the write lock
-        if self.path == ":memory:":
-            self.inline_writes = False  # another connection would open another, empty, database
+        self.inline_writes = self.inline_reads  #: a file's writes can be tried without waiting (not_waiting); :memory: has one connection
         self._trying = threading.local()  # .on: this thread's next write transaction gives up rather than wait
         self._now_conn: sqlite3.Connection | None = None  # the writes tried without waiting (busy timeout 0)
         self._now_lock = threading.Lock()  # one such write at a time, taken without waiting
@@ -159,7 +157,8 @@ class SQLiteStore:
         It runs on a connection of its own with a busy timeout of 0 and raises :class:`WouldWait`
         (before anything is written) when another thread or process holds the lock. Later
         transactions in the block wait as usual, so a call that wrote once never gives up halfway.
-        Async callers use it through :func:`foreman.issues.writes.write` (a thread hop costs the
+        The attempt bypasses ``write_lock`` (a :class:`~foreman.issues.write_lock.WriterQueue` is not
+        joined: a write that does not wait needs no turn; SQLite still excludes the others). Async callers use it through :func:`foreman.issues.writes.write` (a thread hop costs the
         event loop more than an uncontended write).
         """
         self._trying.on = True

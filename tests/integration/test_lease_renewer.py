@@ -97,10 +97,9 @@ class SlowRefusal(SQLiteStore):
     Its writes go to a thread, as a renewal that met a held write lock (or PostgreSQL's) does.
     """
 
-    inline_writes = False
-
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.inline_writes = False
         self.started, self.go = threading.Event(), threading.Event()
 
     def heartbeat_many(self, renewals):
