@@ -10,6 +10,12 @@ handlers from there, in the order they were registered.
 The runtime's handlers answer ``continue`` or ``deny``; as in the kernel, a ``deny`` ends the
 dispatch (the handlers after it do not run) and a handler that raises is logged and skipped. Any
 other answer also ends the dispatch and is returned.
+
+A :class:`RuntimeHooks` is also the session's ``hooks.in_process`` capability (see loop-streaming's
+emitter): while its kernel handler is the only one of an event, our orchestrator calls
+:meth:`RuntimeHooks.dispatch` itself, with the data shaped as the kernel shapes it, and the
+event costs no kernel round trip. Other orchestrators, and any event a hook module also handles,
+go through the kernel as before.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 from amplifier_core.models import HookResult
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[HookResult]]
+IN_PROCESS_CAPABILITY = "hooks.in_process"  #: the name loop-streaming's emitter looks for (its IN_PROCESS_CAPABILITY)
 log = logging.getLogger(__name__)
 
 
@@ -39,14 +46,20 @@ class RuntimeHooks:
         """Call ``handler(event, data)`` on every ``event`` of the session, after those registered before it."""
         if event not in self._handlers:
             self._handlers[event] = []
-            self._registry.register(event, self._dispatch, name=f"foreman-runtime-{event}")
+            self._registry.register(event, self.dispatch, name=self.kernel_handler(event))
         self._handlers[event].append((name, handler))
+
+    @staticmethod
+    def kernel_handler(event: str) -> str:
+        """The name of the kernel handler :meth:`register` puts on ``event`` (the in-process capability's rule)."""
+        return f"foreman-runtime-{event}"
 
     def list_handlers(self) -> dict[str, list[str]]:
         """The names of the runtime's handlers by event, in call order."""
         return {event: [name for name, _ in handlers] for event, handlers in self._handlers.items()}
 
-    async def _dispatch(self, event: str, data: dict[str, Any]) -> HookResult:
+    async def dispatch(self, event: str, data: dict[str, Any]) -> HookResult:
+        """Run the runtime's handlers of ``event`` in order: the first non-``continue`` answer, else ``continue``."""
         for name, handler in self._handlers[event]:
             try:
                 result = await handler(event, data)

@@ -23,7 +23,7 @@ from foreman.runtime import module_cache
 from foreman.runtime.budgets import DEFAULT_CALL_TIMEOUT
 from foreman.runtime.plans import MountPlan, ProviderEntry
 from foreman.runtime.provider_gate import GuardedProvider, back_off_on_rate_limit, gate_for
-from foreman.runtime.runtime_hooks import RuntimeHooks
+from foreman.runtime.runtime_hooks import IN_PROCESS_CAPABILITY, RuntimeHooks
 
 WORKING_DIR_CAPABILITY = "session.working_dir"
 DEFAULT_PROVIDER_PRIORITY = 100  #: a provider whose config names no ``priority`` (loop-streaming's rule)
@@ -51,6 +51,7 @@ class FleetSession:
 
     def __post_init__(self) -> None:
         self.hooks = RuntimeHooks(self.session.coordinator.hooks)
+        self.session.coordinator.register_capability(IN_PROCESS_CAPABILITY, self.hooks)
 
     @property
     def coordinator(self) -> Any:

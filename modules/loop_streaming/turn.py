@@ -83,7 +83,7 @@ class Turn:
         self._config = config
         self._context = context
         self._providers = providers
-        self._hooks = HookEmitter(hooks)
+        self._hooks = HookEmitter(hooks, coordinator)
         self._cancellation = getattr(coordinator, "cancellation", None)
         self._handler = HookResultHandler(coordinator)
         self._runner = ToolRunner(tools, self._hooks, self._handler, self._cancellation)

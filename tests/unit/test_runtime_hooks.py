@@ -1,5 +1,6 @@
 """RuntimeHooks: the runtime's handlers of a session share one kernel handler per event; on the real
-kernel registry (amplifier-core's RustHookRegistry)."""
+kernel registry (amplifier-core's RustHookRegistry). While that handler is an event's only one, our
+loop (loop-streaming) calls them itself, with the kernel's data."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import asyncio
 from amplifier_core.hooks import HookRegistry
 from amplifier_core.models import HookResult
 
+from foreman.runtime.plans import load_plan
 from foreman.runtime.runtime_hooks import RuntimeHooks
+from foreman.runtime.sessions import open_session
+from foreman.testing import ScriptedProvider, call
 
 
 def emit(registry: HookRegistry, event: str, data: dict) -> HookResult:
@@ -64,3 +68,49 @@ def test_a_deny_ends_the_dispatch_and_a_failing_handler_is_skipped():
     result = emit(registry, "tool:pre", {"tool_name": "bash"})
     assert (result.action, result.reason) == ("deny", "outside the workspace")
     assert ran == ["broken", "deny"]
+
+
+async def _tool_events(workspace, kernel_handler: bool) -> list[tuple[str, asyncio.Task, dict]]:
+    """The tool events a runtime handler of a coding-worker session saw while the fake LLM wrote a
+    file, with the task each ran in; ``kernel_handler``: a hook module's handler listens too."""
+    provider = ScriptedProvider([call("write_file", file_path="a.txt", content="hi"), "done"])
+    session = await open_session(load_plan("coding-worker"), workspace=workspace, provider=provider)
+    seen: list[tuple[str, asyncio.Task, dict]] = []
+
+    async def record(event: str, data: dict) -> HookResult:
+        seen.append((event, asyncio.current_task(), data))
+        return HookResult()
+
+    for event in ("tool:pre", "tool:post"):
+        session.hooks.register(event, record, name="record")
+        if kernel_handler:
+            session.coordinator.hooks.register(event, lambda e, d: _continue(), name="hook-module")
+    try:
+        await session.execute("write a.txt")
+    finally:
+        await session.cleanup()
+    return seen
+
+
+async def _continue() -> HookResult:
+    return HookResult()
+
+
+def _comparable(data: dict) -> dict:
+    """An event's data without what differs between two sessions and two emits."""
+    return {k: v for k, v in data.items() if k not in {"session_id", "timestamp", "tool_call_id", "parallel_group_id"}}
+
+
+async def test_our_loop_calls_the_only_runtime_handler_itself_with_the_data_the_kernel_would_give(tmp_path):
+    (tmp_path / "direct").mkdir()
+    (tmp_path / "kernel").mkdir()
+    direct = await _tool_events(tmp_path / "direct", kernel_handler=False)
+    through_kernel = await _tool_events(tmp_path / "kernel", kernel_handler=True)
+    assert [e for e, _, _ in direct] == [e for e, _, _ in through_kernel] == ["tool:pre", "tool:post"]
+    # called in the emitting task (pre and post alike), not in a task the kernel schedules per emit
+    assert direct[0][1] is direct[1][1]
+    assert through_kernel[0][1] is not through_kernel[1][1]
+    for (_, _, mine), (_, _, kernels) in zip(direct, through_kernel, strict=True):
+        assert _comparable(mine) == _comparable(kernels)
+        assert set(mine) == set(kernels) and mine["parent_id"] is None
+    assert direct[1][2]["result"]["success"] is True
