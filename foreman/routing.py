@@ -74,9 +74,7 @@ def route_untaken(store: IssueStore, plans: list[MountPlan]) -> list[str]:
     Returns one line per issue handed over, for the run's summary.
     """
     handed = []
-    for issue in store.list(statuses=[Status.OPEN]):
-        if taken(plans, issue):
-            continue
+    for issue in store.list(statuses=[Status.OPEN], none_of=[plan.fleet.takes for plan in plans]):
         reason = (f"no worker plan takes this issue (its worker_type is {issue.metadata.get('worker_type')!r}; "
                   f"the plans define: {worker_types(plans)}). Set worker_type with `foreman issues update "
                   f"{issue.id} --meta worker_type=TYPE`, then `foreman issues unblock {issue.id}`")

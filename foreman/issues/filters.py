@@ -29,19 +29,23 @@ def issue_where(
     statuses: list[Status] | None = None,
     assignee: str | None = None,
     issue_id: str | None = None,
+    none_of: list[IssueFilter] | None = None,
     dialect: str = "sqlite",
 ) -> tuple[str, dict[str, Any]]:
     """``(" AND ...", params)`` for the issue alias ``i``; every condition must hold.
 
+    ``none_of``: the issue matches none of these filters (no worker plan would take it).
     ``dialect`` picks the JSON functions of :data:`JSON_CONDITIONS` (``sqlite`` or ``postgres``).
 
     Raises:
         InvalidInput: a metadata key outside ``[A-Za-z0-9_-]{1,64}``.
     """
-    where = where or _NO_FILTER
-    has_label, has_value = JSON_CONDITIONS[dialect]
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
+    fragment, params = _matching(where or _NO_FILTER, "", dialect)
+    clauses = [fragment] if fragment else []
+    for n, other in enumerate(none_of or []):  # CASE: a NULL (metadata key absent) is "does not match"
+        condition, own = _matching(other, f"not{n}_", dialect)
+        clauses.append(f"(CASE WHEN {condition} THEN 1 ELSE 0 END) = 0" if condition else "1 = 0")
+        params.update(own)
     if issue_id is not None:
         clauses.append("i.id = :only_id")
         params["only_id"] = issue_id
@@ -49,16 +53,25 @@ def issue_where(
         clauses.append("i.assignee = :assignee")
         params["assignee"] = assignee
     _add_in(clauses, params, "i.status", "status", [Status(s).value for s in statuses or []])
-    _add_in(clauses, params, "i.type", "type", [t.value for t in where.types])
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def _matching(where: IssueFilter, prefix: str, dialect: str) -> tuple[str, dict[str, Any]]:
+    """``("c1 AND c2 ...", params)``: the issue passes ``where`` ("" when it has no condition);
+    parameter names start with ``prefix``."""
+    has_label, has_value = JSON_CONDITIONS[dialect]
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    _add_in(clauses, params, "i.type", f"{prefix}type", [t.value for t in where.types])
     for n, label in enumerate(where.labels):
-        clauses.append(has_label.format(p=f"label{n}"))
-        params[f"label{n}"] = label
+        clauses.append(has_label.format(p=f"{prefix}label{n}"))
+        params[f"{prefix}label{n}"] = label
     for n, (key, value) in enumerate(where.metadata.items()):
         if not KEY_PATTERN.match(key):
             raise InvalidInput(f"metadata key {key!r} must be 1-64 letters, digits, '_' or '-'")
-        clauses.append(has_value.format(k=f"mkey{n}", v=f"mval{n}"))
-        params[f"mkey{n}"], params[f"mval{n}"] = f'$."{key}"', value
-    return "".join(f" AND {c}" for c in clauses), params
+        clauses.append(has_value.format(k=f"{prefix}mkey{n}", v=f"{prefix}mval{n}"))
+        params[f"{prefix}mkey{n}"], params[f"{prefix}mval{n}"] = f'$."{key}"', value
+    return " AND ".join(clauses), params
 
 
 def event_where(issue_id: str | None, kinds: list[EventKind] | None) -> tuple[str, dict[str, Any]]:

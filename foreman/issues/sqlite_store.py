@@ -311,10 +311,12 @@ class SQLiteStore:
         statuses: list[Status] | None = None,
         assignee: str | None = None,
         where: IssueFilter | None = None,
+        none_of: list[IssueFilter] | None = None,
         limit: int | None = None,
     ) -> list[Issue]:
-        """Issues oldest first, optionally by status, assignee and filter; ``limit`` None = all."""
-        fragment, params = issue_where(where, statuses=statuses, assignee=assignee, dialect=self.dialect)
+        """Issues oldest first, optionally by status, assignee and filter, and matching none of
+        ``none_of`` (the claim filters of every worker plan: issues nobody would take); ``limit`` None = all."""
+        fragment, params = issue_where(where, statuses=statuses, assignee=assignee, none_of=none_of, dialect=self.dialect)
         sql = self._sql["issue_list"].format(where=fragment)
         rows = self._select(sql, params | {"limit": NO_LIMIT if limit is None else limit})
         return [Issue.from_row(r) for r in rows]

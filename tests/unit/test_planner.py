@@ -66,8 +66,7 @@ def test_two_tasks_with_one_key_are_refused(worker_plans):
     check_tasks([t.model_copy(update={"id": f"t{n}"}) for n, t in enumerate(tasks)], worker_plans)
 
 
-def test_the_python_filter_agrees_with_the_claim_filter_in_sql():
-    store = open_store(":memory:", create=True)
+def test_the_python_filter_agrees_with_the_claim_filter_and_none_of_in_sql(store):
     made = [
         store.create(NewIssue(title="a", type=IssueType.BUG, labels=["x", "y"], metadata={"worker_type": "coding"})),
         store.create(NewIssue(title="b", labels=["x"], metadata={"worker_type": "research", "n": 2})),
@@ -79,6 +78,11 @@ def test_the_python_filter_agrees_with_the_claim_filter_in_sql():
     for where in filters:
         in_sql = {i.id for i in store.ready(where)}
         assert {i.id for i in made if routing.matches(where, i)} == in_sql, where
+    for n in range(len(filters)):  # none_of: what route_untaken hands to a human (c has no worker_type: NULL in SQL)
+        plans = filters[n:n + 2]
+        untaken = {i.id for i in store.list(statuses=[Status.OPEN], none_of=plans)}
+        assert {i.id for i in made if not any(routing.matches(w, i) for w in plans)} == untaken, plans
+    assert {i.title for i in store.list(none_of=filters[3:5])} == {"a", "c"}
 
 
 def test_the_foreman_model_is_refused_an_issue_no_worker_takes(worker_plans):
