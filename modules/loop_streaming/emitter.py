@@ -12,8 +12,9 @@ request ids live in the kernel's context variables.
 
 An event heard only by one in-process dispatcher skips the kernel too. A session's runtime may
 register, as capability :data:`IN_PROCESS_CAPABILITY`, an object with ``kernel_handler(event) ->
-str`` (the name its kernel handler of ``event`` is registered under, when it has one) and ``async dispatch(event, data) -> HookResult`` (what that kernel handler runs). When the
-kernel lists exactly that handler for an event, the emitter calls ``dispatch`` itself, with the
+str`` (the name its kernel handler of ``event`` is registered under, when it has one) and
+``async dispatch(event, data) -> HookResult`` (what that kernel handler runs). When the kernel
+lists exactly that handler for an event, the emitter calls ``dispatch`` itself, with the
 data as the kernel would give it (JSON-serialised with ``str`` for anything else, keys sorted,
 ``session_id``, ``parent_id`` and an ISO ``timestamp`` added), and answers as the kernel would:
 the handler's ``deny`` (or other action) as returned, else ``continue`` carrying that data. A
@@ -43,7 +44,8 @@ class HookEmitter:
         self._hooks = hooks
         self._list_handlers = getattr(hooks, "list_handlers", None)
         self._coordinator = coordinator
-        self._in_process = coordinator.get_capability(IN_PROCESS_CAPABILITY) if coordinator is not None else None
+        capability = getattr(coordinator, "get_capability", None)
+        self._in_process = capability(IN_PROCESS_CAPABILITY) if capability else None
 
     async def emit(self, event: str, data: dict[str, Any]) -> HookResult:
         """The registry's merged result for ``event``; ``continue`` with ``data`` when no handler listens."""

@@ -7,6 +7,7 @@ parts (coordinator, hook registry, cancellation token) are amplifier-core's real
 import asyncio
 import json
 from decimal import Decimal
+from types import SimpleNamespace
 
 import amplifier_foreman_modules.loop_streaming
 import pytest
@@ -271,6 +272,54 @@ async def test_only_events_someone_listens_to_reach_the_registry_and_correlated_
     assert (result.action, result.data) == ("continue", {"tool_name": "add"})
     await unheard.emit("llm:request", {"provider": "p"})  # the kernel keeps this call's request id
     assert [name for name, _ in unheard._hooks.events] == ["llm:request"]
+
+
+class InProcess:
+    """A fake runtime dispatcher (the ``hooks.in_process`` capability): its kernel handler is ``runtime-<event>``."""
+
+    def __init__(self, answer: HookResult):
+        self.answer, self.calls = answer, []
+
+    def kernel_handler(self, event: str) -> str:
+        return f"runtime-{event}"
+
+    async def dispatch(self, event: str, data: dict) -> HookResult:
+        self.calls.append((event, data))
+        return self.answer
+
+
+class Listing(EventRecorder):
+    """An EventRecorder listing, for every event, the runtime's handler (``runtime-<event>``) and ``others``."""
+
+    def __init__(self, others: list[str] = ()):
+        super().__init__()
+        self.others = list(others)
+
+    def list_handlers(self, event: str | None = None) -> dict[str, list[str]]:
+        return {event: [f"runtime-{event}", *self.others]}
+
+
+def _coordinator(dispatcher: InProcess) -> SimpleNamespace:
+    """What the emitter reads of a session's coordinator: its capabilities and ids."""
+    capabilities = {"hooks.in_process": dispatcher}
+    return SimpleNamespace(get_capability=capabilities.get, session_id="s-1", parent_id=None)
+
+
+async def test_an_event_only_the_in_process_dispatcher_hears_is_dispatched_without_the_registry():
+    denying = InProcess(HookResult(action="deny", reason="outside the workspace"))
+    registry = Listing()
+    result = await HookEmitter(registry, _coordinator(denying)).emit("tool:pre", {"tool_name": "bash", "n": Decimal("1.5")})
+    assert (result.action, result.reason) == ("deny", "outside the workspace") and registry.events == []
+    [(event, data)] = denying.calls
+    assert event == "tool:pre" and data["n"] == "1.5" and data["session_id"] == "s-1" and "timestamp" in data
+
+    passing = InProcess(HookResult())
+    result = await HookEmitter(registry, _coordinator(passing)).emit("tool:post", {"tool_name": "bash"})
+    assert result.action == "continue" and result.data == passing.calls[0][1]
+
+    shared = Listing(["hook-module"])  # a second handler: the registry gets the event
+    await HookEmitter(shared, _coordinator(passing)).emit("tool:pre", {"tool_name": "bash"})
+    assert [name for name, _ in shared.events] == ["tool:pre"] and len(passing.calls) == 1
 
 
 async def test_a_handler_registered_during_the_turn_gets_the_events_after_it():
