@@ -123,7 +123,8 @@ class SQLiteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()  # guards the list only: never wait for the write lock to read
         self.inline_reads = self.path != ":memory:"  #: a file's reads never wait (WAL, own connection); :memory:'s take the write lock
-        self.inline_writes = self.inline_reads  #: a file's writes can be tried without waiting (not_waiting); :memory: has one connection
+        #: a file's writes can be tried without waiting (not_waiting); :memory: has one connection
+        self.inline_writes = self.inline_reads
         self._trying = threading.local()  # .on: this thread's next write transaction gives up rather than wait
         self._now_conn: sqlite3.Connection | None = None  # the writes tried without waiting (busy timeout 0)
         self._now_lock = threading.Lock()  # one such write at a time, taken without waiting
@@ -158,8 +159,9 @@ class SQLiteStore:
         (before anything is written) when another thread or process holds the lock. Later
         transactions in the block wait as usual, so a call that wrote once never gives up halfway.
         The attempt bypasses ``write_lock`` (a :class:`~foreman.issues.write_lock.WriterQueue` is not
-        joined: a write that does not wait needs no turn; SQLite still excludes the others). Async callers use it through :func:`foreman.issues.writes.write` (a thread hop costs the
-        event loop more than an uncontended write).
+        joined: a write that does not wait needs no turn; SQLite still excludes the others). Async
+        callers use it through :func:`foreman.issues.writes.write` (a thread hop costs the event loop
+        more than an uncontended write).
         """
         self._trying.on = True
         try:
@@ -316,7 +318,8 @@ class SQLiteStore:
     ) -> list[Issue]:
         """Issues oldest first, optionally by status, assignee and filter, and matching none of
         ``none_of`` (the claim filters of every worker plan: issues nobody would take); ``limit`` None = all."""
-        fragment, params = issue_where(where, statuses=statuses, assignee=assignee, none_of=none_of, dialect=self.dialect)
+        fragment, params = issue_where(where, statuses=statuses, assignee=assignee, none_of=none_of,
+                                       dialect=self.dialect)
         sql = self._sql["issue_list"].format(where=fragment)
         rows = self._select(sql, params | {"limit": NO_LIMIT if limit is None else limit})
         return [Issue.from_row(r) for r in rows]

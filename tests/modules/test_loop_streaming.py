@@ -308,7 +308,8 @@ def _coordinator(dispatcher: InProcess) -> SimpleNamespace:
 async def test_an_event_only_the_in_process_dispatcher_hears_is_dispatched_without_the_registry():
     denying = InProcess(HookResult(action="deny", reason="outside the workspace"))
     registry = Listing()
-    result = await HookEmitter(registry, _coordinator(denying)).emit("tool:pre", {"tool_name": "bash", "n": Decimal("1.5")})
+    emitter = HookEmitter(registry, _coordinator(denying))
+    result = await emitter.emit("tool:pre", {"tool_name": "bash", "n": Decimal("1.5")})
     assert (result.action, result.reason) == ("deny", "outside the workspace") and registry.events == []
     [(event, data)] = denying.calls
     assert event == "tool:pre" and data["n"] == "1.5" and data["session_id"] == "s-1" and "timestamp" in data
