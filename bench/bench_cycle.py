@@ -3,9 +3,10 @@
     python bench/bench_cycle.py                  # 2000 issues, median of 3 (about 5 seconds here)
     python bench/bench_cycle.py --issues 500 --repeat 5
 
-One process, no contention (issue 13). Each round seeds a fresh SQLite database, then runs the
-store's ``claim_next`` + ``close`` loop and ``bench/bench_queue.py``'s raw SQL loop on copies of it,
-timing every statement on the writing connection (microseconds per cycle, by kind). What the
+One process, no contention (issue 13). A queue of ``--issues`` open issues is seeded once; each
+round runs ``bench/bench_queue.py``'s store loop (``claim_next`` + ``close``) and its raw SQL loop,
+each on a fresh copy of it, timing every statement on the writing connection (microseconds per
+cycle, by kind; the timing wrapper's own cost falls on both sides alike). What the
 statements do not account for is Python: the store's own work per cycle (building parameters,
 events, the returned ``Issue`` and ``Claim``), or the raw loop's few lines. Under contention the
 writers of ``bench_queue.py`` take turns (docs/benchmarks.md), so this one-process split is what
@@ -23,9 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_queue import RAW_CLAIM, RAW_CLOSE, RAW_EVENT, _seed_queue
+from bench_queue import _seed_queue, raw_loop, store_loop
 
-from foreman.issues.errors import NothingReady
 from foreman.issues.sqlite_store import SQLiteStore
 
 KINDS = ("BEGIN", "claim", "event", "close", "COMMIT", "other")
@@ -59,41 +59,19 @@ class TimedConnection:
 
 
 def store_cycles(db: str, spent: Counter) -> int:
-    """Claim and close every issue through the store API; returns the number of cycles."""
+    """``bench_queue.py``'s store loop on ``db``, its writer's statements timed; returns the cycles."""
     store = SQLiteStore(db)
     store._conn = TimedConnection(store._conn, spent)  # the writer's connection: every statement of a cycle
-    cycles = 0
-    while True:
-        try:
-            claim = store.claim_next("bench")
-        except NothingReady:
-            break
-        store.close(claim.issue.id, token=claim.token, reason="bench")
-        cycles += 1
+    cycles = store_loop(store, "bench")
     store.disconnect()
     return cycles
 
 
 def raw_cycles(db: str, spent: Counter) -> int:
-    """The same work as ``bench_queue.py``'s raw SQL worker; returns the number of cycles."""
+    """``bench_queue.py``'s raw SQL loop on ``db``, every statement timed; returns the cycles."""
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA synchronous = NORMAL")
-    timed = TimedConnection(conn, spent)
-    cycles = 0
-    while True:
-        now = time.time()
-        timed.execute("BEGIN IMMEDIATE")
-        row = timed.execute(RAW_CLAIM, ("bench", now + 120, now)).fetchone()
-        if row is None:
-            timed.execute("COMMIT")
-            break
-        timed.execute(RAW_EVENT, (row[0], "claimed", "bench", now))
-        timed.execute("COMMIT")
-        timed.execute("BEGIN IMMEDIATE")
-        timed.execute(RAW_CLOSE, (now, now, row[0], row[1]))
-        timed.execute(RAW_EVENT, (row[0], "closed", "bench", now))
-        timed.execute("COMMIT")
-        cycles += 1
+    cycles = raw_loop(TimedConnection(conn, spent), "bench")
     conn.close()
     return cycles
 
@@ -117,10 +95,17 @@ def one_round(workdir: Path, issues: int) -> dict[str, dict[str, float]]:
     return result
 
 
+def _positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--issues", type=int, default=2000, help="issues claimed and closed per loop")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds (each on a fresh database); medians printed")
+    parser.add_argument("--issues", type=_positive, default=2000, help="issues claimed and closed per loop")
+    parser.add_argument("--repeat", type=_positive, default=3, help="rounds (each on a fresh copy); medians printed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rounds = [one_round(Path(tmp), args.issues) for _ in range(args.repeat)]

@@ -63,15 +63,19 @@ def _open(db: str, lock: str):
 def _store_worker(db: str, worker: str, barrier, done, lock: str) -> None:
     store = _open(db, lock)
     barrier.wait()
+    done.put(store_loop(store, worker))
+
+
+def store_loop(store, worker: str) -> int:
+    """Claim the next ready issue and close it until none is left; returns the number of cycles."""
     count = 0
     while True:
         try:
             claim = store.claim_next(worker)
         except NothingReady:
-            break
+            return count
         store.close(claim.issue.id, token=claim.token, reason="bench")
         count += 1
-    done.put(count)
 
 
 RAW_CLAIM = """UPDATE issues SET status = 'in_progress', assignee = ?, fence = fence + 1, attempts = attempts + 1,
@@ -94,6 +98,12 @@ def _raw_worker(db: str, worker: str, barrier, done, lock: str, outside_us: floa
     conn = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT)  # SQLite's busy handler, whatever --lock says
     conn.execute("PRAGMA synchronous = NORMAL")
     barrier.wait()
+    done.put(raw_loop(conn, worker, outside_us))
+
+
+def raw_loop(conn, worker: str, outside_us: float = 0.0) -> int:
+    """Raw SQL claim+close cycles on ``conn`` (a ``sqlite3.Connection`` in autocommit mode, or anything
+    with its ``execute``) until no open issue is left; returns the number of cycles."""
     count = 0
     while True:
         now = time.time()
@@ -101,7 +111,7 @@ def _raw_worker(db: str, worker: str, barrier, done, lock: str, outside_us: floa
         row = conn.execute(RAW_CLAIM, (worker, now + 120, now)).fetchone()
         if row is None:
             conn.execute("COMMIT")
-            break
+            return count
         conn.execute(RAW_EVENT, (row[0], "claimed", worker, now))
         conn.execute("COMMIT")
         _python_work(outside_us)
@@ -111,7 +121,6 @@ def _raw_worker(db: str, worker: str, barrier, done, lock: str, outside_us: floa
         conn.execute("COMMIT")
         _python_work(outside_us)
         count += 1
-    done.put(count)
 
 
 PG_RAW_CLAIM = """UPDATE issues SET status = 'in_progress', assignee = %(worker)s, fence = fence + 1,
