@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Status(StrEnum):
@@ -157,22 +157,25 @@ class Issue(BaseModel):
     updated_at: datetime
     closed_at: datetime | None = None
 
+    #: a number given for a datetime field is seconds since the epoch (the store's times), never
+    #: milliseconds as pydantic would guess past 2e10; it becomes a UTC datetime in pydantic's core
+    model_config = ConfigDict(val_temporal_unit="seconds")
+
     @classmethod
     def from_row(cls, row: Any) -> Issue:
         """Build from a row of the ``issues`` table (``sqlite3.Row``, or PostgreSQL's dict row).
 
-        The three JSON columns are decoded in one ``json.loads`` (the store wrote each as JSON text),
-        times go from seconds since the epoch to UTC datetimes.
+        The three JSON columns are decoded in one pass (the store wrote each as JSON text) and the
+        times, seconds since the epoch, are left to pydantic. This runs twice per claim+close, so
+        it skips what costs most (issue 13): ``dict(sqlite3.Row)`` looks every column up by name.
         """
-        data = dict(row)
-        decoded = json.loads(f"[{data['labels']},{data['metadata']},{data['checks']}]")
+        data = dict(row) if isinstance(row, dict) else dict(zip(row.keys(), row))
+        decoded = _JSON.raw_decode(f"[{data['labels']},{data['metadata']},{data['checks']}]")[0]
         data["labels"], data["metadata"], data["checks"] = decoded
-        for key in _ROW_TIMES:
-            data[key] = from_epoch(data[key])
         return cls.model_validate(data)
 
 
-_ROW_TIMES = ("lease_expires_at", "created_at", "updated_at", "closed_at")  # issue columns holding epoch seconds
+_JSON = json.JSONDecoder()  # raw_decode: the text is the store's own JSON, no whitespace to strip
 
 
 class IssueDetail(BaseModel):

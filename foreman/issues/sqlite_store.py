@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,43 +174,63 @@ class SQLiteStore:
         """One ``BEGIN IMMEDIATE`` transaction under the write lock; commits on success and on :class:`LeaseExpired`.
 
         The lock is taken and let go by ``write_lock`` (default :class:`~foreman.issues.write_lock.BusyHandler`),
-        or, for the first write inside :meth:`not_waiting`, tried once.
+        or, for the first write inside :meth:`not_waiting`, tried once. One generator for the lock,
+        the transaction and the error translation: this runs twice per claim+close (issue 13).
         """
         trying, self._trying.on = getattr(self._trying, "on", False), False
-        with _translated_errors(self.path), (self._write_now() if trying else self._write_waiting()) as conn:
+        try:
+            conn, release = self._begin_now() if trying else self._begin_waiting()
             try:
-                yield conn
-            except LeaseExpired:
-                conn.execute("COMMIT")  # the expiry it wrote must stay
-                raise
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                try:
+                    yield conn
+                except LeaseExpired:
+                    conn.execute("COMMIT")  # the expiry it wrote must stay
+                    raise
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                release()
+        except SQLITE_FAULTS as exc:
+            raise _database_error(self.path, exc) from exc
 
-    @contextmanager
-    def _write_waiting(self) -> Iterator[sqlite3.Connection]:
-        """The writer's connection inside ``BEGIN IMMEDIATE``, waiting for the lock as ``write_lock`` says."""
-        with self._lock, self._write_lock.held(self._conn):
-            yield self._conn
+    def _begin_waiting(self) -> tuple[sqlite3.Connection, Callable[[], None]]:
+        """``BEGIN IMMEDIATE`` on the writer's connection, waiting for the lock as ``write_lock`` says;
+        returns the connection and what lets the lock go once the transaction has ended."""
+        self._lock.acquire()
+        try:
+            self._write_lock.begin(self._conn)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._conn, self._end_waiting
 
-    @contextmanager
-    def _write_now(self) -> Iterator[sqlite3.Connection]:
-        """The no-wait connection inside ``BEGIN IMMEDIATE``. Raises :class:`WouldWait` when the lock is taken."""
+    def _end_waiting(self) -> None:
+        self._write_lock.end()
+        self._lock.release()
+
+    def _begin_now(self) -> tuple[sqlite3.Connection, Callable[[], None]]:
+        """``BEGIN IMMEDIATE`` on the no-wait connection; returns it and what lets it go.
+
+        Raises:
+            WouldWait: another thread is writing without waiting, or another connection holds the lock.
+        """
         if not self._now_lock.acquire(blocking=False):
             raise WouldWait("another thread is writing without waiting")
         try:
             if self._now_conn is None:
                 self._now_conn = _writer(self.path, busy_timeout=0)
-            try:
-                self._now_conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
-                    raise WouldWait(str(exc)) from exc
-                raise
-            yield self._now_conn
-        finally:
+            self._now_conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
             self._now_lock.release()
+            if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                raise WouldWait(str(exc)) from exc
+            raise
+        except BaseException:
+            self._now_lock.release()
+            raise
+        return self._now_conn, self._now_lock.release
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -1036,6 +1056,10 @@ def _check_is_issue_database(conn: sqlite3.Connection, path: str, create: bool) 
                               path=path)
 
 
+#: what sqlite3 raises for a fault of the database or of a value it cannot bind (see :func:`_database_error`)
+SQLITE_FAULTS = (sqlite3.DatabaseError, OverflowError, UnicodeEncodeError)
+
+
 @contextmanager
 def _translated_errors(path: str) -> Iterator[None]:
     """Turn sqlite3 faults (and values SQLite cannot bind) into one clear :class:`IssueError` each.
@@ -1044,23 +1068,22 @@ def _translated_errors(path: str) -> Iterator[None]:
     """
     try:
         yield
-    except IssueError:
-        raise
-    except OverflowError as exc:  # sqlite3 cannot bind a Python int past 64 bits
-        raise NumberOutOfRange(f"a number is too large for the database ({exc}); nothing was changed") from exc
-    except UnicodeEncodeError as exc:  # a lone surrogate: non-UTF-8 bytes from argv, or an escaped one in JSON
-        raise InvalidText(f"text is not valid UTF-8 at character {exc.start + 1}; nothing was changed") from exc
-    except sqlite3.DatabaseError as exc:
+    except SQLITE_FAULTS as exc:
         raise _database_error(path, exc) from exc
 
 
-def _database_error(path: str, exc: sqlite3.DatabaseError) -> IssueError:
-    """The error to raise for an SQLite result code (``SQLITE_IOERR_WRITE`` is read as ``IOERR``).
+def _database_error(path: str, exc: Exception) -> IssueError:
+    """The error to raise for one of :data:`SQLITE_FAULTS`: a number past 64 bits, text that is not
+    UTF-8, or an SQLite result code (``SQLITE_IOERR_WRITE`` is read as ``IOERR``).
 
     A full disk shows as ``SQLITE_FULL``, or as an I/O error when even the ``-shm`` file cannot
     grow: an I/O error with less than :data:`~foreman.issues.limits.DISK_FULL_BYTES` free is a full
     disk. Only "not a database" and "corrupt" suggest a backup.
     """
+    if isinstance(exc, OverflowError):  # sqlite3 cannot bind a Python int past 64 bits
+        return NumberOutOfRange(f"a number is too large for the database ({exc}); nothing was changed")
+    if isinstance(exc, UnicodeEncodeError):  # a lone surrogate: non-UTF-8 bytes from argv, or an escaped one in JSON
+        return InvalidText(f"text is not valid UTF-8 at character {exc.start + 1}; nothing was changed")
     kind = (getattr(exc, "sqlite_errorname", None) or "").split("_")[1:2]
     if kind == ["FULL"] or (kind == ["IOERR"] and _disk_nearly_full(path)):
         return DiskFull(f"the disk holding {path} is full ({exc}); nothing was changed. Free some space and retry",

@@ -22,8 +22,6 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 POLL_BUSY_MS = 50  # ShortPoll: SQLite's own busy wait per attempt, ms (also what reads during a checkpoint get)
@@ -32,14 +30,17 @@ QUEUE_SUFFIX = "-writers"  # the queue file is the database's path plus this (is
 
 
 class WriteLock(Protocol):
-    """A way to run one write transaction under SQLite's write lock."""
+    """A way to take SQLite's write lock for one transaction: :meth:`begin`, then :meth:`end`."""
 
-    def held(self, conn: sqlite3.Connection) -> AbstractContextManager[None]:
-        """Context manager: the write lock is taken (``BEGIN IMMEDIATE`` ran on ``conn``) inside it.
+    def begin(self, conn: sqlite3.Connection) -> None:
+        """Run ``BEGIN IMMEDIATE`` on ``conn`` once this strategy has the lock. When it raises, nothing
+        is held (no :meth:`end` follows).
 
-        The caller ends the transaction (COMMIT or ROLLBACK) before the block exits.
         Raises ``sqlite3.OperationalError`` ("database is locked") when the lock cannot be had in time.
         """
+
+    def end(self) -> None:
+        """Called after the caller ended the transaction that :meth:`begin` opened (COMMIT or ROLLBACK)."""
 
     def close(self) -> None:
         """Let go of whatever the strategy holds open (called when the store disconnects)."""
@@ -51,11 +52,12 @@ class BusyHandler:
     Raises ``sqlite3.OperationalError`` ("database is locked") once that timeout has passed.
     """
 
-    @contextmanager
-    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
+    def begin(self, conn: sqlite3.Connection) -> None:
         """Take the write lock on ``conn`` (``BEGIN IMMEDIATE``)."""
         conn.execute("BEGIN IMMEDIATE")
-        yield
+
+    def end(self) -> None:
+        """Nothing to let go of."""
 
     def close(self) -> None:
         """Nothing to let go of."""
@@ -73,8 +75,7 @@ class ShortPoll:
         self.busy_ms, self.pause, self.timeout = busy_ms, pause, timeout
         self._configured: sqlite3.Connection | None = None
 
-    @contextmanager
-    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
+    def begin(self, conn: sqlite3.Connection) -> None:
         """Take the write lock on ``conn`` (``BEGIN IMMEDIATE``), polling as described above."""
         if self._configured is not conn:  # once per connection (it was opened, and migrated, with the full timeout)
             conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
@@ -83,12 +84,14 @@ class ShortPoll:
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                break
+                return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(random.uniform(*self.pause))
-        yield
+
+    def end(self) -> None:
+        """Nothing to let go of."""
 
     def close(self) -> None:
         """Nothing to let go of."""
@@ -107,17 +110,20 @@ class WriterQueue:
     def __init__(self, path: str) -> None:
         self._fd = None if path == ":memory:" else os.open(path + QUEUE_SUFFIX, os.O_RDWR | os.O_CREAT, 0o644)
 
-    @contextmanager
-    def held(self, conn: sqlite3.Connection) -> Iterator[None]:
+    def begin(self, conn: sqlite3.Connection) -> None:
         """Wait for this host's turn (sleeping in the kernel), then ``BEGIN IMMEDIATE`` on ``conn``."""
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            yield
-        finally:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        except BaseException:
+            self.end()
+            raise
+
+    def end(self) -> None:
+        """Give up this host's turn."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Close the queue file (its lock, if held, goes with it)."""
