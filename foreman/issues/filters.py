@@ -40,6 +40,8 @@ def issue_where(
     Raises:
         InvalidInput: a metadata key outside ``[A-Za-z0-9_-]{1,64}``.
     """
+    if where is None and not (statuses or assignee or issue_id or none_of):
+        return "", {}  # claim_next's common case, once per claim
     fragment, params = _matching(where or _NO_FILTER, "", dialect)
     clauses = [fragment] if fragment else []
     for n, other in enumerate(none_of or []):  # CASE: a NULL (metadata key absent) is "does not match"

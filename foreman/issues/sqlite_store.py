@@ -412,8 +412,7 @@ class SQLiteStore:
         """
 
         fragment, params = issue_where(where, dialect=self.dialect)  # built before the write lock is taken
-        first_ready = f"(SELECT id FROM ({_filled(self._sql['issue_ready'], where=fragment)}))"
-        statement = _filled(self._sql["issue_claim"], pick=first_ready)
+        statement = _first_ready_claim(self._sql["issue_claim"], self._sql["issue_ready"], fragment)
 
         def pick(conn: sqlite3.Connection) -> sqlite3.Row:
             claimed = self._claim_row(conn, statement, params | {"limit": 1}, worker, ttl)
@@ -728,8 +727,8 @@ class SQLiteStore:
         the edge from in_progress; the row is not read first. Returns the changed row (the claim
         holder is its assignee and the event's actor), or None when nothing matched.
         """
-        edge = find_transition(action, Status.IN_PROGRESS)
-        columns = _status_columns(edge, None) | (sets or {})
+        edge, held_columns = _held_edge(action)
+        columns = held_columns | (sets or {})
         params = {f"set_{c}": v for c, v in columns.items()} | {"id": issue_id, "fence": token, "now": self.clock.now()}
         row = conn.execute(_guarded_update(self._sql["issue_set_held"], tuple(columns)), params).fetchone()
         if row is not None:
@@ -934,6 +933,12 @@ def _filled(template: str, **parts: str) -> str:
 
 
 @lru_cache(maxsize=256)
+def _first_ready_claim(claim: str, ready: str, where: str) -> str:
+    """``issue_claim`` (``claim``) of the first row of ``issue_ready`` (``ready``) filtered by ``where``."""
+    return claim.format(pick=f"(SELECT id FROM ({ready.format(where=where)}))")
+
+
+@lru_cache(maxsize=256)
 def _guarded_update(template: str, columns: tuple[str, ...]) -> str:
     """``issue_set_guarded`` setting ``columns``, each bound as ``:set_<column>``, built once per column set."""
     return template.format(sets=", ".join(f"{column} = :set_{column}" for column in columns))
@@ -944,6 +949,14 @@ def _found(rows: list[sqlite3.Row], issue_id: str) -> sqlite3.Row:
     if not rows:
         raise IssueNotFound(f"no issue {issue_id!r}", id=issue_id)
     return rows[0]
+
+
+@lru_cache(maxsize=None)
+def _held_edge(action: Action) -> tuple[Transition, dict[str, Any]]:
+    """The edge of ``action`` from in_progress and the columns it sets (:data:`HELD_ACTIONS`: they do
+    not depend on the row), looked up once per action. The dict is shared: callers merge, never change it."""
+    edge = find_transition(action, Status.IN_PROGRESS)
+    return edge, _status_columns(edge, None)
 
 
 def _status_columns(edge: Transition, row: sqlite3.Row | None) -> dict[str, Any]:
