@@ -66,8 +66,8 @@ INSERT INTO notes (issue_id, author, body, created_at) VALUES (:issue_id, :autho
 -- notes_of: notes of one issue, oldest first
 SELECT * FROM notes WHERE issue_id = ? ORDER BY id;
 
--- event_append: add one event to the log
-INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (:issue_id, :kind, :actor, :now, :data);
+-- event_append: add one event to the log (positional: issue_id, kind, actor, created_at, data; twice per claim+close)
+INSERT INTO events (issue_id, kind, actor, created_at, data) VALUES (?, ?, ?, ?, ?);
 
 -- events_list: events matching {where}, in log order
 SELECT * FROM events WHERE id > :after {where} ORDER BY id LIMIT :limit;
