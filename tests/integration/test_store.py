@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 
 import pytest
 
@@ -185,6 +186,16 @@ def test_operator_cannot_take_a_claimed_issue(store):
     store.claim(issue.id, "w1")
     with pytest.raises(ClaimConflict):
         store.close(issue.id, reason="mine now")
+
+
+def test_times_read_back_as_seconds_even_past_the_millisecond_guess(store, clock):
+    clock.advance(3e10 - clock.now())  # the year 2920: pydantic would guess that a number past 2e10 is milliseconds
+    issue = make(store)
+    claim = store.claim(issue.id, "w1", ttl=60)
+    closed = store.close(issue.id, token=claim.token, reason="done")
+    assert issue.created_at == datetime.fromtimestamp(3e10, tz=timezone.utc)
+    assert claim.lease_expires_at == datetime.fromtimestamp(3e10 + 60, tz=timezone.utc)
+    assert closed.closed_at == store.get(issue.id).closed_at == issue.created_at
 
 
 def test_heartbeat_extends_the_lease(store, clock):
