@@ -208,6 +208,7 @@ class SQLiteStore:
         return self._conn, self._end_waiting
 
     def _end_waiting(self) -> None:
+        """Let go of what :meth:`_begin_waiting` took, once its transaction has ended."""
         self._write_lock.end()
         self._lock.release()
 
