@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_queue import _seed_queue, raw_loop, store_loop
+from bench_queue import _seed_queue, raw_connection, raw_loop, store_loop
 
 from foreman.issues.sqlite_store import SQLiteStore
 
@@ -69,8 +69,7 @@ def store_cycles(db: str, spent: Counter) -> int:
 
 def raw_cycles(db: str, spent: Counter) -> int:
     """``bench_queue.py``'s raw SQL loop on ``db``, every statement timed; returns the cycles."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn = raw_connection(db)
     cycles = raw_loop(TimedConnection(conn, spent), "bench")
     conn.close()
     return cycles

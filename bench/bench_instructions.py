@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from bench_cycle import _positive
-from bench_queue import _seed_queue, raw_loop, store_loop
+from bench_queue import _seed_queue, raw_connection, raw_loop, store_loop
 
 from foreman.issues.sqlite_store import SQLiteStore
 
@@ -41,8 +40,7 @@ def run_loop(loop: str, issues: int, workdir: str) -> None:
         store_loop(store, "bench")
         store.disconnect()
     elif loop == "raw":
-        conn = sqlite3.connect(db, isolation_level=None)
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = raw_connection(db)
         raw_loop(conn, "bench")
         conn.close()
 

@@ -93,10 +93,17 @@ def _python_work(microseconds: float) -> None:
         pass
 
 
+def raw_connection(db: str) -> sqlite3.Connection:
+    """The raw SQL baseline's connection to ``db``: autocommit, SQLite's own busy handler for
+    :data:`BUSY_TIMEOUT` seconds (whatever ``--lock`` says), ``synchronous = NORMAL``."""
+    conn = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
 def _raw_worker(db: str, worker: str, barrier, done, lock: str, outside_us: float = 0.0) -> None:
     """Raw SQL claim+close cycles; ``outside_us`` microseconds of Python after each COMMIT (``--raw-outside-us``)."""
-    conn = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT)  # SQLite's busy handler, whatever --lock says
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn = raw_connection(db)
     barrier.wait()
     done.put(raw_loop(conn, worker, outside_us))
 

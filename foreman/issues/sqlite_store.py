@@ -224,13 +224,10 @@ class SQLiteStore:
             if self._now_conn is None:
                 self._now_conn = _writer(self.path, busy_timeout=0)
             self._now_conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except BaseException as exc:
             self._now_lock.release()
             if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
                 raise WouldWait(str(exc)) from exc
-            raise
-        except BaseException:
-            self._now_lock.release()
             raise
         return self._now_conn, self._now_lock.release
 
@@ -936,8 +933,9 @@ def _filled(template: str, **parts: str) -> str:
 
 @lru_cache(maxsize=256)
 def _first_ready_claim(claim: str, ready: str, where: str) -> str:
-    """``issue_claim`` (``claim``) of the first row of ``issue_ready`` (``ready``) filtered by ``where``."""
-    return claim.format(pick=f"(SELECT id FROM ({ready.format(where=where)}))")
+    """``issue_claim`` (``claim``) of the first row of ``issue_ready`` (``ready``) filtered by ``where``:
+    :func:`_filled` twice, kept as one text per filter (claim_next asks for it on every claim)."""
+    return _filled(claim, pick=f"(SELECT id FROM ({_filled(ready, where=where)}))")
 
 
 @lru_cache(maxsize=256)
