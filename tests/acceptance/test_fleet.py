@@ -265,3 +265,27 @@ def test_a_goal_the_foreman_cannot_plan_is_one_clear_error(git_workspace, monkey
     monkeypatch.setattr("foreman.rehearsal.foreman_turn", lambda request: "I will not plan anything.")
     result = CliRunner().invoke(run_command, ["--goal", "x", "--workspace", str(git_workspace), "--rehearsal"])
     assert result.exit_code == 2 and "created no issue" in result.output and "Traceback" not in result.output
+
+
+def test_workers_of_a_process_start_their_sessions_two_at_a_time(tmp_path, monkeypatch):
+    import workers.runtime as runtime
+    opening, most = 0, 0
+    real_open = runtime.open_session
+
+    async def counting_open(*args, **kwargs):
+        nonlocal opening, most
+        opening += 1
+        most = max(most, opening)
+        try:
+            return await real_open(*args, **kwargs)
+        finally:
+            opening -= 1
+
+    monkeypatch.setattr(runtime, "open_session", counting_open)
+    (tmp_path / "ws").mkdir()
+    tasks = [TaskSpec(title=f"task {n}", worker_type="coding") for n in range(12)]
+    _, report = run_fleet(FleetConfig(workspace=tmp_path / "ws", tasks=tasks, workers={"coding": 6, "research": 0},
+                                      validation=False, review_interval=0.1))
+
+    assert all(i.status == Status.CLOSED for i in report.issues) and len(report.issues) == 12
+    assert most == runtime.STARTS_AT_ONCE == 2
