@@ -20,11 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from amplifier_core.models import HookResult
 
-from foreman.issues import Claim, EventKind, Issue, IssueStore, Status, reads, writes
+from foreman.issues import EventKind, Issue, IssueStore, Status, reads, writes
 from foreman.issues.errors import NothingReady
 from foreman.issues.identity import CLOSE_GATE_CAPABILITY, WorkerIdentity
 from foreman.runtime.budgets import call_timeout, issue_budget
@@ -46,12 +46,11 @@ from workers.status import StatusBoard, StatusReporter
 POLL_INTERVAL = 0.5  # seconds between looks at the queue when nothing is ready
 FAULT_BACKOFF_FIRST = 0.5  # seconds waited after a first runtime fault; doubled after each fault in a row
 FAULT_BACKOFF_MAX = 30.0  # seconds: the longest wait between tries after runtime faults
-# Sessions starting at once in one process (claim, worktree, session open; WorkerOptions.starts). A
-# start awaits the kernel's threads about 35 times, so N starts begun together interleave and all
-# end together once all have run: every worker's first model call waited for all N starts (0.23 s
-# at N = 128, docs/benchmarks.md). Taken in turns, the first workers call their model after one
-# start and the fleet's calls come back spread out; two at a time fill one start's waits on the
-# kernel with the other's work.
+# Sessions opening at once in one process (WorkerOptions.starts). An open awaits the kernel's threads
+# about 35 times, so N opens begun together interleave and all end together once all have run:
+# every worker's first model call waited for all N opens (0.23 s at N = 128, docs/benchmarks.md).
+# Taken in turns, the first workers call their model after one open and the fleet's calls come back
+# spread out; two at a time fill one open's waits on the kernel with the other's work.
 STARTS_AT_ONCE = 2
 ProviderFactory = Callable[[MountPlan, str], Any]  # (plan, worker name) -> provider object (tests, rehearsal)
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class WorkerOptions:
         run_checks: False only for the quality benchmark's baseline (no checks at close).
         check_timeout: seconds each check may run.
         starts: the start gate: at most :data:`STARTS_AT_ONCE` of the workers sharing these options
-            claim and open a session at the same moment (one options object per process).
+            open a session at the same moment (one options object per process).
     """
 
     poll_interval: float = POLL_INTERVAL
@@ -88,16 +87,6 @@ class WorkerOptions:
     run_checks: bool = True
     check_timeout: float = CHECK_TIMEOUT
     starts: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STARTS_AT_ONCE))
-
-
-class _Start(NamedTuple):
-    """A started issue: its claim, its budget guard (None: no budget), the task's prompt and its
-    session (None: the issue was over budget before the session opened, and is settled)."""
-
-    claim: Claim
-    guard: BudgetGuard | None
-    prompt: str
-    session: FleetSession | None
 
 
 class Worker:
@@ -175,51 +164,26 @@ class Worker:
     async def _one_issue(self) -> bool:
         """Claim and work one issue; False when nothing was ready.
 
-        Claim and session start happen inside the process's start gate (``WorkerOptions.starts``).
-
         Raises:
             SessionNotStarted: the session could not start (the claim was released, no attempt failed).
         """
         self._enter("idle")
         if self.plan.fleet.claim_mode == "agent":
             return await self._agent_turn()
-        async with self.options.starts:
-            start = await self._start()
-        if start is None or start.session is None:
-            return start is not None
-        claim, guard, prompt, session = start
-        error, lost = await self._run_session(session, prompt, guard)
-        if guard is not None and guard.reason:
-            await self._settle_over_budget(claim.issue.id, claim.token, guard.reason)
-            return True
-        settle = self._settle_review if self.reviewing else self._settle
-        await settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
-        return True
-
-    @property
-    def reviewing(self) -> bool:
-        """True for a validator (it claims closes to review, not issues to work)."""
-        return self.plan.fleet.role == "validator"
-
-    async def _start(self) -> _Start | None:
-        """Claim the next issue and open its session; None when nothing was ready.
-
-        Raises:
-            SessionNotStarted: as :meth:`_one_issue`.
-        """
-        take = self.store.claim_review if self.reviewing else self.store.claim_next
+        reviewing = self.plan.fleet.role == "validator"
+        take = self.store.claim_review if reviewing else self.store.claim_next
         try:
             claim = await writes.write(self.store, take, self.name, self.plan.fleet.takes, ttl=self.plan.fleet.lease_ttl)
         except NothingReady:
-            return None
+            return False
         self.identity.claim = claim
-        self._enter("working", claim.issue.id, "reviewing" if self.reviewing else "claimed")
-        guard = None if self.reviewing else await self._budget_guard(claim.issue)
+        self._enter("working", claim.issue.id, "reviewing" if reviewing else "claimed")
+        guard = None if reviewing else await self._budget_guard(claim.issue)
         if guard is not None and guard.check():
             await self._over_budget(claim.issue.id, claim.token, guard.reason)
-            return _Start(claim, guard, "", None)
+            return True
         try:
-            if self.reviewing:
+            if reviewing:
                 prompt, stages = await self._review_prompt(claim.issue.id), None
                 where = self.workspace.worktree_of(claim.issue.id)
             else:
@@ -228,7 +192,13 @@ class Worker:
         except Exception as exc:
             await self._release(claim.issue.id, claim.token, f"session did not start: {exc}")
             raise SessionNotStarted(f"session did not start: {exc}") from exc
-        return _Start(claim, guard, prompt, session)
+        error, lost = await self._run_session(session, prompt, guard)
+        if guard is not None and guard.reason:
+            await self._settle_over_budget(claim.issue.id, claim.token, guard.reason)
+            return True
+        settle = self._settle_review if reviewing else self._settle
+        await settle(claim.issue.id, claim.token, lost, error, worktree=claim.issue.id)
+        return True
 
     async def _budget_guard(self, issue: Issue) -> BudgetGuard | None:
         """A guard on the issue's budget (its own over the plan's default); None when it has none."""
@@ -260,8 +230,7 @@ class Worker:
         self._agent_sessions += 1
         key = f"{self.name}-session-{self._agent_sessions}"
         try:
-            async with self.options.starts:
-                session = await self._open(await self.workspace.checkout(key), key)
+            session = await self._open(await self.workspace.checkout(key), key)
         except Exception as exc:
             raise SessionNotStarted(f"session did not start: {exc}") from exc
         error, lost = await self._run_session(session, AGENT_MODE_TASK)
@@ -299,6 +268,8 @@ class Worker:
     async def _open(self, where, key: str, timeout: float | None = None, stages: list[str] | None = None) -> FleetSession:
         """A session working in ``where``; its ``issue_close`` goes through a close gate on the worktree of ``key``.
 
+        It opens inside the start gate (``WorkerOptions.starts``).
+
         ``timeout``: seconds one model call may take (the issue's ``call_timeout``), None: the plan's.
         ``stages``: the earlier stages the worktree started from (the close gate's, see workers/results.py).
         """
@@ -306,8 +277,10 @@ class Worker:
         options = self.options
         gate = CloseGate(self.store, self.workspace, key, validation=options.validation, actor=self.name,
                          timeout=options.check_timeout, run_checks=options.run_checks, stages=stages)
-        session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store, provider=provider,
-                                     capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()}, call_timeout=timeout)
+        async with options.starts:
+            session = await open_session(self.plan, workspace=where, identity=self.identity, store=self.store,
+                                         provider=provider, capabilities={CLOSE_GATE_CAPABILITY: gate, **self._read_only()},
+                                         call_timeout=timeout)
         recorder = SessionRecorder(self.sink, self.name, self.stats, self.identity)
         recorder.attach(session.hooks)
         self._guard = WorkspaceGuard(self.workspace.root, where, self.workspace.git)
