@@ -4,6 +4,7 @@ Every path is confined to the workspace (see `paths.py`); the config keys and er
 docs/modules/tool-filesystem.md.
 """
 
+import asyncio
 import os
 from typing import Any
 
@@ -42,8 +43,8 @@ async def mount(coordinator: Any, config: dict[str, Any] | None) -> None:
         ListFilesTool(policy, max_results),
         GrepTool(policy, max_results),
     )
-    for tool in tools:
-        await coordinator.mount("tools", tool, name=tool.name)
+    # Mounted together: each mount waits on the kernel's threads; these waits overlap, in mount order.
+    await asyncio.gather(*(coordinator.mount("tools", tool, name=tool.name) for tool in tools))
 
 
 def _positive(config: dict[str, Any], key: str, default: float, kind: type = int) -> Any:

@@ -23,6 +23,7 @@ never from the model. Every failure is a ``ToolResult(success=False, error={"cod
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from .binding import bind
@@ -40,5 +41,6 @@ async def mount(coordinator: Any, config: dict[str, Any] | None = None) -> None:
     """
     config = config or {}
     binding = bind(coordinator, config)
-    for tool in build_tools(binding, config.get("operations")):
-        await coordinator.mount("tools", tool, name=tool.name)
+    tools = build_tools(binding, config.get("operations"))
+    # Mounted together: each mount waits on the kernel's threads; these waits overlap, in mount order.
+    await asyncio.gather(*(coordinator.mount("tools", tool, name=tool.name) for tool in tools))

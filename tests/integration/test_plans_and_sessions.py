@@ -123,6 +123,28 @@ def test_each_plan_runs_a_two_turn_tool_conversation(tmp_path, name):
         assert (tmp_path / first_turn.arguments["file_path"]).read_text() == first_turn.arguments["content"]
 
 
+def test_the_model_sees_the_tools_in_the_plans_order_every_time(tmp_path):
+    """Modules mount their tools together (their waits on the kernel overlap); the request's tool
+    list must still follow the plan and each module's own order, or prompts would vary run to run."""
+    plan = load_plan("coding-worker")
+
+    async def listed() -> list[str]:
+        fake = ScriptedProvider(["ok"])
+        session = await open_session(plan, workspace=tmp_path, provider=fake)
+        try:
+            await session.execute("hi")
+        finally:
+            await session.cleanup()
+        return [spec.name for spec in fake.requests[0].tools]
+
+    async def twenty_sessions() -> list[list[str]]:
+        return list(await asyncio.gather(*(listed() for _ in range(20))))
+
+    expected = ["issue_show", "issue_note", "issue_block", "issue_close",
+                "read_file", "write_file", "edit_file", "list_files", "grep", "bash"]
+    assert asyncio.run(twenty_sessions()) == [expected] * 20
+
+
 def test_a_tool_that_fails_to_load_fails_the_session_loudly(tmp_path):
     plan = load_plan(write_plan(tmp_path, lambda d: d["tools"].append({"module": "tool-does-not-exist"})))
     with pytest.raises(SessionStartError, match="tool-does-not-exist"):
