@@ -5,6 +5,7 @@
     python bench/bench_fleet.py --workers 4 --issues 16 --latency 0.2 --repeat 1
     python bench/bench_fleet.py --workers 32 128 --processes 1 2   # the workers spread over 1, then 2 processes
     python bench/bench_fleet.py --workers 32 128 --jitter 0.5      # each call 0.25-0.75 s instead of 0.5 s
+    python bench/bench_fleet.py --workers 32 128 --timeline        # also: where the time outside model calls went
 
 Efficiency = ideal wall time / measured wall time of the workers' phase, where the ideal is
 ceil(issues / N) x calls per issue x latency: what N workers would take if the runtime, database,
@@ -34,6 +35,13 @@ efficiency column still divides by the fixed ideal; ``vs bare`` compares with th
 with the workers spread over P spawned processes. Their phase is timed from when every process is
 up (the fleet lets them go together); the spawn and import time until then is printed in its own
 column (``up s``), and ``cpu ms/step`` adds the processes' CPU after that moment.
+
+``--timeline`` adds a line under each in-process configuration, from its last run: the milliseconds
+a worker spent outside its model calls, mean and max over the workers, at the ``start`` (run start
+to its first call), between the calls of one issue (``step``), at an issue ``boundary`` (the answer
+of an issue's last call to the next issue's first call: close, session end, claim, session open),
+and from the last answer of the run to its end (``end``). Every third call ends an issue (the
+rehearsal worker's note, write, close).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -74,31 +83,62 @@ def _delay(latency: float, jitter: float) -> float:
     return latency * random.uniform(1 - jitter, 1 + jitter) if jitter else latency
 
 
-async def _slow_worker(latency: float, jitter: float, request):
+class Timeline:
+    """When each worker's model calls were made and answered (``time.monotonic()`` seconds), for
+    ``--timeline``; in-process runs only (a worker process would record into its own copy)."""
+
+    def __init__(self) -> None:
+        self.calls: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)  # worker -> [(asked, answered)]
+
+    def phases(self, started: float, ended: float) -> dict[str, list[float]]:
+        """Seconds outside model calls, by phase (see the module's docstring); ``started``/``ended``:
+        the workers' phase, monotonic seconds."""
+        phases: dict[str, list[float]] = {"start": [], "step": [], "boundary": []}
+        for calls in self.calls.values():
+            phases["start"].append(calls[0][0] - started)
+            for n, ((_, answered), (asked, _)) in enumerate(zip(calls, calls[1:]), start=1):
+                phases["boundary" if n % CALLS_PER_ISSUE == 0 else "step"].append(asked - answered)
+        phases["end"] = [ended - max(calls[-1][1] for calls in self.calls.values())]
+        return phases
+
+    def line(self, started: float, ended: float) -> str:
+        """The phases as one line of ``mean/max`` milliseconds."""
+        parts = [f"{name} {statistics.mean(v) * 1000:.1f}/{max(v) * 1000:.1f}"
+                 for name, v in self.phases(started, ended).items() if v]
+        return "  outside model calls, ms mean/max: " + ", ".join(parts)
+
+
+async def _slow_worker(latency: float, jitter: float, timeline: Timeline | None, worker: str, request):
+    asked = time.monotonic()
     await asyncio.sleep(_delay(latency, jitter))
+    if timeline is not None:
+        timeline.calls[worker].append((asked, time.monotonic()))
     return worker_turn(request)
 
 
-def _make_provider(latency: float, jitter: float, plan, worker) -> ScriptedProvider:
+def _make_provider(latency: float, jitter: float, timeline: Timeline | None, plan, worker) -> ScriptedProvider:
     """The scripted provider of a session: the foreman at once, a worker after :func:`_delay` seconds."""
-    policy = foreman_turn if plan.fleet.role == "foreman" else functools.partial(_slow_worker, latency, jitter)
-    return ScriptedProvider([policy] * 200, name="bench")
+    if plan.fleet.role == "foreman":
+        return ScriptedProvider([foreman_turn] * 200, name="bench")
+    return ScriptedProvider([functools.partial(_slow_worker, latency, jitter, timeline, worker)] * 200, name="bench")
 
 
-def _factory(latency: float, jitter: float):
-    """A provider factory that can be sent to spawned worker processes."""
-    return functools.partial(_make_provider, latency, jitter)
+def _factory(latency: float, jitter: float, timeline: Timeline | None = None):
+    """A provider factory that can be sent to spawned worker processes (``timeline`` None then)."""
+    return functools.partial(_make_provider, latency, jitter, timeline)
 
 
 class FleetRun(NamedTuple):
     """One measured run: seconds ideal and measured, their ratio, CPU seconds of the process (and its
-    worker processes) meanwhile, seconds until the worker processes were up (0 without)."""
+    worker processes) meanwhile, seconds until the worker processes were up (0 without), and the
+    :meth:`Timeline.line` of the run (empty without one)."""
 
     ideal: float
     measured: float
     efficiency: float
     cpu: float
     up: float
+    timeline: str = ""
 
 
 def _plain_workspace(root: Path) -> Path:
@@ -108,14 +148,14 @@ def _plain_workspace(root: Path) -> Path:
 
 async def _efficiency(workers: int, issues: int, latency: float, root: Path, git: bool,
                       watch: Callable[[Fleet], AbstractContextManager] | None = None,
-                      processes: int | None = None, jitter: float = 0.0) -> FleetRun:
+                      processes: int | None = None, jitter: float = 0.0, timeline: Timeline | None = None) -> FleetRun:
     """One run of ``workers`` workers on ``issues`` issues, ``latency`` seconds per model call, in this
     process or spread over ``processes`` worker processes (``jitter``: see :func:`_delay`); ``watch(fleet)``
-    is entered around it (a dashboard, issue 10)."""
+    is entered around it (a dashboard, issue 10); ``timeline`` records the model calls (in-process)."""
     tasks = [TaskSpec(title=f"bench issue {n}", worker_type="coding") for n in range(issues)]
     workspace = create_repository(SEED_WORKSPACE, root / "ws") if git else _plain_workspace(root)
     config = FleetConfig(workspace=workspace, tasks=tasks, workers={"coding": workers, "research": 0},
-                         provider_factory=_factory(latency, jitter), review_interval=REVIEW_INTERVAL,
+                         provider_factory=_factory(latency, jitter, timeline), review_interval=REVIEW_INTERVAL,
                          validation=False,  # 3 worker calls per issue; since issue 8 a validator would review with worker_turn
                          processes=processes is not None, process_count=processes)
     started: dict[str, float] = {}
@@ -135,7 +175,8 @@ async def _efficiency(workers: int, issues: int, latency: float, root: Path, git
     up = fleet.processes_up
     if up:  # the worker processes' CPU after they were up (they have all ended by now)
         cpu += _children_cpu() - children - sum(up.cpu)
-    return FleetRun(ideal, measured, ideal / measured, cpu, up.seconds if up else 0.0)
+    line = timeline.line(started["t"], started["t"] + measured) if timeline else ""
+    return FleetRun(ideal, measured, ideal / measured, cpu, up.seconds if up else 0.0, line)
 
 
 def _children_cpu() -> float:
@@ -208,7 +249,9 @@ def _configuration(workers: int, issues: int, processes: int | None, args: argpa
     bare: list[float] = []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            run = _efficiency(workers, issues, args.latency, Path(tmp), args.git, processes=processes, jitter=args.jitter)
+            timeline = Timeline() if args.timeline and processes is None else None
+            run = _efficiency(workers, issues, args.latency, Path(tmp), args.git, processes=processes, jitter=args.jitter,
+                              timeline=timeline)
             runs.append(asyncio.run(run))
         bare.append(asyncio.run(_bare(workers, issues, args.latency, args.jitter)))
     efficiency = [r.efficiency for r in runs]
@@ -218,6 +261,8 @@ def _configuration(workers: int, issues: int, processes: int | None, args: argpa
     up = statistics.median(r.up for r in runs)
     print(f"{workers:>7} {processes or '-':>5} {issues:>6} {runs[0].ideal:>7.1f} {measured:>10.2f} {up:>5.2f} "
           f"{_spread(efficiency):>21} {statistics.median(bare):>6.3f} {_spread(ratio):>21} {cpu_ms:>11.2f}", flush=True)
+    if runs[-1].timeline:
+        print(runs[-1].timeline, flush=True)
 
 
 def main() -> None:
@@ -232,6 +277,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[], metavar="P",
                         help="also run each worker count spread over P worker processes (the fleet's processes mode)")
     parser.add_argument("--no-in-process", action="store_true", help="with --processes: skip the in-process runs")
+    parser.add_argument("--timeline", action="store_true",
+                        help="under each in-process configuration, where its last run's time outside model calls went")
     parser.add_argument("--git", action="store_true",
                         help="work in a git repository (a worktree per issue, a commit per close) instead of a plain folder")
     args = parser.parse_args()
