@@ -22,6 +22,7 @@ from workers import guard as workspace_guard
 from workers.guard import WorkspaceGuard, path_arguments
 from foreman.runtime.recorder import EventSink, SessionRecorder, WorkerStats
 from foreman.runtime.workspace import Workspace, git
+from tests.support.sessions import first_request
 
 MODULE_SETS = ["ours", "upstream-double"]
 
@@ -39,14 +40,9 @@ def first_message(request: ChatRequest) -> tuple[str, str]:
 @pytest.mark.parametrize("module_set", MODULE_SETS)
 async def test_the_plans_instructions_reach_the_model_as_the_first_system_message(module_set, tmp_path):
     plan = coding_plan(module_set, tmp_path)
-    fake = ScriptedProvider(["ok"])
-    session = await open_session(plan, workspace=tmp_path, provider=fake)
-    try:
-        await session.execute("hello")
-    finally:
-        await session.cleanup()
-    assert first_message(fake.requests[0]) == ("system", plan.fleet.instructions)
-    assert [m.role for m in fake.requests[0].messages] == ["system", "user"]
+    request = await first_request(plan, tmp_path)
+    assert first_message(request) == ("system", plan.fleet.instructions)
+    assert [m.role for m in request.messages] == ["system", "user"]
 
 
 @pytest.mark.parametrize("module_set", MODULE_SETS)

@@ -16,6 +16,7 @@ from foreman.issues.identity import WorkerIdentity
 from foreman.runtime.plans import PLANS_DIR, PlanError, load_plan, load_plans
 from foreman.runtime.sessions import SessionStartError, open_session
 from foreman.testing import ScriptedProvider, call, last_tool_result
+from tests.support.sessions import first_request
 
 REPO = Path(__file__).parents[2]
 
@@ -128,17 +129,9 @@ def test_the_model_sees_the_tools_in_the_plans_order_every_time(tmp_path):
     list must still follow the plan and each module's own order, or prompts would vary run to run."""
     plan = load_plan("coding-worker")
 
-    async def listed() -> list[str]:
-        fake = ScriptedProvider(["ok"])
-        session = await open_session(plan, workspace=tmp_path, provider=fake)
-        try:
-            await session.execute("hi")
-        finally:
-            await session.cleanup()
-        return [spec.name for spec in fake.requests[0].tools]
-
     async def twenty_sessions() -> list[list[str]]:
-        return list(await asyncio.gather(*(listed() for _ in range(20))))
+        requests = await asyncio.gather(*(first_request(plan, tmp_path) for _ in range(20)))
+        return [[spec.name for spec in request.tools] for request in requests]
 
     expected = ["issue_show", "issue_note", "issue_block", "issue_close",
                 "read_file", "write_file", "edit_file", "list_files", "grep", "bash"]
