@@ -48,7 +48,7 @@ FAULT_BACKOFF_FIRST = 0.5  # seconds waited after a first runtime fault; doubled
 FAULT_BACKOFF_MAX = 30.0  # seconds: the longest wait between tries after runtime faults
 # Sessions opening at once in one process (WorkerOptions.starts). An open awaits the kernel's threads
 # about ten times (module mounts), so N opens begun together interleave and all end together once
-# all have run: every worker's first model call waited for all N (0.23 s at N = 128, docs/benchmarks.md).
+# all have run: every worker's first model call waited for all N (0.3 s at N = 128, docs/benchmarks.md).
 # Taken in turns, the first workers call their model after one open and the fleet's calls come back
 # spread out; two at a time fill one open's waits on the kernel with the other's work.
 STARTS_AT_ONCE = 2
