@@ -34,6 +34,7 @@ from foreman.run_lock import RunLock
 from foreman.runtime import module_cache
 from foreman.runtime.budgets import Budget, UsageMeter, exceeded
 from foreman.runtime.fleet_state import RUN_OVER
+from foreman.runtime.heap import settled_heap
 from foreman.runtime.plans import PLANS_DIR, MountPlan, PlanError, load_plans
 from foreman.runtime.recorder import EventSink, SessionRecorder, WorkerStats
 from foreman.runtime.sessions import FleetSession, open_session
@@ -226,13 +227,8 @@ class Fleet:
             self.store.set_state(RUN_OVER, False)
             verification = {"validation": self.config.validation, "run_checks": self.config.run_checks}
             self.store.set_state(VERIFICATION_STATE, verification)
-            running = await self._start_workers(on_started)
-            if not self.config.budget.empty:
-                self._tasks.append(asyncio.create_task(self._enforce_run_budget(), name="run-budget"))
-            await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root), await self._merge_queue())
-            self.store.set_state(RUN_OVER, self.state.over)
-            self.run_over.set()
-            await asyncio.gather(*running)
+            with settled_heap():
+                await self._work(foreman, on_started)
             self.foreman_stats.state = "stopped"
         finally:
             for task in self._tasks:
@@ -246,6 +242,16 @@ class Fleet:
                            changes=self.changes, fault=self.fault, started_at=self.started_at,
                            into=self.config.into, validated=self.config.validation, budget_stop=self.budget_stop,
                            budget=self.config.budget)
+
+    async def _work(self, foreman: FleetSession, on_started: Callable[[Fleet], None] | None) -> None:
+        """Start the workers, watch until the run is over (or stopped), and wait for every worker."""
+        running = await self._start_workers(on_started)
+        if not self.config.budget.empty:
+            self._tasks.append(asyncio.create_task(self._enforce_run_budget(), name="run-budget"))
+        await self._watch_or_stop(Monitor(foreman, self.store, self.workspace.root), await self._merge_queue())
+        self.store.set_state(RUN_OVER, self.state.over)
+        self.run_over.set()
+        await asyncio.gather(*running)
 
     def _what_to_plan(self) -> tuple[list[TaskSpec] | None, str | None]:
         """(tasks, goal): the command line's, else (resuming) what the interrupted run stored."""

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from foreman.issues import open_store, resolve_db
 from foreman.runtime import module_cache
 from foreman.runtime.fleet_state import RUN_OVER
+from foreman.runtime.heap import settled_heap
 from foreman.runtime.plans import MountPlan, load_plan
 from foreman.runtime.recorder import EventSink, WorkerStats
 from foreman.runtime.workspace import Workspace
@@ -73,7 +74,8 @@ async def run_standalone_workers(slots: list[tuple[MountPlan, str]], workspace: 
         board = StatusBoard(store)
         workers = [Worker(name, plan, store, ws, run_over=run_over, stopping=stopping, sink=sink, options=options,
                           board=board, idle=idle if gate else None) for plan, name in slots]
-        return list(await asyncio.gather(*(worker.run() for worker in workers)))
+        with settled_heap():
+            return list(await asyncio.gather(*(worker.run() for worker in workers)))
     finally:
         for follower in followers:
             follower.cancel()

@@ -289,3 +289,32 @@ def test_workers_of_a_process_start_their_sessions_two_at_a_time(tmp_path, monke
 
     assert all(i.status == Status.CLOSED for i in report.issues) and len(report.issues) == 12
     assert most == runtime.STARTS_AT_ONCE == 2
+
+
+def test_workers_work_with_the_heap_settled_and_the_collector_is_as_it_was_after(tmp_path):
+    import gc
+
+    from foreman.rehearsal import worker_turn
+    from foreman.runtime.heap import YOUNG_THRESHOLD
+    from foreman.testing import ScriptedProvider
+
+    seen = set()
+
+    def provider(plan, name):
+        if plan.fleet.role != "worker":
+            return rehearsal_provider(plan, name)
+
+        def turn(request):
+            seen.add((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+            return worker_turn(request)
+        return ScriptedProvider([turn] * 20)
+
+    (tmp_path / "ws").mkdir()
+    before = gc.get_threshold()
+    tasks = [TaskSpec(title=f"task {n}", worker_type="coding") for n in range(3)]
+    _, report = run_fleet(FleetConfig(workspace=tmp_path / "ws", tasks=tasks, workers={"coding": 2, "research": 0},
+                                      validation=False, review_interval=0.1, provider_factory=provider))
+
+    assert all(i.status == Status.CLOSED for i in report.issues)
+    assert seen == {(YOUNG_THRESHOLD, True)}
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
