@@ -20,16 +20,28 @@ from contextlib import contextmanager
 YOUNG_THRESHOLD = 10_000  # net container allocations between two young collections (CPython: 700)
 
 
+class _Holders:
+    """How many :func:`settled_heap` blocks of this process are open, and the thresholds before the first."""
+
+    count = 0
+    thresholds: tuple[int, ...] = ()
+
+
 @contextmanager
 def settled_heap() -> Iterator[None]:
-    """Within: the objects tracked on entry are frozen and the youngest generation is collected every
-    :data:`YOUNG_THRESHOLD` allocations; on exit the thresholds are as they were and the frozen
-    objects are collected again (``gc.unfreeze``). Not for nesting: the inner exit unfreezes all."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, *thresholds[1:])
+    """Within: the objects tracked when the first open block of the process began are frozen and the
+    youngest generation is collected every :data:`YOUNG_THRESHOLD` allocations. When the last open
+    block ends (blocks may overlap: a fleet and workers of one process), the thresholds are as they
+    were and the frozen objects are collected again (``gc.unfreeze``)."""
+    if _Holders.count == 0:
+        _Holders.thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(YOUNG_THRESHOLD, *_Holders.thresholds[1:])
+    _Holders.count += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        _Holders.count -= 1
+        if _Holders.count == 0:
+            gc.set_threshold(*_Holders.thresholds)
+            gc.unfreeze()
